@@ -1,0 +1,1 @@
+//! Full-stack browser tests.

@@ -1,0 +1,194 @@
+//! The `KalturaAPIException` body and the error codes of the protocol.
+//!
+//! Kaltura sends `args` as `[]` when an error has no arguments and as an
+//! object (`{"RULES":"…"}`) when it has some; [`ErrorArgs`] reads both and
+//! writes the same two shapes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The `objectType` that marks a reply as an error.
+pub const EXCEPTION_OBJECT_TYPE: &str = "KalturaAPIException";
+
+/// Error codes, spelled as Kaltura spells them.
+pub mod codes {
+    // Login and 2FA.
+    pub const USER_WRONG_PASSWORD: &str = "USER_WRONG_PASSWORD";
+    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
+    pub const LOGIN_DATA_NOT_FOUND: &str = "LOGIN_DATA_NOT_FOUND";
+    pub const LOGIN_BLOCKED: &str = "LOGIN_BLOCKED";
+    pub const LOGIN_RETRIES_EXCEEDED: &str = "LOGIN_RETRIES_EXCEEDED";
+    pub const USER_IS_BLOCKED: &str = "USER_IS_BLOCKED";
+    pub const INVALID_PARTNER_ID: &str = "INVALID_PARTNER_ID";
+    pub const MISSING_OTP: &str = "MISSING_OTP";
+    pub const INVALID_OTP: &str = "INVALID_OTP";
+    pub const PASSWORD_EXPIRED: &str = "PASSWORD_EXPIRED";
+    pub const DIRECT_LOGIN_BLOCKED: &str = "DIRECT_LOGIN_BLOCKED";
+    pub const NEW_LOGIN_REQUIRED: &str = "NEW_LOGIN_REQUIRED";
+    // Passwords.
+    pub const PASSWORD_STRUCTURE_INVALID: &str = "PASSWORD_STRUCTURE_INVALID";
+    pub const PASSWORD_ALREADY_USED: &str = "PASSWORD_ALREADY_USED";
+    pub const COMMON_PASSWORD: &str = "COMMON_PASSWORD";
+    pub const WRONG_OLD_PASSWORD: &str = "WRONG_OLD_PASSWORD";
+    // Links (hash keys).
+    pub const NEW_PASSWORD_HASH_KEY_INVALID: &str = "NEW_PASSWORD_HASH_KEY_INVALID";
+    pub const NEW_PASSWORD_HASH_KEY_EXPIRED: &str = "NEW_PASSWORD_HASH_KEY_EXPIRED";
+    pub const INVALID_HASH: &str = "INVALID_HASH";
+    pub const ERROR_IN_QR_GENERATION: &str = "ERROR_IN_QR_GENERATION";
+    // Sessions.
+    pub const INVALID_KS: &str = "INVALID_KS";
+    pub const MISSING_KS: &str = "MISSING_KS";
+    pub const SERVICE_FORBIDDEN: &str = "SERVICE_FORBIDDEN";
+    // Rate limiting.
+    pub const RESOURCE_IS_RESERVED: &str = "RESOURCE_IS_RESERVED";
+    // Request shape (ours, beyond Kaltura).
+    pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
+    pub const SERVICE_DOES_NOT_EXISTS: &str = "SERVICE_DOES_NOT_EXISTS";
+    pub const ACTION_DOES_NOT_EXISTS: &str = "ACTION_DOES_NOT_EXISTS";
+    pub const MISSING_MANDATORY_PARAMETER: &str = "MISSING_MANDATORY_PARAMETER";
+    pub const INVALID_PARAMETER_TYPE: &str = "INVALID_PARAMETER_TYPE";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+
+    /// `args.KSID` of `INVALID_KS` for a session past its expiry.
+    pub const KSID_EXPIRED: &str = "EXPIRED";
+    /// `args.KSID` of `INVALID_KS` for a session ended by `session.end`.
+    pub const KSID_LOGOUT: &str = "LOGOUT";
+}
+
+/// The error body: `{"code","message","objectType":"KalturaAPIException","args"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KalturaApiError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "objectType", default = "exception_object_type")]
+    pub object_type: String,
+    #[serde(default)]
+    pub args: ErrorArgs,
+}
+
+fn exception_object_type() -> String {
+    EXCEPTION_OBJECT_TYPE.to_owned()
+}
+
+impl KalturaApiError {
+    /// An error with no arguments.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            object_type: exception_object_type(),
+            args: ErrorArgs::default(),
+        }
+    }
+
+    /// Adds one argument (`args.NAME = value`).
+    pub fn with_arg(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.args.0.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The value of one argument, when present.
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args.0.get(name).map(String::as_str)
+    }
+}
+
+impl fmt::Display for KalturaApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for KalturaApiError {}
+
+/// The `args` of an error: `[]` on the wire when empty, an object otherwise.
+/// Non-string values are kept as their JSON text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorArgs(pub BTreeMap<String, String>);
+
+impl ErrorArgs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for ErrorArgs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            s.collect_seq(std::iter::empty::<()>())
+        } else {
+            s.collect_map(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorArgs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = ErrorArgs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array or an object of error arguments")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ErrorArgs, E> {
+                Ok(ErrorArgs::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorArgs, A::Error> {
+                // Kaltura only sends an empty array; anything inside is ignored.
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ErrorArgs::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorArgs, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    let text = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    out.insert(k, text);
+                }
+                Ok(ErrorArgs(out))
+            }
+        }
+        d.deserialize_any(ArgsVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_without_args_serialises_args_as_an_empty_array() {
+        let e = KalturaApiError::new(codes::MISSING_OTP, "OTP is missing");
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#
+        );
+    }
+
+    #[test]
+    fn an_error_with_args_serialises_args_as_an_object() {
+        let e = KalturaApiError::new(codes::INVALID_KS, "Invalid KS").with_arg("KSID", "EXPIRED");
+        let v: serde_json::Value = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["args"]["KSID"], "EXPIRED");
+    }
+
+    #[test]
+    fn args_read_numbers_as_text_and_null_as_empty() {
+        let e: KalturaApiError = serde_json::from_str(
+            r#"{"code":"X","message":"m","objectType":"KalturaAPIException","args":{"N":5}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.arg("N"), Some("5"));
+        let e: KalturaApiError =
+            serde_json::from_str(r#"{"code":"X","objectType":"KalturaAPIException","args":null}"#)
+                .unwrap();
+        assert!(e.args.is_empty());
+        assert_eq!(e.message, "");
+    }
+}

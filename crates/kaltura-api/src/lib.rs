@@ -1,0 +1,111 @@
+//! Wire types of the Kaltura API v3 subset that KMC Login speaks.
+//!
+//! Shared by the app (`kmc-login`, compiled to wasm) and the reference server
+//! (`kmc-server`), so both sides agree on every field name by construction.
+//! Serves:
+//! - [`error`]: the `KalturaAPIException` body and the error codes both sides use;
+//! - [`requests`]: the parameters of each action, as the JSON body carries them;
+//! - [`responses`]: the objects the actions return;
+//! - [`otpauth`]: the `otpauth://` URI (Google's Key Uri Format);
+//! - [`decode_reply`]: turning a reply body into a value or an API error.
+
+pub mod error;
+pub mod otpauth;
+pub mod requests;
+pub mod responses;
+
+pub use error::{ErrorArgs, KalturaApiError, codes};
+pub use otpauth::{OtpAuthError, OtpAuthUri};
+
+use serde::de::DeserializeOwned;
+
+/// The path of an action, relative to the service URL, with `format=1` (JSON).
+pub fn action_path(service: &str, action: &str) -> String {
+    format!("/api_v3/service/{service}/action/{action}?format=1")
+}
+
+/// Why a reply body could not be turned into the expected value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyError {
+    /// The server answered with a `KalturaAPIException`.
+    Api(KalturaApiError),
+    /// The body was not JSON, or not the shape the action returns.
+    Garbled(String),
+}
+
+/// Decodes a reply body: either the action's value or, when the body is an
+/// object whose `objectType` is `KalturaAPIException`, the API error.
+///
+/// Kaltura answers errors with HTTP 200, so the body decides, not the status.
+pub fn decode_reply<T: DeserializeOwned>(body: &str) -> Result<T, ReplyError> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
+    if value.get("objectType").and_then(|t| t.as_str()) == Some(error::EXCEPTION_OBJECT_TYPE) {
+        return serde_json::from_value::<KalturaApiError>(value)
+            .map(ReplyError::Api)
+            .map(Err)
+            .unwrap_or_else(|e| Err(ReplyError::Garbled(e.to_string())));
+    }
+    serde_json::from_value(value).map_err(|e| ReplyError::Garbled(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responses::KalturaPartner;
+
+    #[test]
+    fn action_path_asks_for_json() {
+        assert_eq!(
+            action_path("user", "loginByLoginId"),
+            "/api_v3/service/user/action/loginByLoginId?format=1"
+        );
+    }
+
+    #[test]
+    fn decode_reply_reads_a_bare_ks_string() {
+        assert_eq!(decode_reply::<String>("\"djJ8abc\"").unwrap(), "djJ8abc");
+    }
+
+    #[test]
+    fn decode_reply_reads_null_as_unit() {
+        decode_reply::<()>("null").unwrap();
+    }
+
+    #[test]
+    fn decode_reply_turns_an_exception_with_empty_array_args_into_an_api_error() {
+        let body = r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#;
+        match decode_reply::<String>(body) {
+            Err(ReplyError::Api(e)) => {
+                assert_eq!(e.code, codes::MISSING_OTP);
+                assert!(e.args.is_empty());
+            }
+            other => panic!("expected an API error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_reply_turns_an_exception_with_object_args_into_an_api_error() {
+        let body = r#"{"code":"PASSWORD_STRUCTURE_INVALID","message":"bad","objectType":"KalturaAPIException","args":{"RULES":"at least 8 characters"}}"#;
+        match decode_reply::<serde_json::Value>(body) {
+            Err(ReplyError::Api(e)) => assert_eq!(e.arg("RULES"), Some("at least 8 characters")),
+            other => panic!("expected an API error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_reply_reports_html_as_garbled() {
+        assert!(matches!(
+            decode_reply::<String>("<html>502 Bad Gateway</html>"),
+            Err(ReplyError::Garbled(_))
+        ));
+    }
+
+    #[test]
+    fn decode_reply_reports_a_wrong_shape_as_garbled() {
+        assert!(matches!(
+            decode_reply::<KalturaPartner>("\"a string\""),
+            Err(ReplyError::Garbled(_))
+        ));
+    }
+}
