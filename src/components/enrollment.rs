@@ -1,0 +1,1 @@
+//! The enrollment view shared by the enrollment and set-password pages.

@@ -1,0 +1,1 @@
+//! The QR code, drawn in the browser as SVG.

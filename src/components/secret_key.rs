@@ -1,0 +1,1 @@
+//! The manual key for authenticator apps that cannot scan.

@@ -1,0 +1,1 @@
+//! The password rules, checked while the user types.

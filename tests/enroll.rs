@@ -1,0 +1,2 @@
+//! Browser tests of the enrollment page.
+#![cfg(target_arch = "wasm32")]

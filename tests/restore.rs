@@ -1,0 +1,2 @@
+//! Browser tests of the set-new-password page.
+#![cfg(target_arch = "wasm32")]
