@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: the project's one entry point for setting up a machine, building, serving,
+//! testing and measuring KMC Login.
+//!
+//! - `setup` installs the tools the build needs (wasm target, trunk, wasm-bindgen-cli, wasm-opt),
+//!   each only when it is missing or at the wrong version, outside the repository.
+//! - `build` = setup + the release `dist/` (trunk) + the release `kmc-server`.
+//! - `serve` = build + `kmc-server serve --demo` on 127.0.0.1:8080.
+//! - `test` = setup (with Chromium) + fmt, clippy, native tests, browser tests, end-to-end tests.
+//! - `bench` = the figures for the notes: bundle sizes, time to a usable login form, login throughput.
+//!
+//! The default build uses only std so that CI, which compiles xtask first, starts at once; the
+//! bench's compression, hashing and JSON crates sit behind the `bench` feature, which
+//! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]).
+
+mod ctx;
+mod setup;
+mod steps;
+
+#[cfg(feature = "bench")]
+mod bench;
+
+use std::process::ExitCode;
+
+use ctx::Ctx;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup   install missing tools (wasm target, trunk, wasm-bindgen-cli, wasm-opt)
+  build   setup, then the release dist/ (trunk) and the release kmc-server
+  serve   build, then run the demo server on http://127.0.0.1:8080
+  test    setup (with Chromium), then fmt, clippy, native, browser and end-to-end tests
+  bench   bundle sizes, time to a usable login form, server login throughput
+          (writes target/bench-report.md)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let ctx = match Ctx::new() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match command.as_str() {
+        "setup" => setup::setup(&ctx, setup::Browser::NotNeeded).map(|_| ()),
+        "build" => steps::build(&ctx),
+        "serve" => steps::serve(&ctx),
+        "test" => steps::test(&ctx),
+        "bench" => bench_entry(&ctx, &args[1..]),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the bench. Without the `bench` feature this binary re-runs itself through cargo with
+/// the feature on and in release mode (the load generator and the hash-rate ceiling must be
+/// optimised), so the everyday build stays std-only.
+#[cfg(not(feature = "bench"))]
+fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
+    let mut cmd = ctx.cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "xtask",
+        "--features",
+        "bench",
+        "--",
+        "bench",
+    ])
+    .args(rest);
+    ctx::run_status(&mut cmd)
+}
+
+/// Runs the bench in this (feature-enabled) binary.
+#[cfg(feature = "bench")]
+fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
+    bench::run(ctx, rest)
+}

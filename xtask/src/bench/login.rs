@@ -1,0 +1,311 @@
+//! Server login throughput against the argon2id ceiling of this machine.
+//!
+//! A password login costs one argon2id verification, and a correct server can do no more logins
+//! per second than the machine can hash. So the bench first measures that ceiling with the
+//! server's parameters on every core, then runs concurrent clients posting
+//! `user.loginByLoginId` for a fixed time and reports throughput, latency and errors, and the
+//! share of the ceiling reached. Everything runs on loopback, bounded in time.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde_json::json;
+
+use super::http::Conn;
+use super::{TempDir, loadavg, percentile, start_server};
+use crate::ctx::Ctx;
+
+/// argon2id memory cost in KiB, iterations and lanes: OWASP's minimum, which the server uses
+/// (argon2 0.5's `Params::DEFAULT`).
+const ARGON2_M_KIB: u32 = 19_456;
+const ARGON2_T: u32 = 2;
+const ARGON2_P: u32 = 1;
+/// Concurrency levels for the login load.
+const LEVELS: [usize; 2] = [16, 200];
+const LOGIN_PATH: &str = "/api_v3/service/user/action/loginByLoginId?format=1";
+
+/// Runs the login section and returns its markdown.
+pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, String> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!("measuring the argon2id ceiling on {cores} threads for 5 s …");
+    let (ceiling, single_ms) = argon2_ceiling(cores, Duration::from_secs(5))?;
+    println!("argon2id: {ceiling:.1} hashes/s on {cores} threads, {single_ms:.1} ms per hash");
+
+    let tmp = TempDir::new("login")?;
+    let (_server, addr) = start_server(ctx, server, tmp.path())?;
+    let data = tmp.path().join("data");
+    let partner = cli(
+        server,
+        &data,
+        &["partner", "add", "--name", "Bench Sandbox"],
+        None,
+    )?;
+    let partner: i64 = partner
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("`partner add` printed {partner:?}, not an id"))?;
+    let email = "bench@example.com";
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let password = format!("Bench-{nanos:x}-pass");
+    cli(
+        server,
+        &data,
+        &[
+            "user",
+            "add",
+            "--partner",
+            &partner.to_string(),
+            "--email",
+            email,
+            "--first-name",
+            "Bench",
+            "--last-name",
+            "User",
+            "--password-stdin",
+        ],
+        Some(&password),
+    )?;
+    let body = json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
+        .to_string()
+        .into_bytes();
+    let probe = Conn::new(addr, Duration::from_secs(30))
+        .request("POST", LOGIN_PATH, Some("application/json"), &body)
+        .map_err(|e| format!("first login failed: {e}"))?;
+    if !is_success(probe.status, &probe.body) {
+        return Err(format!(
+            "first login was refused: HTTP {} {}",
+            probe.status,
+            probe.text()
+        ));
+    }
+
+    let mut md = format!(
+        "## Login throughput (`user.loginByLoginId`, password-only account)\n\n\
+         argon2id ceiling on this machine: **{ceiling:.1} hashes/s** on {cores} threads \
+         (m = {ARGON2_M_KIB} KiB, t = {ARGON2_T}, p = {ARGON2_P}; {single_ms:.1} ms per hash per core).\n\n\
+         kmc-server (release) on loopback, each client one keep-alive connection, {} s per level. \
+         Load average before the runs: {}.\n\n\
+         | clients | logins/s | % of ceiling | p50 | p99 | max | errors |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+        duration.as_secs(),
+        loadavg()
+    );
+    for clients in LEVELS {
+        println!(
+            "{clients} concurrent clients for {} s …",
+            duration.as_secs()
+        );
+        let r = load(addr, Arc::new(body.clone()), clients, duration);
+        let rate = r.ok as f64 / r.elapsed.as_secs_f64();
+        println!(
+            "{clients} clients: {rate:.1} logins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
+            percentile(&r.latencies_ms, 50.0),
+            percentile(&r.latencies_ms, 99.0),
+            r.errors,
+            r.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        md.push_str(&format!(
+            "| {clients} | {rate:.1} | {:.0} % | {:.0} ms | {:.0} ms | {:.0} ms | {} |\n",
+            rate * 100.0 / ceiling,
+            percentile(&r.latencies_ms, 50.0),
+            percentile(&r.latencies_ms, 99.0),
+            r.latencies_ms.last().copied().unwrap_or(f64::NAN),
+            r.errors
+        ));
+        if let Some(e) = r.first_error {
+            md.push_str(&format!("\nFirst error at {clients} clients: {e}\n\n"));
+        }
+    }
+    md.push_str("\nLatencies are of successful logins; an error is any transport failure or non-success reply.\n");
+    Ok(md)
+}
+
+/// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
+fn is_success(status: u16, body: &[u8]) -> bool {
+    status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
+}
+
+/// Runs a kmc-server CLI command, optionally feeding `stdin`, and returns its stdout.
+fn cli(server: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new(server)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run kmc-server {}: {e}", args.join(" ")))?;
+    // Dropping stdin (taken here) closes it, so the CLI sees the end of the password.
+    if let (Some(mut input), Some(s)) = (child.stdin.take(), stdin) {
+        input.write_all(s.as_bytes()).map_err(|e| e.to_string())?;
+        input.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        // The password went in through stdin and is not in args, so this message holds no secret.
+        return Err(format!(
+            "kmc-server {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The argon2id hash rate with every core busy, and the time of one hash.
+fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
+    let params =
+        Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| e.to_string())?;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let params = params.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                let salt = [i as u8; 16];
+                let mut out = [0u8; 32];
+                barrier.wait();
+                let start = Instant::now();
+                let mut n = 0u64;
+                while start.elapsed() < dur {
+                    a.hash_password_into(b"correct horse battery staple", &salt, &mut out)
+                        .map_err(|e| e.to_string())?;
+                    n += 1;
+                }
+                Ok::<_, String>((n, start.elapsed()))
+            })
+        })
+        .collect();
+    let mut total = 0.0;
+    let mut per_hash = Vec::new();
+    for h in handles {
+        let (n, took) = h.join().map_err(|_| "hash thread panicked")??;
+        total += n as f64 / took.as_secs_f64();
+        per_hash.push(took.as_secs_f64() * 1000.0 / n.max(1) as f64);
+    }
+    let mean_ms = per_hash.iter().sum::<f64>() / per_hash.len().max(1) as f64;
+    Ok((total, mean_ms))
+}
+
+struct LoadResult {
+    ok: u64,
+    errors: u64,
+    latencies_ms: Vec<f64>,
+    elapsed: Duration,
+    first_error: Option<String>,
+}
+
+/// `clients` threads each post logins back to back on their own connection until `dur` is up.
+fn load(addr: SocketAddr, body: Arc<Vec<u8>>, clients: usize, dur: Duration) -> LoadResult {
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let body = body.clone();
+            let barrier = barrier.clone();
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let mut conn = Conn::new(addr, Duration::from_secs(60));
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    let mut first_error = None;
+                    barrier.wait();
+                    let deadline = Instant::now() + dur;
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        match conn.request("POST", LOGIN_PATH, Some("application/json"), &body) {
+                            Ok(r) if is_success(r.status, &r.body) => {
+                                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                            }
+                            Ok(r) => {
+                                errors += 1;
+                                first_error.get_or_insert_with(|| {
+                                    format!(
+                                        "HTTP {} {}",
+                                        r.status,
+                                        r.text().chars().take(200).collect::<String>()
+                                    )
+                                });
+                            }
+                            Err(e) => {
+                                errors += 1;
+                                first_error.get_or_insert_with(|| e.to_string());
+                                // Don't spin on a refused connection.
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                        }
+                    }
+                    (lat, errors, first_error)
+                })
+        })
+        .filter_map(Result::ok)
+        .collect();
+    let spawned = handles.len();
+    // Threads that could not be spawned would leave the barrier waiting forever.
+    for _ in spawned..clients {
+        let b = barrier.clone();
+        std::thread::spawn(move || b.wait());
+    }
+    barrier.wait();
+    let start = Instant::now();
+    let mut r = LoadResult {
+        ok: 0,
+        errors: 0,
+        latencies_ms: Vec::new(),
+        elapsed: Duration::ZERO,
+        first_error: (spawned < clients)
+            .then(|| format!("only {spawned} of {clients} client threads started")),
+    };
+    for h in handles {
+        if let Ok((lat, errors, first)) = h.join() {
+            r.ok += lat.len() as u64;
+            r.latencies_ms.extend(lat);
+            r.errors += errors;
+            if r.first_error.is_none() {
+                r.first_error = first;
+            }
+        }
+    }
+    r.elapsed = start.elapsed();
+    r.latencies_ms.sort_by(f64::total_cmp);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ks_string_is_a_success_and_an_exception_object_is_not() {
+        assert!(is_success(200, br#""djJ8MTAwfG...""#));
+        assert!(!is_success(
+            200,
+            br#"{"code":"USER_WRONG_PASSWORD","objectType":"KalturaAPIException"}"#
+        ));
+        assert!(!is_success(500, b"\"x\""));
+    }
+
+    #[test]
+    fn the_ceiling_parameters_are_argon2s_owasp_defaults() {
+        let d = Params::DEFAULT;
+        assert_eq!(
+            (d.m_cost(), d.t_cost(), d.p_cost()),
+            (ARGON2_M_KIB, ARGON2_T, ARGON2_P)
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! `cargo xtask setup`: installs each build tool only when it is missing or at the wrong
+//! version, outside the repository, saying what it does and how long that usually takes.
+//!
+//! The versions and install commands follow `shared/toolchain.md`: trunk 0.22.1 needs
+//! `--locked --ignore-rust-version`; wasm-bindgen-cli must equal Cargo.lock's `wasm-bindgen`
+//! and must be installed *without* `--locked`; wasm-opt comes from npm `binaryen@132.0.0`
+//! (Debian's wasm-opt 108 silently breaks the module).
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::ctx::{self, Ctx};
+
+/// The trunk release the project is built with.
+pub const TRUNK_VERSION: &str = "0.22.1";
+/// The npm binaryen release that provides wasm-opt (`Trunk.toml` pins `version_132`).
+pub const BINARYEN_VERSION: &str = "132.0.0";
+/// Debian's packages for the browser tests.
+const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
+
+/// Whether setup must also provide Chromium and chromedriver.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    /// Only the build tools (`setup`, `build`, `serve`).
+    NotNeeded,
+    /// Build tools plus Chromium and chromedriver (`test`, `bench`).
+    Needed,
+}
+
+/// What setup found or installed, for the later steps.
+pub struct Tools {
+    /// chromedriver's absolute path, when the browser was asked for.
+    pub chromedriver: Option<String>,
+    /// Chromium's absolute path, when the browser was asked for (the bench starts it itself).
+    #[cfg_attr(
+        not(feature = "bench"),
+        expect(dead_code, reason = "read only by the bench")
+    )]
+    pub chromium: Option<String>,
+}
+
+/// Runs every check in order; returns an error naming what could not be installed.
+pub fn setup(ctx: &Ctx, browser: Browser) -> Result<Tools, String> {
+    let started = Instant::now();
+    println!("== setup: checking tools (installs go to ~/.cargo/bin and ~/.local/share/kmc-tools)");
+    wasm_target(ctx)?;
+    trunk(ctx)?;
+    wasm_bindgen(ctx)?;
+    wasm_opt(ctx)?;
+    let tools = if browser == Browser::Needed {
+        chromium(ctx)?
+    } else {
+        Tools {
+            chromedriver: None,
+            chromium: None,
+        }
+    };
+    println!("== setup done in {}", ctx::fmt_duration(started.elapsed()));
+    Ok(tools)
+}
+
+/// Runs an install step, announcing it with its usual duration and reporting the real one.
+fn install(what: &str, usually: &str, cmd: &mut std::process::Command) -> Result<(), String> {
+    println!("-> installing {what} (usually takes {usually})");
+    let t = Instant::now();
+    ctx::run_status(cmd)?;
+    println!("-> {what} installed in {}", ctx::fmt_duration(t.elapsed()));
+    Ok(())
+}
+
+fn wasm_target(ctx: &Ctx) -> Result<(), String> {
+    const TARGET: &str = "wasm32-unknown-unknown";
+    // Run from the repository so rustup looks at the toolchain rust-toolchain.toml selects.
+    let installed = ctx::capture(ctx.cmd("rustup").args(["target", "list", "--installed"]));
+    match installed {
+        Some(list) if list.lines().any(|l| l.trim() == TARGET) => {
+            println!("ok  rust target {TARGET}");
+            Ok(())
+        }
+        Some(_) => install(
+            &format!("rust target {TARGET}"),
+            "a few seconds",
+            ctx.cmd("rustup").args(["target", "add", TARGET]),
+        ),
+        None => {
+            // Without rustup the target can't be added; the build reports it if it is missing.
+            println!("??  rustup not found: cannot check the {TARGET} target");
+            Ok(())
+        }
+    }
+}
+
+fn trunk(ctx: &Ctx) -> Result<(), String> {
+    let have = ctx::capture(ctx.cmd("trunk").arg("--version"));
+    if version_of(have.as_deref()) == Some(TRUNK_VERSION) {
+        println!("ok  trunk {TRUNK_VERSION}");
+        return Ok(());
+    }
+    println!(
+        "..  trunk: have {}, want {TRUNK_VERSION}",
+        have.as_deref().unwrap_or("none")
+    );
+    install(
+        &format!("trunk {TRUNK_VERSION}"),
+        "about 9 minutes on 2 cores",
+        outside_repo(ctx, ctx.cargo()).args([
+            "install",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+            "--locked",
+            "--ignore-rust-version",
+            "--force",
+        ]),
+    )
+}
+
+fn wasm_bindgen(ctx: &Ctx) -> Result<(), String> {
+    let lock = std::fs::read_to_string(ctx.root.join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let Some(want) = locked_version(&lock, "wasm-bindgen") else {
+        println!("??  Cargo.lock has no wasm-bindgen yet: skipping wasm-bindgen-cli");
+        return Ok(());
+    };
+    let have = ctx::capture(ctx.cmd("wasm-bindgen").arg("--version"));
+    let runner = ctx::capture(ctx.cmd("wasm-bindgen-test-runner").arg("--version"));
+    if version_of(have.as_deref()) == Some(want.as_str())
+        && version_of(runner.as_deref()) == Some(want.as_str())
+    {
+        println!("ok  wasm-bindgen-cli {want} (matches Cargo.lock)");
+        return Ok(());
+    }
+    println!(
+        "..  wasm-bindgen-cli: have {}, Cargo.lock wants {want}",
+        have.as_deref().unwrap_or("none")
+    );
+    // No --locked: the CLI's own lockfile pins a crate the registry no longer serves.
+    install(
+        &format!("wasm-bindgen-cli {want}"),
+        "about 2 minutes on 2 cores",
+        outside_repo(ctx, ctx.cargo()).args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &want,
+            "--force",
+        ]),
+    )
+}
+
+fn wasm_opt(ctx: &Ctx) -> Result<(), String> {
+    let bin = ctx.binaryen_bin();
+    let wasm_opt = bin.join("wasm-opt");
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
+    let have = ctx::capture(ctx.cmd(&wasm_opt).arg("--version"));
+    if have
+        .as_deref()
+        .is_some_and(|v| v.contains(&format!("version {major}")))
+    {
+        println!("ok  wasm-opt {major} ({})", wasm_opt.display());
+        return Ok(());
+    }
+    let prefix = bin
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("bad binaryen folder")?
+        .to_path_buf();
+    std::fs::create_dir_all(&prefix)
+        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    if ctx::capture(ctx.cmd("npm").arg("--version")).is_none() {
+        return Err(
+            "npm is missing: install Node.js and npm (apt-get install -y nodejs npm), then rerun"
+                .into(),
+        );
+    }
+    install(
+        &format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})"),
+        "about 20 seconds",
+        outside_repo(ctx, ctx.cmd("npm")).args([
+            "install",
+            "--prefix",
+            &prefix.to_string_lossy(),
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]),
+    )?;
+    if !wasm_opt.exists() {
+        return Err(format!(
+            "npm finished but {} is missing",
+            wasm_opt.display()
+        ));
+    }
+    Ok(())
+}
+
+fn chromium(ctx: &Ctx) -> Result<Tools, String> {
+    let find = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            let p = Path::new("/usr/bin").join(n);
+            if p.exists() {
+                Some(p.to_string_lossy().into_owned())
+            } else {
+                ctx::capture(ctx.cmd("sh").args(["-c", &format!("command -v {n}")]))
+                    .filter(|s| !s.is_empty())
+            }
+        })
+    };
+    let found = || {
+        (
+            find(&["chromium", "chromium-browser"]),
+            find(&["chromedriver"]),
+        )
+    };
+    if let (Some(chromium), Some(driver)) = found() {
+        println!("ok  chromium ({chromium}) and chromedriver ({driver})");
+        return Ok(Tools {
+            chromedriver: Some(driver),
+            chromium: Some(chromium),
+        });
+    }
+    let command = format!(
+        "apt-get update && apt-get install -y --no-install-recommends {}",
+        APT_PACKAGES.join(" ")
+    );
+    if !ctx::is_root() {
+        return Err(format!(
+            "Chromium and chromedriver are needed for the browser tests. Install them with:\n    sudo {command}\nthen rerun."
+        ));
+    }
+    install(
+        "apt package lists (apt-get update)",
+        "about 20 seconds",
+        ctx.cmd("apt-get").arg("update"),
+    )?;
+    install(
+        "chromium and chromium-driver (Debian)",
+        "about 30 seconds",
+        ctx.cmd("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(APT_PACKAGES),
+    )?;
+    match found() {
+        (Some(chromium), Some(driver)) => Ok(Tools {
+            chromedriver: Some(driver),
+            chromium: Some(chromium),
+        }),
+        _ => Err("apt-get finished but chromium or chromedriver is still missing".into()),
+    }
+}
+
+/// Installs run from `$HOME` so the repository's `.cargo/config.toml` and toolchain file play no
+/// part in them and nothing is written into the repository.
+fn outside_repo(ctx: &Ctx, mut cmd: std::process::Command) -> std::process::Command {
+    cmd.current_dir(&ctx.home);
+    cmd
+}
+
+/// The version word of `tool 1.2.3` / `tool 1.2.3 (extra)`.
+fn version_of(output: Option<&str>) -> Option<&str> {
+    output?.lines().next()?.split_whitespace().nth(1)
+}
+
+/// The version Cargo.lock records for `package` (the first entry if there are several).
+pub fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let name_line = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == name_line {
+            let version = lines.next()?.trim();
+            return version
+                .strip_prefix("version = \"")
+                .and_then(|v| v.strip_suffix('"'))
+                .map(str::to_string);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+[[package]]
+name = "wasm-bindgen-futures"
+version = "0.4.53"
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+
+    #[test]
+    fn lockfile_version_is_read_for_the_exact_package_name_only() {
+        assert_eq!(
+            locked_version(LOCK, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+        assert_eq!(
+            locked_version(LOCK, "wasm-bindgen-futures").as_deref(),
+            Some("0.4.53")
+        );
+        assert_eq!(locked_version(LOCK, "wasm-bindgen-macro"), None);
+    }
+
+    #[test]
+    fn tool_version_is_the_second_word_of_the_first_line() {
+        assert_eq!(version_of(Some("trunk 0.22.1")), Some("0.22.1"));
+        assert_eq!(version_of(Some("wasm-bindgen 0.2.130\n")), Some("0.2.130"));
+        assert_eq!(version_of(Some("trunk")), None);
+        assert_eq!(version_of(None), None);
+    }
+}
