@@ -6,7 +6,8 @@
 //!    next to the argon2id hash rate of this machine (the ceiling a correct server can reach).
 //!
 //! Options: `--only sizes|page|login` (repeatable), `--loads N` (default 10),
-//! `--seconds S` per concurrency level (default 10).
+//! `--seconds S` per concurrency level (default 10), `--no-build` (measure the `dist/` and
+//! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
 
 mod http;
@@ -30,6 +31,7 @@ struct Options {
     only: Vec<String>,
     loads: usize,
     seconds: u64,
+    no_build: bool,
 }
 
 fn parse(rest: &[String]) -> Result<Options, String> {
@@ -37,6 +39,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
         only: Vec::new(),
         loads: 10,
         seconds: 10,
+        no_build: false,
     };
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -45,6 +48,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
             "--only" => o.only.push(value()?),
             "--loads" => o.loads = value()?.parse().map_err(|_| "--loads takes a number")?,
             "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds takes a number")?,
+            "--no-build" => o.no_build = true,
             other => return Err(format!("unknown bench option `{other}`")),
         }
     }
@@ -55,9 +59,16 @@ fn parse(rest: &[String]) -> Result<Options, String> {
 pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
     let o = parse(rest)?;
     let wants = |s: &str| o.only.is_empty() || o.only.iter().any(|x| x == s);
-    let tools = setup::setup(ctx, Browser::Needed)?;
-    steps::build_release(ctx)?;
-    let server = ctx.target_dir().join("release/kmc-server");
+    let tools = if o.no_build {
+        setup::Tools::find_browser()
+    } else {
+        let tools = setup::setup(ctx, Browser::Needed)?;
+        steps::build_release(ctx)?;
+        tools
+    };
+    let server = std::env::var_os("KMC_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ctx.target_dir().join("release/kmc-server"));
 
     let mut report = String::from("# KMC Login — bench report\n\n");
     report.push_str(&machine_line());
