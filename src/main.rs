@@ -1,1 +1,16 @@
-fn main() {}
+//! Entry point of the wasm app: reads `config.json`, then mounts [`kmc_login::App`].
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::task::spawn_local(async {
+        let config = kmc_login::config::load_config().await;
+        leptos::mount::mount_to_body(move || leptos::view! { <kmc_login::App config=config /> })
+    });
+}
+
+/// The app only runs in a browser; the native build exists for the unit tests.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("kmc-login is a browser app: build it with `trunk build --release`.");
+}

@@ -1,0 +1,528 @@
+//! The one typed client of the Kaltura API v3 subset this app speaks.
+//!
+//! Every HTTP call of the app lives here: views call one async method per
+//! action and get either the decoded value or an [`ApiError`]. The client
+//! reaches the network through a [`Transport`], so the browser tests can put a
+//! fake one in context that answers with recorded Kaltura replies.
+//!
+//! Serves:
+//! - [`ApiClient`], provided through Leptos context ([`provide_api`], [`use_api`]);
+//! - [`Transport`] and the real [`FetchTransport`] (gloo-net fetch, 10 s timeout);
+//! - [`ApiError`], the one error type, with its Kaltura `code()`.
+
+use std::fmt;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use kaltura_api::requests::{
+    HashKeyParams, ListPartnersForUser, LoginByKs, LoginByLoginId, ResetPassword,
+    SetInitialPassword, UpdatePassword,
+};
+use kaltura_api::responses::{
+    KalturaAdminUser, KalturaAuthentication, KalturaPartner, KalturaPartnerListResponse,
+    KalturaSessionResponse, KalturaUser,
+};
+use kaltura_api::{KalturaApiError, ReplyError, action_path, decode_reply};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How long a request may take before the app gives up and says the server
+/// cannot be reached.
+pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
+
+/// Why a request produced no reply body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    /// The request could not be sent or the connection failed.
+    Network,
+    /// No reply within [`REQUEST_TIMEOUT_MS`].
+    Timeout,
+}
+
+/// Sends one POST with a JSON body and returns the reply body, whatever the
+/// HTTP status (Kaltura answers errors with 200, and ours may use 413).
+pub trait Transport {
+    /// Posts `body` (JSON) to `url` and resolves to the reply's text.
+    fn post(
+        &self,
+        url: String,
+        body: String,
+    ) -> LocalBoxFuture<'static, Result<String, TransportError>>;
+}
+
+/// The real transport: a browser `fetch` with `Content-Type: application/json`
+/// exactly (Kaltura decodes JSON only for that exact value) and a timeout that
+/// aborts the request.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchTransport {
+    /// Milliseconds before the request is aborted.
+    pub timeout_ms: u32,
+}
+
+impl Default for FetchTransport {
+    fn default() -> Self {
+        Self {
+            timeout_ms: REQUEST_TIMEOUT_MS,
+        }
+    }
+}
+
+impl Transport for FetchTransport {
+    fn post(
+        &self,
+        url: String,
+        body: String,
+    ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
+        let timeout_ms = self.timeout_ms;
+        Box::pin(async move { fetch_text(url, body, timeout_ms).await })
+    }
+}
+
+/// Races the fetch against a timer; on timeout the fetch is aborted so the
+/// browser does not keep the connection open.
+async fn fetch_text(url: String, body: String, timeout_ms: u32) -> Result<String, TransportError> {
+    use futures::FutureExt;
+
+    let abort = web_sys::AbortController::new().ok();
+    let request = gloo_net::http::Request::post(&url)
+        .header("Content-Type", "application/json")
+        .abort_signal(abort.as_ref().map(|a| a.signal()).as_ref())
+        .body(body)
+        .map_err(|_| TransportError::Network)?;
+    let fetch = async move {
+        let response = request.send().await.map_err(|_| TransportError::Network)?;
+        response.text().await.map_err(|_| TransportError::Network)
+    }
+    .fuse();
+    let timer = gloo_timers::future::TimeoutFuture::new(timeout_ms).fuse();
+    futures::pin_mut!(fetch, timer);
+    futures::select! {
+        result = fetch => result,
+        () = timer => {
+            if let Some(abort) = abort {
+                abort.abort();
+            }
+            Err(TransportError::Timeout)
+        }
+    }
+}
+
+/// Everything that can go wrong with a call, as the views need to tell it apart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The server could not be reached.
+    Network,
+    /// The server did not answer within the timeout.
+    Timeout,
+    /// The server answered something that is neither the expected value nor a
+    /// Kaltura error (an HTML error page from a proxy, say).
+    Garbled,
+    /// The server refused with a `KalturaAPIException`.
+    Api(KalturaApiError),
+}
+
+impl ApiError {
+    /// The Kaltura error code, when the server refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api(e) => Some(e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// True when the server was not reached or its reply was unreadable: the
+    /// views offer a retry and keep what the user typed.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Network | Self::Timeout | Self::Garbled)
+    }
+
+    /// True when the error is the given Kaltura code.
+    pub fn is(&self, code: &str) -> bool {
+        self.code() == Some(code)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Network => f.write_str("the server could not be reached"),
+            Self::Timeout => f.write_str("the server did not answer in time"),
+            Self::Garbled => f.write_str("the server's reply could not be read"),
+            Self::Api(e) => write!(f, "{}", e.code),
+        }
+    }
+}
+
+impl From<TransportError> for ApiError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Network => Self::Network,
+            TransportError::Timeout => Self::Timeout,
+        }
+    }
+}
+
+impl From<ReplyError> for ApiError {
+    fn from(e: ReplyError) -> Self {
+        match e {
+            ReplyError::Api(e) => Self::Api(e),
+            ReplyError::Garbled(_) => Self::Garbled,
+        }
+    }
+}
+
+/// A Kaltura session (KS). No `Debug` or `Display` that shows the token, so it
+/// cannot end up in a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The KS, sent as the `ks` body parameter of signed-in calls.
+    pub ks: String,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Session { ks: <redacted> }")
+    }
+}
+
+/// The typed client. Cheap to clone; provided once through context.
+#[derive(Clone)]
+pub struct ApiClient {
+    service_url: String,
+    // Leptos context needs Send + Sync; the browser runs one thread, so the
+    // wrapper's same-thread check always holds.
+    transport: SendWrapper<Rc<dyn Transport>>,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("service_url", &self.service_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    /// A client for the Kaltura server at `service_url` (without `/api_v3`),
+    /// reaching it through `transport`.
+    pub fn new(service_url: impl Into<String>, transport: Rc<dyn Transport>) -> Self {
+        Self {
+            service_url: service_url.into().trim_end_matches('/').to_owned(),
+            transport: SendWrapper::new(transport),
+        }
+    }
+
+    /// A client that uses the browser's fetch.
+    pub fn with_fetch(service_url: impl Into<String>) -> Self {
+        Self::new(service_url, Rc::new(FetchTransport::default()))
+    }
+
+    /// The service URL this client talks to.
+    pub fn service_url(&self) -> &str {
+        &self.service_url
+    }
+
+    /// Posts one action and decodes its reply. The KS, when given, travels in
+    /// the body (never in a header, a cookie or the URL).
+    async fn call<P: Serialize, T: DeserializeOwned>(
+        &self,
+        service: &str,
+        action: &str,
+        params: &P,
+        ks: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let url = format!("{}{}", self.service_url, action_path(service, action));
+        let body = request_body(params, ks)?;
+        let reply = self.transport.post(url, body).await?;
+        Ok(decode_reply::<T>(&reply)?)
+    }
+
+    /// `user.loginByLoginId`. `otp` is `""` on the first step, as KMC sends it;
+    /// `partner_id` targets one account of a login that has several.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        otp: &str,
+        partner_id: Option<i64>,
+    ) -> Result<Session, ApiError> {
+        let params = LoginByLoginId {
+            login_id: email.to_owned(),
+            password: password.to_owned(),
+            partner_id,
+            expiry: None,
+            privileges: None,
+            otp: Some(otp.to_owned()),
+        };
+        let ks: String = self.call("user", "loginByLoginId", &params, None).await?;
+        Ok(Session { ks })
+    }
+
+    /// `user.generateQrCode`: spends the link and returns the `otpauth://` URI
+    /// (ours) or base64 PNG bytes (Kaltura's).
+    pub async fn generate_qr_code(&self, hash_key: &str) -> Result<String, ApiError> {
+        let params = HashKeyParams {
+            hash_key: hash_key.to_owned(),
+        };
+        self.call("user", "generateQrCode", &params, None).await
+    }
+
+    /// `user.resetPassword`: asks for a reset email. The server answers the
+    /// same whether or not the email exists.
+    pub async fn reset_password(&self, email: &str) -> Result<(), ApiError> {
+        let params = ResetPassword {
+            email: email.to_owned(),
+        };
+        let _: serde_json::Value = self.call("user", "resetPassword", &params, None).await?;
+        Ok(())
+    }
+
+    /// `user.validateHashKey`: checks a link without spending it.
+    pub async fn validate_hash_key(&self, hash_key: &str) -> Result<(), ApiError> {
+        let params = HashKeyParams {
+            hash_key: hash_key.to_owned(),
+        };
+        let _: KalturaAuthentication = self.call("user", "validateHashKey", &params, None).await?;
+        Ok(())
+    }
+
+    /// `user.setInitialPassword`: sets the password through a link and returns
+    /// the new `qrCode` when the login uses two-factor authentication.
+    pub async fn set_initial_password(
+        &self,
+        hash_key: &str,
+        new_password: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let params = SetInitialPassword {
+            hash_key: hash_key.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        let reply: KalturaAuthentication = self
+            .call("user", "setInitialPassword", &params, None)
+            .await?;
+        Ok(reply.qr_code.filter(|q| !q.is_empty()))
+    }
+
+    /// `adminUser.updatePassword`: changes a password knowing the old one, with
+    /// the authenticator code when the login needs one.
+    pub async fn update_password(
+        &self,
+        email: &str,
+        old_password: &str,
+        new_password: &str,
+        otp: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let params = UpdatePassword {
+            email: email.to_owned(),
+            password: old_password.to_owned(),
+            new_email: String::new(),
+            new_password: new_password.to_owned(),
+            otp: otp.map(str::to_owned),
+        };
+        let _: KalturaAdminUser = self
+            .call("adminUser", "updatePassword", &params, None)
+            .await?;
+        Ok(())
+    }
+
+    /// `user.get`: the session's user.
+    pub async fn get_user(&self, ks: &str) -> Result<KalturaUser, ApiError> {
+        self.call("user", "get", &serde_json::json!({}), Some(ks))
+            .await
+    }
+
+    /// `partner.getInfo`: the session's account.
+    pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
+        self.call("partner", "getInfo", &serde_json::json!({}), Some(ks))
+            .await
+    }
+
+    /// `partner.listPartnersForUser`: every account of the session's login.
+    pub async fn list_partners(&self, ks: &str) -> Result<Vec<KalturaPartner>, ApiError> {
+        let reply: KalturaPartnerListResponse = self
+            .call(
+                "partner",
+                "listPartnersForUser",
+                &ListPartnersForUser::default(),
+                Some(ks),
+            )
+            .await?;
+        Ok(reply.objects)
+    }
+
+    /// `user.loginByKs`: a session in another account of the same login.
+    pub async fn login_by_ks(&self, ks: &str, partner_id: i64) -> Result<Session, ApiError> {
+        let params = LoginByKs {
+            requested_partner_id: partner_id,
+        };
+        let reply: KalturaSessionResponse =
+            self.call("user", "loginByKs", &params, Some(ks)).await?;
+        Ok(Session { ks: reply.ks })
+    }
+
+    /// `session.end`: revokes the KS on the server.
+    pub async fn end_session(&self, ks: &str) -> Result<(), ApiError> {
+        let _: serde_json::Value = self
+            .call("session", "end", &serde_json::json!({}), Some(ks))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The JSON body of a call: the action's parameters, plus `ks` when signed in.
+fn request_body<P: Serialize>(params: &P, ks: Option<&str>) -> Result<String, ApiError> {
+    let mut value = serde_json::to_value(params).map_err(|_| ApiError::Garbled)?;
+    if let (Some(ks), Some(object)) = (ks, value.as_object_mut()) {
+        object.insert("ks".to_owned(), serde_json::Value::String(ks.to_owned()));
+    }
+    serde_json::to_string(&value).map_err(|_| ApiError::Garbled)
+}
+
+/// Puts the client in context for every page below.
+pub fn provide_api(client: ApiClient) {
+    provide_context(client);
+}
+
+/// The client provided by [`provide_api`]. Panics when none was provided,
+/// which is a wiring mistake, not a runtime condition.
+pub fn use_api() -> ApiClient {
+    expect_context::<ApiClient>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// Records what was posted and answers with one canned body.
+    struct Recorder {
+        reply: Result<String, TransportError>,
+        posted: RefCell<Vec<(String, String)>>,
+    }
+
+    impl Transport for Rc<Recorder> {
+        fn post(
+            &self,
+            url: String,
+            body: String,
+        ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
+            self.posted.borrow_mut().push((url, body));
+            let reply = self.reply.clone();
+            Box::pin(async move { reply })
+        }
+    }
+
+    fn client(reply: Result<&str, TransportError>) -> (ApiClient, Rc<Recorder>) {
+        let recorder = Rc::new(Recorder {
+            reply: reply.map(str::to_owned),
+            posted: RefCell::new(Vec::new()),
+        });
+        let client = ApiClient::new("https://kaltura.example/", Rc::new(recorder.clone()));
+        (client, recorder)
+    }
+
+    #[test]
+    fn login_posts_kalturas_parameters_with_an_empty_otp_and_no_ks() {
+        let (client, rec) = client(Ok("\"djJ8ks\""));
+        let session = futures::executor::block_on(client.login("a@b.c", "pw", "", None)).unwrap();
+        assert_eq!(session.ks, "djJ8ks");
+        let posted = rec.posted.borrow();
+        assert_eq!(
+            posted[0].0,
+            "https://kaltura.example/api_v3/service/user/action/loginByLoginId?format=1"
+        );
+        let body: serde_json::Value = serde_json::from_str(&posted[0].1).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"loginId":"a@b.c","password":"pw","otp":""})
+        );
+    }
+
+    #[test]
+    fn signed_in_calls_carry_the_ks_in_the_body() {
+        let (client, rec) = client(Ok("null"));
+        futures::executor::block_on(client.end_session("djJ8ks")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
+        assert_eq!(body, serde_json::json!({"ks":"djJ8ks"}));
+    }
+
+    #[test]
+    fn an_exception_with_empty_array_args_becomes_an_api_error_with_its_code() {
+        let (client, _) = client(Ok(
+            r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#,
+        ));
+        let err = futures::executor::block_on(client.login("a@b.c", "pw", "", None)).unwrap_err();
+        assert_eq!(err.code(), Some("MISSING_OTP"));
+    }
+
+    #[test]
+    fn an_exception_with_object_args_keeps_its_arguments() {
+        let (client, _) = client(Ok(
+            r#"{"code":"INVALID_KS","message":"Invalid KS","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
+        ));
+        match futures::executor::block_on(client.get_user("ks")) {
+            Err(ApiError::Api(e)) => assert_eq!(e.arg("KSID"), Some("EXPIRED")),
+            other => panic!("expected INVALID_KS, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_html_reply_is_garbled_and_transport_failures_keep_their_kind() {
+        let (client, _) = client(Ok("<html>502</html>"));
+        assert_eq!(
+            futures::executor::block_on(client.reset_password("a@b.c")),
+            Err(ApiError::Garbled)
+        );
+        let (client, _) = client(Err(TransportError::Timeout));
+        assert_eq!(
+            futures::executor::block_on(client.reset_password("a@b.c")),
+            Err(ApiError::Timeout)
+        );
+        let (client, _) = client(Err(TransportError::Network));
+        assert!(
+            futures::executor::block_on(client.reset_password("a@b.c"))
+                .unwrap_err()
+                .is_unreachable()
+        );
+    }
+
+    #[test]
+    fn set_initial_password_returns_the_qr_code_only_when_present() {
+        let (client, _) = client(Ok(r#"{"objectType":"KalturaAuthentication"}"#));
+        assert_eq!(
+            futures::executor::block_on(client.set_initial_password("h", "pw")).unwrap(),
+            None
+        );
+        let (client, _) = client(Ok(
+            r#"{"objectType":"KalturaAuthentication","qrCode":"otpauth://totp/x?secret=AB"}"#,
+        ));
+        assert_eq!(
+            futures::executor::block_on(client.set_initial_password("h", "pw")).unwrap(),
+            Some("otpauth://totp/x?secret=AB".to_owned())
+        );
+    }
+
+    #[test]
+    fn login_by_ks_reads_the_new_ks_from_the_session_response() {
+        let (client, rec) = client(Ok(
+            r#"{"objectType":"KalturaSessionResponse","ks":"new","userId":"a@b.c","partnerId":101}"#,
+        ));
+        let s = futures::executor::block_on(client.login_by_ks("old", 101)).unwrap();
+        assert_eq!(s.ks, "new");
+        let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"requestedPartnerId":101,"ks":"old"})
+        );
+    }
+
+    #[test]
+    fn the_session_debug_output_hides_the_ks() {
+        let s = Session {
+            ks: "secret-ks".into(),
+        };
+        assert!(!format!("{s:?}").contains("secret-ks"));
+    }
+}

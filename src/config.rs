@@ -1,0 +1,239 @@
+//! Run-time configuration read from `config.json` beside `index.html`.
+//!
+//! One build is deployed anywhere by editing that file: `serviceUrl` names the
+//! Kaltura server (default: the page's own origin) and `kmcUrl`, when set,
+//! names the KMC the user is handed off to after signing in. A missing or
+//! invalid file falls back to the defaults with a console warning, never a
+//! blank page.
+//!
+//! Serves: [`AppConfig`], [`parse_config`] (pure, unit-tested), [`load_config`]
+//! (browser) and [`use_config`].
+
+use leptos::prelude::*;
+use serde::Deserialize;
+
+/// The settings the app runs with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppConfig {
+    /// Base URL of the Kaltura server, without `/api_v3` and without a
+    /// trailing slash.
+    pub service_url: String,
+    /// Where KMC lives; when set, sign-in hands the session over to it.
+    pub kmc_url: Option<String>,
+}
+
+impl AppConfig {
+    /// The defaults: the API on the page's own origin, no KMC handoff.
+    pub fn defaults(origin: &str) -> Self {
+        Self {
+            service_url: origin.trim_end_matches('/').to_owned(),
+            kmc_url: None,
+        }
+    }
+}
+
+/// Why `config.json` was not used as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not JSON, or not an object of the expected fields.
+    Invalid(String),
+    /// A URL field is not an absolute `http(s)://` URL.
+    BadUrl(&'static str),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(why) => write!(f, "config.json is not valid: {why}"),
+            Self::BadUrl(field) => write!(f, "config.json: {field} must be an http(s) URL"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawConfig {
+    #[serde(default)]
+    service_url: Option<String>,
+    #[serde(default)]
+    kmc_url: Option<String>,
+}
+
+/// Parses the text of `config.json`. Empty strings mean "not set"; a
+/// `serviceUrl` ending in `/api_v3` is accepted too (a common copy-paste from
+/// Kaltura's client settings) and trimmed.
+pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> {
+    let raw: RawConfig =
+        serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let service_url = match non_empty(raw.service_url) {
+        None => origin.trim_end_matches('/').to_owned(),
+        Some(url) => {
+            if !is_http_url(&url) {
+                return Err(ConfigError::BadUrl("serviceUrl"));
+            }
+            let url = url.trim_end_matches('/');
+            url.strip_suffix("/api_v3")
+                .unwrap_or(url)
+                .trim_end_matches('/')
+                .to_owned()
+        }
+    };
+    let kmc_url = match non_empty(raw.kmc_url) {
+        None => None,
+        Some(url) if is_http_url(&url) => Some(url),
+        Some(_) => return Err(ConfigError::BadUrl("kmcUrl")),
+    };
+    Ok(AppConfig {
+        service_url,
+        kmc_url,
+    })
+}
+
+/// Parses `config.json`, or returns the defaults and the reason to warn about.
+pub fn parse_or_default(text: Option<&str>, origin: &str) -> (AppConfig, Option<String>) {
+    match text {
+        None => (
+            AppConfig::defaults(origin),
+            Some("config.json could not be loaded; using the page's origin as serviceUrl".into()),
+        ),
+        Some(text) => match parse_config(text, origin) {
+            Ok(config) => (config, None),
+            Err(e) => (
+                AppConfig::defaults(origin),
+                Some(format!("{e}; using the defaults")),
+            ),
+        },
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn is_http_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    ["http://", "https://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
+}
+
+/// Loads `config.json` from beside `index.html` (resolved against the
+/// document's base URI, so deep links like `/actions/auth-info/…` find it too),
+/// never failing: problems are logged as a console warning.
+#[cfg(target_arch = "wasm32")]
+pub async fn load_config() -> AppConfig {
+    use futures::FutureExt;
+
+    let window = web_sys::window().expect("a browser window");
+    let origin = window.location().origin().unwrap_or_default();
+    let base = window
+        .document()
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_else(|| format!("{origin}/"));
+    let url = web_sys::Url::new_with_base("config.json", &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| "/config.json".into());
+    let fetch = async move {
+        let response = gloo_net::http::Request::get(&url)
+            .cache(web_sys::RequestCache::NoCache)
+            .send()
+            .await
+            .ok()?;
+        if !response.ok() {
+            return None;
+        }
+        response.text().await.ok()
+    }
+    .fuse();
+    let timer = gloo_timers::future::TimeoutFuture::new(crate::api::REQUEST_TIMEOUT_MS).fuse();
+    futures::pin_mut!(fetch, timer);
+    let text = futures::select! {
+        text = fetch => text,
+        () = timer => None,
+    };
+    let (config, warning) = parse_or_default(text.as_deref(), &origin);
+    if let Some(warning) = warning {
+        web_sys::console::warn_1(&warning.into());
+    }
+    config
+}
+
+/// The configuration in context; the defaults for the page's origin when none
+/// was provided (the browser tests mount pages without one).
+pub fn use_config() -> AppConfig {
+    use_context::<AppConfig>().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "https://login.example";
+
+    #[test]
+    fn a_full_config_is_read_with_trailing_slashes_and_api_v3_trimmed() {
+        let c = parse_config(
+            r#"{"serviceUrl":"https://www.kaltura.com/api_v3/","kmcUrl":"https://kmc.example/index.php/kmcng"}"#,
+            ORIGIN,
+        )
+        .unwrap();
+        assert_eq!(c.service_url, "https://www.kaltura.com");
+        assert_eq!(
+            c.kmc_url.as_deref(),
+            Some("https://kmc.example/index.php/kmcng")
+        );
+    }
+
+    #[test]
+    fn a_missing_or_empty_service_url_defaults_to_the_page_origin() {
+        assert_eq!(
+            parse_config("{}", ORIGIN).unwrap(),
+            AppConfig::defaults(ORIGIN)
+        );
+        let c = parse_config(r#"{"serviceUrl":"  ","kmcUrl":""}"#, ORIGIN).unwrap();
+        assert_eq!(c.service_url, ORIGIN);
+        assert_eq!(c.kmc_url, None);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let c = parse_config(
+            r#"{"serviceUrl":"http://127.0.0.1:8080","theme":"x"}"#,
+            ORIGIN,
+        )
+        .unwrap();
+        assert_eq!(c.service_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn invalid_json_wrong_types_and_non_http_urls_are_errors() {
+        assert!(matches!(
+            parse_config("not json", ORIGIN),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_config(r#"{"serviceUrl":42}"#, ORIGIN),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert_eq!(
+            parse_config(r#"{"serviceUrl":"javascript:alert(1)"}"#, ORIGIN),
+            Err(ConfigError::BadUrl("serviceUrl"))
+        );
+        assert_eq!(
+            parse_config(r#"{"kmcUrl":"ftp://kmc"}"#, ORIGIN),
+            Err(ConfigError::BadUrl("kmcUrl"))
+        );
+    }
+
+    #[test]
+    fn a_missing_or_invalid_file_falls_back_to_the_defaults_with_a_warning() {
+        let (c, warning) = parse_or_default(None, ORIGIN);
+        assert_eq!(c, AppConfig::defaults(ORIGIN));
+        assert!(warning.is_some());
+        let (c, warning) = parse_or_default(Some("[1,2"), ORIGIN);
+        assert_eq!(c, AppConfig::defaults(ORIGIN));
+        assert!(warning.unwrap().contains("config.json"));
+        let (_, warning) = parse_or_default(Some("{}"), ORIGIN);
+        assert_eq!(warning, None);
+    }
+}

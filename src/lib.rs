@@ -1,0 +1,69 @@
+//! KMC Login: the sign-in front end of Kaltura's management console, with
+//! authenticator-app two-factor authentication.
+//!
+//! A Leptos 0.8 client-side app. Serves:
+//! - [`App`]: the router and the context every page relies on;
+//! - [`api`]: the one typed Kaltura API client;
+//! - [`config`]: `config.json`;
+//! - [`session`]: the KS in `sessionStorage` and the sign-in prefill;
+//! - [`routes`]: the route paths;
+//! - [`pages`] and [`components`]: the views;
+//! - [`totp`], [`password_rules`]: pure logic for enrollment and new passwords.
+
+pub mod api;
+pub mod components;
+pub mod config;
+pub mod pages;
+pub mod password_rules;
+pub mod routes;
+pub mod session;
+pub mod totp;
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api::{ApiClient, provide_api};
+use crate::config::AppConfig;
+use crate::pages::account::AccountPage;
+use crate::pages::enroll::EnrollPage;
+use crate::pages::login::LoginPage;
+use crate::pages::restore_password::RestorePasswordPage;
+
+/// The whole app: provides the API client, the configuration and the sign-in
+/// prefill, then routes.
+#[component]
+pub fn App(
+    /// The configuration read from `config.json` (or the defaults).
+    config: AppConfig,
+) -> impl IntoView {
+    provide_api(ApiClient::with_fetch(config.service_url.clone()));
+    provide_context(config);
+    session::provide_login_prefill();
+    view! {
+        <Router>
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path=routes::LOGIN /> } />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/account") view=AccountPage />
+                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
+                    <Route path=path!("/actions/restore-password/:hashKey") view=RestorePasswordPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Shown for any path the app does not know.
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p>
+                <leptos_router::components::A href=routes::LOGIN>"Go to sign-in"</leptos_router::components::A>
+            </p>
+        </section>
+    }
+}

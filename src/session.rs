@@ -1,0 +1,132 @@
+//! The signed-in state and what travels between pages.
+//!
+//! - The KS lives in `sessionStorage` under `kmc.ks` and nowhere else: it
+//!   survives a reload of the tab but not the tab itself, and it never goes
+//!   into `localStorage`, a URL or a log.
+//! - "Remember my email" keeps only the email, in `localStorage` under
+//!   `kmc.email`.
+//! - [`LoginPrefill`] carries what one page wants the sign-in card to start
+//!   with (email, target account, open code step, a notice, where to go back
+//!   to) in memory, through context: never in URLs or storage.
+
+use leptos::prelude::*;
+
+/// `sessionStorage` key of the KS.
+pub const KS_KEY: &str = "kmc.ks";
+/// `localStorage` key of the remembered email.
+pub const EMAIL_KEY: &str = "kmc.email";
+
+/// The notice shown on the sign-in card after the server refused the KS.
+pub const SESSION_ENDED: &str = "Your session has ended, please sign in again";
+
+#[cfg(target_arch = "wasm32")]
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The stored KS, if signed in in this tab.
+pub fn load_ks() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        session_storage()?
+            .get_item(KS_KEY)
+            .ok()
+            .flatten()
+            .filter(|ks| !ks.is_empty())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
+/// Stores the KS of a new session, replacing any previous one.
+pub fn store_ks(ks: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(KS_KEY, ks);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = ks;
+}
+
+/// Forgets the KS (logout, or the server said it is no longer valid).
+pub fn clear_ks() {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(storage) = session_storage() {
+        let _ = storage.remove_item(KS_KEY);
+    }
+}
+
+/// The email the user asked the app to remember.
+pub fn remembered_email() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        local_storage()?
+            .get_item(EMAIL_KEY)
+            .ok()
+            .flatten()
+            .filter(|e| !e.is_empty())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
+/// Remembers the email (`Some`) or forgets it (`None`). Only the email is
+/// ever written to `localStorage`.
+pub fn remember_email(email: Option<&str>) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(storage) = local_storage() {
+        let _ = match email {
+            Some(email) => storage.set_item(EMAIL_KEY, email),
+            None => storage.remove_item(EMAIL_KEY),
+        };
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = email;
+}
+
+/// What the sign-in card should start with when another page sends the user
+/// there. Consumed (taken) by the sign-in page when it opens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginPrefill {
+    /// The email to fill in.
+    pub email: Option<String>,
+    /// The account the next sign-in should target (`partnerId`).
+    pub partner_id: Option<i64>,
+    /// Open the card on the authenticator-code step (after enrollment).
+    pub open_code_step: bool,
+    /// A message to show in the card's alert (e.g. [`SESSION_ENDED`]).
+    pub notice: Option<String>,
+    /// The path to return to after signing in (e.g. `/account`).
+    pub return_to: Option<String>,
+}
+
+/// The prefill signal shared through context.
+#[derive(Clone, Copy)]
+pub struct LoginPrefillSignal(pub RwSignal<LoginPrefill>);
+
+/// Puts an empty prefill in context; done once by `App`.
+pub fn provide_login_prefill() -> RwSignal<LoginPrefill> {
+    let signal = RwSignal::new(LoginPrefill::default());
+    provide_context(LoginPrefillSignal(signal));
+    signal
+}
+
+/// The prefill signal from context, or a fresh one when none was provided
+/// (a page mounted alone in a test). Call it while the component is being
+/// built (context is not reachable from inside event handlers), then update
+/// the signal from the handler, e.g. before navigating to `/login`:
+/// `prefill.update(|p| { p.email = Some(email); p.open_code_step = true; })`.
+pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
+    use_context::<LoginPrefillSignal>()
+        .map(|s| s.0)
+        .unwrap_or_else(|| RwSignal::new(LoginPrefill::default()))
+}
