@@ -74,6 +74,38 @@ pub fn setup(ctx: &Ctx, browser: Browser) -> Result<Tools, String> {
     Ok(tools)
 }
 
+/// Waits while another process runs `cargo install <krate>` (say, a second terminal running
+/// setup): a parallel install of the same crate would rebuild it from scratch for nothing.
+/// Returns whether it waited, so the caller checks the version again.
+fn wait_for_other_install(krate: &str) -> bool {
+    let mut waited = false;
+    loop {
+        let Some(pid) = other_install(krate) else {
+            return waited;
+        };
+        if !waited {
+            println!(
+                "..  another `cargo install {krate}` is running (pid {pid}); waiting for it to finish"
+            );
+        }
+        waited = true;
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
+}
+
+/// The pid of a running `cargo install … <krate> …`, found through `/proc` (std only).
+fn other_install(krate: &str) -> Option<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_cargo = args.first()?.ends_with(b"cargo");
+        let installs = args.contains(&b"install".as_slice()) && args.contains(&krate.as_bytes());
+        (pid != me && is_cargo && installs).then_some(pid)
+    })
+}
+
 /// Runs an install step, announcing it with its usual duration and reporting the real one.
 fn install(what: &str, usually: &str, cmd: &mut std::process::Command) -> Result<(), String> {
     println!("-> installing {what} (usually takes {usually})");
@@ -106,6 +138,7 @@ fn wasm_target(ctx: &Ctx) -> Result<(), String> {
 }
 
 fn trunk(ctx: &Ctx) -> Result<(), String> {
+    wait_for_other_install("trunk");
     let have = ctx::capture(ctx.cmd("trunk").arg("--version"));
     if version_of(have.as_deref()) == Some(TRUNK_VERSION) {
         println!("ok  trunk {TRUNK_VERSION}");
@@ -137,6 +170,7 @@ fn wasm_bindgen(ctx: &Ctx) -> Result<(), String> {
         println!("??  Cargo.lock has no wasm-bindgen yet: skipping wasm-bindgen-cli");
         return Ok(());
     };
+    wait_for_other_install("wasm-bindgen-cli");
     let have = ctx::capture(ctx.cmd("wasm-bindgen").arg("--version"));
     let runner = ctx::capture(ctx.cmd("wasm-bindgen-test-runner").arg("--version"));
     if version_of(have.as_deref()) == Some(want.as_str())
@@ -323,6 +357,11 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
             Some("0.4.53")
         );
         assert_eq!(locked_version(LOCK, "wasm-bindgen-macro"), None);
+    }
+
+    #[test]
+    fn no_install_is_found_for_a_crate_nobody_installs() {
+        assert_eq!(other_install("no-such-crate-xtask-test"), None);
     }
 
     #[test]
