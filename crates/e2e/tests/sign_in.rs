@@ -1,0 +1,239 @@
+//! Sign-in against the real server and the built app (issue 3): the built
+//! `dist/` loads with its security headers, a password-only login, the card
+//! expanding for the authenticator code, wrong and replayed codes, and a
+//! server that disappears mid-flow.
+
+use e2e::flows::{
+    enter_code, log_out, open_login, sign_in, submit_credentials, wait_code_step, wait_signed_in,
+};
+use e2e::{Authenticator, Browser, screenshots, spawn_app};
+
+#[tokio::test]
+async fn built_app_renders_the_login_card_and_index_html_carries_security_headers() {
+    let app = spawn_app();
+
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let csp = header("content-security-policy");
+    assert!(
+        !csp.is_empty(),
+        "index.html needs a Content-Security-Policy"
+    );
+    assert!(
+        !script_src(&csp).contains("'unsafe-inline'"),
+        "scripts must not be allowed inline: {csp}"
+    );
+    assert!(
+        !script_src(&csp).contains("'unsafe-eval'"),
+        "scripts must not use unsafe-eval: {csp}"
+    );
+    assert!(
+        csp.contains("frame-ancestors 'none'"),
+        "the app must refuse to be framed: {csp}"
+    );
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("cache-control").contains("no-cache"),
+        "index.html must be revalidated: {:?}",
+        header("cache-control")
+    );
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("<html") || body.contains("<!DOCTYPE") || body.contains("<!doctype"),
+        "the SPA fallback serves index.html for /login"
+    );
+
+    // A blank page (a broken wasm build) shows no card: only a real browser sees that.
+    let browser = Browser::start().await;
+    open_login(&browser, &app).await;
+    browser.wait_id("login-email").await;
+    browser.wait_id("login-password").await;
+    browser.wait_text("login-submit", "Log in").await;
+    browser.close().await;
+}
+
+/// The `script-src` directive, or `default-src` when there is none.
+fn script_src(csp: &str) -> String {
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    directives
+        .iter()
+        .find(|d| d.starts_with("script-src "))
+        .or_else(|| directives.iter().find(|d| d.starts_with("default-src ")))
+        .map(|d| (*d).to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn password_only_login_reaches_the_account_page_showing_user_and_account() {
+    let app = spawn_app();
+    let account = app.password_only_account("Sandbox Studio", "ada@example.com");
+    let browser = Browser::start().await;
+
+    open_login(&browser, &app).await;
+    let png = browser.screenshot().await;
+    screenshots::save_if_wanted("login.png", &png);
+    submit_credentials(&browser, &account.email, &account.password).await;
+    wait_signed_in(&browser, &account).await;
+
+    let ks = browser.session_storage("kmc.ks").await;
+    assert!(ks.is_some(), "the KS lives in sessionStorage");
+    let local = browser
+        .js("return JSON.stringify(Object.assign({}, window.localStorage))")
+        .await;
+    assert!(
+        !local.as_str().unwrap_or_default().contains(&ks.unwrap()),
+        "the KS never goes to localStorage"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn two_factor_login_expands_the_card_focuses_the_code_field_and_accepts_a_real_code() {
+    let app = spawn_app();
+    let account = app
+        .two_factor_account("Media Works", "grace@example.com")
+        .await;
+    let browser = Browser::start().await;
+
+    open_login(&browser, &app).await;
+    assert!(
+        !browser.has_class("login-card", "expanded").await,
+        "the card starts collapsed"
+    );
+    submit_credentials(&browser, &account.email, &account.password).await;
+    wait_code_step(&browser).await;
+    browser
+        .wait_until("the code field to have focus", || async {
+            (browser.focused_id().await == "login-otp").then_some(())
+        })
+        .await;
+    assert_eq!(browser.path().await, "/login", "the card expands in place");
+    assert_eq!(browser.value("login-email").await, account.email);
+    assert!(
+        !browser.value("login-password").await.is_empty(),
+        "the password stays filled"
+    );
+    // Let the expand transition finish before the README screenshot.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    screenshots::save_if_wanted("login-code-step.png", &browser.screenshot().await);
+
+    let code = account.authenticator().fresh_code().await;
+    enter_code(&browser, &code).await;
+    wait_signed_in(&browser, &account).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn wrong_authenticator_code_is_refused_with_a_message_and_the_field_cleared() {
+    let app = spawn_app();
+    let account = app
+        .two_factor_account("Media Works", "grace@example.com")
+        .await;
+    let browser = Browser::start().await;
+
+    open_login(&browser, &app).await;
+    submit_credentials(&browser, &account.email, &account.password).await;
+    wait_code_step(&browser).await;
+    enter_code(&browser, &account.authenticator().wrong_code()).await;
+
+    browser.wait_any_text("login-alert").await;
+    assert_eq!(browser.path().await, "/login");
+    browser
+        .wait_until("the code field to be cleared", || async {
+            browser.value("login-otp").await.is_empty().then_some(())
+        })
+        .await;
+    assert_eq!(browser.focused_id().await, "login-otp");
+
+    // The right code still works afterwards.
+    let code = account.authenticator().fresh_code().await;
+    enter_code(&browser, &code).await;
+    wait_signed_in(&browser, &account).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_code_already_used_for_a_login_is_refused_when_replayed_after_logout() {
+    let app = spawn_app();
+    let account = app
+        .two_factor_account("Media Works", "grace@example.com")
+        .await;
+    let authenticator = account.authenticator();
+    let browser = Browser::start().await;
+
+    open_login(&browser, &app).await;
+    submit_credentials(&browser, &account.email, &account.password).await;
+    wait_code_step(&browser).await;
+    let step = Authenticator::current_step();
+    let code = authenticator.code_for_step(step);
+    authenticator.mark_used(step);
+    enter_code(&browser, &code).await;
+    wait_signed_in(&browser, &account).await;
+    log_out(&browser).await;
+
+    open_login(&browser, &app).await;
+    submit_credentials(&browser, &account.email, &account.password).await;
+    wait_code_step(&browser).await;
+    assert!(
+        Authenticator::current_step() <= step + 1,
+        "the replay must happen while the code would still be inside the ±1-step window"
+    );
+    enter_code(&browser, &code).await;
+    browser.wait_any_text("login-alert").await;
+    assert_eq!(
+        browser.path().await,
+        "/login",
+        "a replayed code never signs in"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn server_gone_mid_sign_in_says_it_cannot_reach_the_server_and_keeps_the_email() {
+    let mut app = spawn_app();
+    let account = app.password_only_account("Sandbox Studio", "ada@example.com");
+    let browser = Browser::start().await;
+
+    open_login(&browser, &app).await;
+    app.stop();
+    submit_credentials(&browser, &account.email, &account.password).await;
+
+    browser
+        .wait_text("login-alert", "Can't reach the server")
+        .await;
+    browser.wait_testid("retry").await;
+    assert_eq!(browser.value("login-email").await, account.email);
+    assert_eq!(browser.path().await, "/login");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn two_factor_login_signs_in_again_after_logout_with_the_next_code() {
+    // Two complete sign-ins in a row need two different time steps: this is
+    // what every later test relies on, checked once here against the server.
+    let app = spawn_app();
+    let account = app
+        .two_factor_account("Media Works", "grace@example.com")
+        .await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &account).await;
+    log_out(&browser).await;
+    sign_in(&browser, &app, &account).await;
+    browser.close().await;
+}
