@@ -1,1 +1,303 @@
-fn main() {}
+//! The `kmc-server` command line. Only argument parsing and printing live
+//! here; everything else is in the library.
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kmc_server::auth::lockout::Limits;
+use kmc_server::{AppState, DEFAULT_PUBLIC_URL, Options, PUBLIC_URL_SETTING, admin, store};
+
+/// Kaltura API v3 compatible sign-in server for KMC Login.
+#[derive(Parser)]
+#[command(name = "kmc-server", version, about)]
+struct Cli {
+    /// Folder holding the database, the key file and the outbox.
+    #[arg(long, global = true, default_value = "./data")]
+    data_dir: PathBuf,
+    /// Key file for the TOTP secrets (default: <data-dir>/secret.key, created 0600).
+    #[arg(long, global = true)]
+    secret_key_file: Option<PathBuf>,
+    /// Send mail over SMTP (smtp://[user:pass@]host[:port]) instead of <data-dir>/outbox.
+    #[arg(long, global = true)]
+    smtp_url: Option<String>,
+    /// Sender address of every message.
+    #[arg(long, global = true, default_value = "KMC Login <noreply@localhost>")]
+    mail_from: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the built app.
+    Serve(ServeArgs),
+    /// Manage accounts (partners).
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The built app folder.
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// Public address for links in emails (default: the listening address).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Issuer name shown by authenticator apps.
+    #[arg(long, default_value = "Kaltura")]
+    issuer: String,
+    /// Seed demo accounts on an empty data dir and print the demo login.
+    #[arg(long)]
+    demo: bool,
+    /// Pass real login error codes through (masking is on by default).
+    #[arg(long)]
+    reveal_login_errors: bool,
+    /// Consecutive failures that block a login.
+    #[arg(long, default_value_t = 10)]
+    max_login_attempts: i64,
+    /// Minutes a blocked login stays blocked.
+    #[arg(long, default_value_t = 15)]
+    login_block_minutes: i64,
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Create an account; prints its id alone.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Require authenticator codes for this account.
+        #[arg(long)]
+        two_factor: bool,
+    },
+    /// Turn two-factor sign-in on or off; `on` emails every admin a QR link.
+    #[command(name = "set-2fa")]
+    Set2fa {
+        #[arg(long)]
+        partner: i64,
+        state: OnOff,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to an account (the same email on another account joins its login).
+    Add {
+        #[arg(long)]
+        partner: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Read the password from stdin (otherwise a set-password link is emailed).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Expire a login's password: its next sign-in must change it.
+    ExpirePassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kmc-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kmc-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options(cli: &Cli) -> Options {
+    let mut o = Options::new(&cli.data_dir);
+    o.secret_key_file = cli.secret_key_file.clone();
+    o.smtp_url = cli.smtp_url.clone();
+    o.mail_from = cli.mail_from.clone();
+    o
+}
+
+/// State for the CLI commands: links point where `serve` last said it is.
+async fn cli_state(cli: &Cli) -> anyhow::Result<AppState> {
+    let pool = store::open(&cli.data_dir).await?;
+    let public_url = store::setting(&pool, PUBLIC_URL_SETTING)
+        .await?
+        .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
+    pool.close().await;
+    let mut o = options(cli);
+    o.public_url = public_url;
+    AppState::open(o).await
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve(args) => serve(&cli, args).await,
+        Command::Partner { command } => {
+            let state = cli_state(&cli).await?;
+            match command {
+                PartnerCommand::Add { name, two_factor } => {
+                    let id = admin::add_partner(&state, name, *two_factor).await?;
+                    println!("{id}");
+                }
+                PartnerCommand::Set2fa { partner, state: on } => {
+                    let sent =
+                        admin::set_two_factor(&state, *partner, matches!(on, OnOff::On)).await?;
+                    eprintln!(
+                        "account {partner}: two-factor {}; {sent} QR link(s) emailed",
+                        if matches!(on, OnOff::On) { "on" } else { "off" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::User { command } => {
+            let state = cli_state(&cli).await?;
+            match command {
+                UserCommand::Add {
+                    partner,
+                    email,
+                    admin: is_admin,
+                    first_name,
+                    last_name,
+                    password_stdin,
+                } => {
+                    let password = if *password_stdin {
+                        let mut s = String::new();
+                        std::io::stdin().read_to_string(&mut s)?;
+                        let pw = s.trim_end_matches(['\r', '\n']).to_owned();
+                        anyhow::ensure!(!pw.is_empty(), "no password on stdin");
+                        Some(pw)
+                    } else {
+                        None
+                    };
+                    let added = admin::add_user(
+                        &state,
+                        *partner,
+                        email,
+                        *is_admin,
+                        first_name.as_deref(),
+                        last_name.as_deref(),
+                        password.as_deref(),
+                    )
+                    .await?;
+                    if added.joined_existing_login && password.is_some() {
+                        eprintln!("{email} already had a login: it keeps its password");
+                    }
+                    if added.emailed_link.is_some() {
+                        eprintln!("an email with a link was written for {email}");
+                    }
+                }
+                UserCommand::ExpirePassword { email } => {
+                    admin::expire_password(&state, email).await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let mut o = options(cli);
+    o.public_url = args.public_url.clone().unwrap_or_else(|| url.clone());
+    o.issuer = args.issuer.clone();
+    o.reveal_login_errors = args.reveal_login_errors;
+    anyhow::ensure!(
+        args.max_login_attempts >= 1,
+        "--max-login-attempts must be at least 1"
+    );
+    anyhow::ensure!(
+        args.login_block_minutes >= 1,
+        "--login-block-minutes must be at least 1"
+    );
+    o.limits = Limits {
+        max_attempts: args.max_login_attempts,
+        block_seconds: args.login_block_minutes * 60,
+    };
+    if args.dist.join("index.html").is_file() {
+        o.dist = Some(args.dist.clone());
+    } else {
+        eprintln!(
+            "kmc-server: no built app in {} (no index.html): serving the API only. \
+             Build the app with `cargo xtask build` or `trunk build --release`.",
+            args.dist.display()
+        );
+    }
+    let public_url = o.public_url.clone();
+    let state = AppState::open(o).await?;
+    store::set_setting(
+        &state.pool,
+        PUBLIC_URL_SETTING,
+        public_url.trim_end_matches('/'),
+    )
+    .await?;
+    if args.demo {
+        match admin::seed_demo(&state).await? {
+            Some(demo) => {
+                println!("demo login: {} / {}", demo.email, demo.password);
+                println!("demo QR link: {}", demo.qr_link);
+            }
+            None => eprintln!(
+                "kmc-server: the data dir already has accounts; demo data not seeded again \
+                 (the demo password was printed on the first run)"
+            ),
+        }
+    }
+    let router = kmc_server::router(state);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "kmc-server listening on {url}")?;
+    out.flush()?;
+    drop(out);
+    kmc_server::serve(listener, router).await?;
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr: stdout carries only the lines scripts read.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

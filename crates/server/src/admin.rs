@@ -1,0 +1,282 @@
+//! Operator commands, shared by the CLI and `serve --demo`: accounts, users,
+//! turning 2FA on and off, expiring passwords, and the demo data.
+
+use anyhow::{Context as _, bail};
+use lettre::Address;
+
+use crate::AppState;
+use crate::api::user::{otpauth_uri, secret_of};
+use crate::auth::links::{self, Kind};
+use crate::auth::passwords;
+use crate::mail;
+use crate::store;
+
+/// Creates an account and returns its id (ids start at 100).
+pub async fn add_partner(state: &AppState, name: &str, two_factor: bool) -> anyhow::Result<i64> {
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("the account name is empty");
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO partners (id, name, two_factor, created_at)
+         VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), ?1, ?2, ?3)
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(two_factor)
+    .bind(state.now())
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(id)
+}
+
+/// What `add_user` did, for the operator.
+#[derive(Debug, Default)]
+pub struct AddedUser {
+    /// The login's id.
+    pub login_id: i64,
+    /// The login existed already (the user joined it).
+    pub joined_existing_login: bool,
+    /// The link that was emailed, if any.
+    pub emailed_link: Option<String>,
+}
+
+/// A new user in an account (the same email on a second account joins the
+/// existing login: same password, same secret).
+///
+/// - With a password on a new login: the password is set (policy applies).
+///   If the account requires 2FA and the login has no secret yet, a secret
+///   is created and a QR link is emailed.
+/// - Without a password, on a login that has none: a set-password link is
+///   emailed.
+pub async fn add_user(
+    state: &AppState,
+    partner_id: i64,
+    email: &str,
+    is_admin: bool,
+    first_name: Option<&str>,
+    last_name: Option<&str>,
+    password: Option<&str>,
+) -> anyhow::Result<AddedUser> {
+    let email = email.trim();
+    email
+        .parse::<Address>()
+        .map_err(|_| anyhow::anyhow!("{email:?} is not a valid email address"))?;
+    let partner = store::partner(&state.pool, partner_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
+    let now = state.now();
+    let existing = store::login_by_email(&state.pool, email).await?;
+    let joined = existing.is_some();
+    let login_id = match &existing {
+        Some(l) => l.id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO logins (email, created_at) VALUES (?1, ?2) RETURNING id",
+            )
+            .bind(email)
+            .bind(now)
+            .fetch_one(&state.pool)
+            .await?
+        }
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO users (login_id, partner_id, is_admin, first_name, last_name, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    )
+    .bind(login_id)
+    .bind(partner_id)
+    .bind(is_admin)
+    .bind(first_name.map(str::trim).filter(|s| !s.is_empty()))
+    .bind(last_name.map(str::trim).filter(|s| !s.is_empty()))
+    .bind(now)
+    .execute(&state.pool)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        bail!("{email} is already a user of account {partner_id}");
+    }
+    let login = store::login_by_id(&state.pool, login_id)
+        .await?
+        .context("the login vanished")?;
+    let mut out = AddedUser {
+        login_id,
+        joined_existing_login: joined,
+        emailed_link: None,
+    };
+    match (password, login.password_hash.is_some()) {
+        (Some(pw), false) => {
+            passwords::check_policy(pw, email).map_err(|e| {
+                let body = e.to_body();
+                anyhow::anyhow!(
+                    "the password is refused ({}): {}",
+                    body.code,
+                    body.arg("RULES").unwrap_or(&body.message)
+                )
+            })?;
+            let hash = state.hasher.hash(pw).await?;
+            store::set_password(&state.pool, login_id, &hash, now).await?;
+            if partner.two_factor && login.totp_secret.is_none() {
+                let login = store::login_by_id(&state.pool, login_id)
+                    .await?
+                    .context("the login vanished")?;
+                secret_of(state, &login).await?;
+                out.emailed_link = Some(send_qr_link(state, login_id, email, &partner.name).await?);
+            }
+        }
+        (None, false) => {
+            let token = links::issue(&state.pool, login_id, Kind::Reset, now).await?;
+            let link = state.link_url(Kind::Reset, &token);
+            state
+                .mailer
+                .send(
+                    &state.config.mail_from,
+                    mail::new_user_mail(email, &partner.name, &link),
+                )
+                .await?;
+            out.emailed_link = Some(link);
+        }
+        // The login already has a password: the user shares it.
+        (_, true) => {
+            if partner.two_factor && login.totp_secret.is_none() {
+                secret_of(state, &login).await?;
+                out.emailed_link = Some(send_qr_link(state, login_id, email, &partner.name).await?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn send_qr_link(
+    state: &AppState,
+    login_id: i64,
+    email: &str,
+    account: &str,
+) -> anyhow::Result<String> {
+    let token = links::issue(&state.pool, login_id, Kind::Qr, state.now()).await?;
+    let link = state.link_url(Kind::Qr, &token);
+    state
+        .mailer
+        .send(
+            &state.config.mail_from,
+            mail::qr_link_mail(email, account, &link),
+        )
+        .await?;
+    Ok(link)
+}
+
+/// Turns 2FA on or off for an account. `on` emails every admin login of the
+/// account that has a password a QR link, creating a secret only for logins
+/// that have none (logins still waiting for their set-password link get the
+/// QR code when they set it). Returns how many emails were sent.
+pub async fn set_two_factor(state: &AppState, partner_id: i64, on: bool) -> anyhow::Result<usize> {
+    let partner = store::partner(&state.pool, partner_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
+    sqlx::query("UPDATE partners SET two_factor = ?2 WHERE id = ?1")
+        .bind(partner_id)
+        .bind(on)
+        .execute(&state.pool)
+        .await?;
+    if !on {
+        return Ok(0);
+    }
+    let admins: Vec<i64> = sqlx::query_scalar(
+        "SELECT u.login_id FROM users u JOIN logins l ON l.id = u.login_id
+         WHERE u.partner_id = ?1 AND u.is_admin = 1 AND l.password_hash IS NOT NULL",
+    )
+    .bind(partner_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let mut sent = 0;
+    for login_id in admins {
+        let login = store::login_by_id(&state.pool, login_id)
+            .await?
+            .context("the login vanished")?;
+        secret_of(state, &login).await?;
+        send_qr_link(state, login_id, &login.email, &partner.name).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Marks a login's password as expired: its next sign-in answers
+/// `PASSWORD_EXPIRED`.
+pub async fn expire_password(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let done = sqlx::query("UPDATE logins SET password_expired = 1 WHERE email = ?1")
+        .bind(email.trim())
+        .execute(&state.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        bail!("there is no login {email}");
+    }
+    Ok(())
+}
+
+/// The demo login's credentials, printed once when the demo is seeded.
+pub struct Demo {
+    /// The login email.
+    pub email: String,
+    /// Its random password.
+    pub password: String,
+    /// The QR link (also in the outbox).
+    pub qr_link: String,
+}
+
+/// Seeds the demo on an empty database: "Demo Media" (2FA) and "Demo Sandbox"
+/// (password only), one admin login in both. `None` when data exists.
+pub async fn seed_demo(state: &AppState) -> anyhow::Result<Option<Demo>> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM partners")
+        .fetch_one(&state.pool)
+        .await?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let media = add_partner(state, "Demo Media", true).await?;
+    let sandbox = add_partner(state, "Demo Sandbox", false).await?;
+    let email = "demo@example.com";
+    let password = demo_password();
+    let added = add_user(
+        state,
+        media,
+        email,
+        true,
+        Some("Demo"),
+        Some("Admin"),
+        Some(&password),
+    )
+    .await?;
+    add_user(
+        state,
+        sandbox,
+        email,
+        true,
+        Some("Demo"),
+        Some("Admin"),
+        None,
+    )
+    .await?;
+    let qr_link = added
+        .emailed_link
+        .context("the demo QR link was not issued")?;
+    Ok(Some(Demo {
+        email: email.into(),
+        password,
+        qr_link,
+    }))
+}
+
+/// A random password that passes the policy: 16 URL-safe characters.
+fn demo_password() -> String {
+    crate::auth::random_token().chars().take(16).collect()
+}
+
+/// The otpauth URI of a login (tests and diagnostics; not exposed over HTTP).
+pub async fn otpauth_of(state: &AppState, email: &str) -> anyhow::Result<String> {
+    let login = store::login_by_email(&state.pool, email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no login {email}"))?;
+    let secret = secret_of(state, &login)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(otpauth_uri(state, &login.email, &secret))
+}

@@ -1,0 +1,194 @@
+//! The Kaltura API v3 endpoint: `POST /api_v3/service/{service}/action/{action}`.
+//!
+//! One handler reads the body into [`Params`], finds the action (service and
+//! action names are case-insensitive, as in Kaltura) and renders either the
+//! action's value or the Kaltura error object. CORS is Kaltura's (any origin,
+//! no credentials, preflight cached for a day) and every reply carries
+//! `Cache-Control: no-store`.
+//!
+//! One module per Kaltura service: [`user`], [`admin_user`], [`partner`],
+//! [`session`].
+
+pub mod admin_user;
+pub mod partner;
+pub mod session;
+pub mod user;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::any;
+use kaltura_api::codes;
+use serde_json::Value;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, json_response};
+use crate::params::{MAX_BODY_BYTES, Params};
+
+/// The services and their actions, lower-cased.
+const SERVICES: &[(&str, &[&str])] = &[
+    (
+        "user",
+        &[
+            "loginbyloginid",
+            "generateqrcode",
+            "resetpassword",
+            "validatehashkey",
+            "setinitialpassword",
+            "loginbyks",
+            "get",
+        ],
+    ),
+    ("adminuser", &["updatepassword", "setinitialpassword"]),
+    ("partner", &["listpartnersforuser", "getinfo"]),
+    ("session", &["end"]),
+];
+
+/// What a handler gets besides its parameters.
+pub struct Call {
+    /// The shared state.
+    pub state: AppState,
+    /// The client address (for rate limits), when known.
+    pub client_ip: Option<String>,
+}
+
+/// The API routes with CORS and `no-store`.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::POST, Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([
+            header::ORIGIN,
+            HeaderName::from_static("x-requested-with"),
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::RANGE,
+            header::CACHE_CONTROL,
+        ])
+        .max_age(Duration::from_secs(86400));
+    Router::new()
+        .route("/api_v3/service/{service}/action/{action}", any(handle))
+        .route("/api_v3", any(unknown_path))
+        .route("/api_v3/", any(unknown_path))
+        .route("/api_v3/{*rest}", any(unknown_path))
+        .with_state(state)
+        .layer(cors)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Any other path under `/api_v3`.
+pub async fn unknown_path() -> Response {
+    ApiError::new(
+        codes::SERVICE_DOES_NOT_EXISTS,
+        "Use POST /api_v3/service/{service}/action/{action}",
+    )
+    .into_response()
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    req: Request,
+) -> Response {
+    match dispatch(state, path, req).await {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(
+    state: AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    req: Request,
+) -> ApiResult<Value> {
+    let Path((service, action)) =
+        path.map_err(|_| ApiError::invalid_request("The service or action name is not valid"))?;
+    if req.method() != Method::POST {
+        return Err(ApiError::invalid_request(
+            "Use POST with the parameters in the body",
+        ));
+    }
+    let service_lc = service.to_ascii_lowercase();
+    let action_lc = action.to_ascii_lowercase();
+    let Some((_, actions)) = SERVICES.iter().find(|(s, _)| *s == service_lc) else {
+        return Err(ApiError::new(
+            codes::SERVICE_DOES_NOT_EXISTS,
+            format!("Service \"{}\" does not exist", printable(&service)),
+        )
+        .with_arg("SERVICE_NAME", printable(&service)));
+    };
+    if !actions.contains(&action_lc.as_str()) {
+        return Err(ApiError::new(
+            codes::ACTION_DOES_NOT_EXISTS,
+            format!(
+                "Action \"{}\" does not exist for service \"{service_lc}\"",
+                printable(&action)
+            ),
+        )
+        .with_arg("ACTION_NAME", printable(&action))
+        .with_arg("SERVICE_NAME", service_lc.clone()));
+    }
+
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let (parts, body) = req.into_parts();
+    let too_big = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    if too_big {
+        return Err(ApiError::TooLarge);
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge)?;
+    let params = Params::from_body(&parts.headers, &bytes)?;
+    let call = Call { state, client_ip };
+
+    match (service_lc.as_str(), action_lc.as_str()) {
+        ("user", "loginbyloginid") => user::login_by_login_id(&call, &params).await,
+        ("user", "generateqrcode") => user::generate_qr_code(&call, &params).await,
+        ("user", "resetpassword") => user::reset_password(&call, &params).await,
+        ("user", "validatehashkey") => user::validate_hash_key(&call, &params).await,
+        ("user" | "adminuser", "setinitialpassword") => {
+            user::set_initial_password(&call, &params).await
+        }
+        ("user", "loginbyks") => user::login_by_ks(&call, &params).await,
+        ("user", "get") => user::get(&call, &params).await,
+        ("adminuser", "updatepassword") => admin_user::update_password(&call, &params).await,
+        ("partner", "listpartnersforuser") => partner::list_for_user(&call, &params).await,
+        ("partner", "getinfo") => partner::get_info(&call, &params).await,
+        ("session", "end") => session::end(&call, &params).await,
+        _ => Err(ApiError::new(
+            codes::ACTION_DOES_NOT_EXISTS,
+            "Unknown action",
+        )),
+    }
+}
+
+/// A name from the URL, safe to echo: printable ASCII, at most 64 characters.
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect()
+}
+
+/// Serialises a wire value for the reply.
+pub fn to_value<T: serde::Serialize>(v: &T) -> ApiResult<Value> {
+    serde_json::to_value(v).map_err(|e| ApiError::Internal(e.into()))
+}

@@ -1,0 +1,430 @@
+//! The `user` service: sign-in, links (QR and password), switching accounts.
+//!
+//! `loginByLoginId` decides in the order of the contract (§3), with one
+//! deliberate change: a blocked login is refused before its password is
+//! checked, so a block never becomes a password oracle and costs no hashing.
+
+use kaltura_api::requests::{
+    HashKeyParams, LoginByKs, LoginByLoginId, ResetPassword, SetInitialPassword,
+};
+use kaltura_api::responses::{KalturaAuthentication, KalturaSessionResponse, KalturaUser};
+use kaltura_api::{OtpAuthUri, codes};
+use serde_json::Value;
+
+use super::{Call, to_value};
+use crate::AppState;
+use crate::auth::links::{self, Kind, LinkError};
+use crate::auth::lockout::{self, Failure, Success};
+use crate::auth::{passwords, sessions, totp};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::store::{self, Login};
+
+/// Codes `loginByLoginId` passes through while masking is on; every other
+/// login-decision code goes out as `USER_WRONG_PASSWORD`.
+const MASKED: &[&str] = &[
+    codes::USER_NOT_FOUND,
+    codes::LOGIN_DATA_NOT_FOUND,
+    codes::LOGIN_BLOCKED,
+    codes::LOGIN_RETRIES_EXCEEDED,
+    codes::USER_IS_BLOCKED,
+    codes::INVALID_PARTNER_ID,
+];
+
+fn wrong_password() -> ApiError {
+    ApiError::new(codes::USER_WRONG_PASSWORD, "Wrong username or password")
+}
+
+fn login_blocked() -> ApiError {
+    ApiError::new(
+        codes::LOGIN_BLOCKED,
+        "This login is temporarily blocked after too many failed attempts",
+    )
+}
+
+fn invalid_otp() -> ApiError {
+    ApiError::new(codes::INVALID_OTP, "OTP provided failed to validate")
+}
+
+/// Masks a login error when the operator has not asked to reveal them.
+pub fn mask(state: &AppState, e: ApiError, replacement: fn() -> ApiError) -> ApiError {
+    if state.config.mask_login_errors && MASKED.contains(&e.code()) {
+        replacement()
+    } else {
+        e
+    }
+}
+
+/// Counts a failed attempt and picks the answer: the failure's own error
+/// below the limit, `LOGIN_RETRIES_EXCEEDED` at it, `LOGIN_BLOCKED` past it.
+pub async fn count_failure(state: &AppState, login_id: i64, own: ApiError) -> ApiResult<ApiError> {
+    Ok(
+        match lockout::record_failure(&state.pool, login_id, state.now(), state.config.limits)
+            .await?
+        {
+            Failure::Counted => own,
+            Failure::LimitReached => ApiError::new(
+                codes::LOGIN_RETRIES_EXCEEDED,
+                "Too many failed attempts: this login is blocked for a while",
+            ),
+            Failure::Blocked => login_blocked(),
+        },
+    )
+}
+
+/// Checks the login's password (blocked logins are refused first; unknown
+/// logins spend the same hashing time). On a wrong password the attempt is
+/// counted and `wrong` is the error below the limit.
+pub async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    wrong: fn() -> ApiError,
+) -> ApiResult<Login> {
+    let Some(login) = store::login_by_email(&state.pool, email).await? else {
+        state.hasher.verify(None, password).await?;
+        return Err(wrong());
+    };
+    if lockout::is_blocked(login.blocked_until, state.now()) {
+        return Err(login_blocked());
+    }
+    if !state
+        .hasher
+        .verify(login.password_hash.as_deref(), password)
+        .await?
+    {
+        return Err(count_failure(state, login.id, wrong()).await?);
+    }
+    Ok(login)
+}
+
+/// Checks an authenticator code for a login whose password was right:
+/// empty → `MISSING_OTP` (not counted); wrong or replayed → `INVALID_OTP`
+/// (counted); right → the step is recorded and the counter reset, in one
+/// statement that also refuses a blocked login.
+pub async fn check_otp(state: &AppState, login: &Login, otp: Option<&str>) -> ApiResult<()> {
+    let otp = otp.unwrap_or_default();
+    if otp.trim().is_empty() {
+        return Err(ApiError::new(codes::MISSING_OTP, "OTP is missing"));
+    }
+    let now = state.now();
+    let step = match &login.totp_secret {
+        Some(sealed) => {
+            let secret = state.secrets.open(login.id, sealed)?;
+            totp::matching_step(&secret, otp, now)
+        }
+        None => None,
+    };
+    let Some(step) = step else {
+        return Err(count_failure(state, login.id, invalid_otp()).await?);
+    };
+    match lockout::record_otp_success(&state.pool, login.id, step, now).await? {
+        Success::Accepted => Ok(()),
+        Success::Blocked => Err(login_blocked()),
+        Success::Replay => Err(count_failure(state, login.id, invalid_otp()).await?),
+    }
+}
+
+/// A success without a code: accepted unless the login is blocked.
+pub async fn accept_without_otp(state: &AppState, login: &Login) -> ApiResult<()> {
+    match lockout::record_success(&state.pool, login.id, state.now()).await? {
+        Success::Accepted => Ok(()),
+        _ => Err(login_blocked()),
+    }
+}
+
+fn parse_login(p: &Params) -> ApiResult<LoginByLoginId> {
+    Ok(LoginByLoginId {
+        login_id: p.non_empty("loginId")?,
+        password: p.string("password")?,
+        partner_id: p.opt_i64("partnerId")?,
+        expiry: p.opt_i64("expiry")?,
+        privileges: p.opt_string("privileges")?,
+        otp: p.opt_string("otp")?,
+    })
+}
+
+/// `user.loginByLoginId` → a KS.
+pub async fn login_by_login_id(call: &Call, p: &Params) -> ApiResult<Value> {
+    let req = parse_login(p)?;
+    let state = &call.state;
+    let result = login(state, &req).await;
+    let ks = result.map_err(|e| mask(state, e, wrong_password))?;
+    Ok(Value::String(ks))
+}
+
+async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
+    let login = check_password(state, &req.login_id, &req.password, wrong_password).await?;
+    let partners = store::partners_of(&state.pool, login.id).await?;
+    let target = match req.partner_id {
+        Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
+            ApiError::new(
+                codes::INVALID_PARTNER_ID,
+                format!("Invalid partner id {id}"),
+            )
+        })?,
+        None => login
+            .last_partner_id
+            .and_then(|last| partners.iter().find(|p| p.id == last))
+            .or_else(|| partners.first())
+            .ok_or_else(|| ApiError::new(codes::USER_NOT_FOUND, "User was not found"))?,
+    };
+    if target.two_factor {
+        check_otp(state, &login, req.otp.as_deref()).await?;
+    } else {
+        accept_without_otp(state, &login).await?;
+    }
+    if login.password_expired {
+        return Err(ApiError::new(
+            codes::PASSWORD_EXPIRED,
+            "The password has expired and must be changed",
+        ));
+    }
+    let now = state.now();
+    store::set_last_partner(&state.pool, login.id, target.id).await?;
+    let expires_at = now + sessions::lifetime(req.expiry);
+    let privileges = req.privileges.as_deref().unwrap_or("*");
+    let ks = sessions::create(
+        &state.pool,
+        login.id,
+        target.id,
+        privileges,
+        expires_at,
+        now,
+    )
+    .await?;
+    tracing::info!(login = login.id, partner = target.id, "signed in");
+    Ok(ks)
+}
+
+fn hash_key(p: &Params) -> ApiResult<HashKeyParams> {
+    Ok(HashKeyParams {
+        hash_key: p.non_empty("hashKey")?,
+    })
+}
+
+/// The login's secret, created (and stored sealed) when it has none.
+pub async fn secret_of(state: &AppState, login: &Login) -> ApiResult<Vec<u8>> {
+    if let Some(sealed) = &login.totp_secret {
+        return Ok(state.secrets.open(login.id, sealed)?);
+    }
+    let secret = totp::new_secret();
+    let sealed = state.secrets.seal(login.id, &secret)?;
+    store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+    Ok(secret)
+}
+
+/// The otpauth URI of a secret for a login.
+pub fn otpauth_uri(state: &AppState, email: &str, secret: &[u8]) -> String {
+    OtpAuthUri::new(
+        &state.config.issuer,
+        email,
+        &kaltura_api::otpauth::base32_encode(secret),
+    )
+    .to_uri()
+}
+
+/// `user.generateQrCode` → the `otpauth://` URI; consumes the QR link.
+pub async fn generate_qr_code(call: &Call, p: &Params) -> ApiResult<Value> {
+    let req = hash_key(p)?;
+    let state = &call.state;
+    let login_id = links::consume(&state.pool, &req.hash_key, Kind::Qr, state.now())
+        .await?
+        .map_err(|_| ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired"))?;
+    let login = store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired")
+        })?;
+    let secret = secret_of(state, &login).await?;
+    tracing::info!(login = login.id, "QR link used");
+    Ok(Value::String(otpauth_uri(state, &login.email, &secret)))
+}
+
+/// `user.resetPassword` → `null`, always. Sends a reset link when the email
+/// is known and the rate limits allow; otherwise nothing, silently.
+pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
+    let req = ResetPassword {
+        email: p.non_empty("email")?,
+    };
+    let state = call.state.clone();
+    if !state
+        .reset_limiter
+        .allow(&req.email, call.client_ip.as_deref(), state.now())
+    {
+        tracing::info!("password reset request dropped by the rate limit");
+        return Ok(Value::Null);
+    }
+    // The lookup and the mail happen after the answer, so the reply time does
+    // not tell whether the email exists.
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&state, &req.email).await {
+            tracing::error!(error = %e, "sending a password reset failed");
+        }
+    });
+    Ok(Value::Null)
+}
+
+async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let Some(login) = store::login_by_email(&state.pool, email).await? else {
+        return Ok(());
+    };
+    let token = links::issue(&state.pool, login.id, Kind::Reset, state.now()).await?;
+    let link = state.link_url(Kind::Reset, &token);
+    state
+        .mailer
+        .send(
+            &state.config.mail_from,
+            crate::mail::reset_mail(&login.email, &link),
+        )
+        .await?;
+    tracing::info!(login = login.id, "password reset link sent");
+    Ok(())
+}
+
+fn link_error(e: LinkError) -> ApiError {
+    match e {
+        LinkError::Invalid => ApiError::new(
+            codes::NEW_PASSWORD_HASH_KEY_INVALID,
+            "The link is invalid or was already used",
+        ),
+        LinkError::Expired => {
+            ApiError::new(codes::NEW_PASSWORD_HASH_KEY_EXPIRED, "The link has expired")
+        }
+    }
+}
+
+/// `user.validateHashKey`: checks a set-password link without using it.
+pub async fn validate_hash_key(call: &Call, p: &Params) -> ApiResult<Value> {
+    let req = hash_key(p)?;
+    let state = &call.state;
+    links::peek(&state.pool, &req.hash_key, Kind::Reset, state.now())
+        .await?
+        .map_err(link_error)?;
+    to_value(&KalturaAuthentication::new(None))
+}
+
+/// Applies the password policy, including the history, for a login.
+pub async fn check_new_password(state: &AppState, login: &Login, new: &str) -> ApiResult<()> {
+    passwords::check_policy(new, &login.email)?;
+    let history = store::password_history(&state.pool, login.id, passwords::HISTORY).await?;
+    if state.hasher.matches_any(&history, new).await? {
+        return Err(passwords::already_used());
+    }
+    Ok(())
+}
+
+/// `user.setInitialPassword` / `adminUser.setInitialPassword`: sets the
+/// password through a link; on a login with a 2FA account a new secret is
+/// issued and returned as `qrCode`.
+pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
+    let req = SetInitialPassword {
+        hash_key: p.non_empty("hashKey")?,
+        new_password: p.string("newPassword")?,
+    };
+    let state = &call.state;
+    let now = state.now();
+    let login_id = links::peek(&state.pool, &req.hash_key, Kind::Reset, now)
+        .await?
+        .map_err(link_error)?;
+    let login = store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(|| link_error(LinkError::Invalid))?;
+    check_new_password(state, &login, &req.new_password).await?;
+    let hash = state.hasher.hash(&req.new_password).await?;
+    // The link is spent only now, atomically: of two parallel uses one wins.
+    links::consume(&state.pool, &req.hash_key, Kind::Reset, state.now())
+        .await?
+        .map_err(link_error)?;
+    store::set_password(&state.pool, login.id, &hash, state.now()).await?;
+    let qr_code = if store::login_has_2fa_account(&state.pool, login.id).await? {
+        let secret = totp::new_secret();
+        let sealed = state.secrets.seal(login.id, &secret)?;
+        store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+        Some(otpauth_uri(state, &login.email, &secret))
+    } else {
+        None
+    };
+    tracing::info!(
+        login = login.id,
+        new_secret = qr_code.is_some(),
+        "password set through a link"
+    );
+    to_value(&KalturaAuthentication::new(qr_code))
+}
+
+/// `user.loginByKs`: a session in another account of the same login.
+/// Password-only → 2FA needs a new login with a code (`NEW_LOGIN_REQUIRED`);
+/// 2FA → 2FA and anything → password-only switch directly.
+pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
+    let state = &call.state;
+    let now = state.now();
+    let session = sessions::check(&state.pool, p.ks.as_deref(), now).await?;
+    let req = LoginByKs {
+        requested_partner_id: p.i64("requestedPartnerId")?,
+    };
+    let partners = store::partners_of(&state.pool, session.login_id).await?;
+    let current = partners.iter().find(|x| x.id == session.partner_id);
+    let target = partners
+        .iter()
+        .find(|x| x.id == req.requested_partner_id)
+        .ok_or_else(|| {
+            ApiError::new(
+                codes::INVALID_PARTNER_ID,
+                format!("Invalid partner id {}", req.requested_partner_id),
+            )
+        })?;
+    let from_2fa = current.is_some_and(|c| c.two_factor);
+    if target.two_factor && !from_2fa {
+        return Err(ApiError::new(
+            codes::NEW_LOGIN_REQUIRED,
+            "This account requires two-factor authentication: sign in again",
+        ));
+    }
+    let login = store::login_by_id(&state.pool, session.login_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid_ks("INVALID"))?;
+    // The new session ends when the current one would: switching never
+    // extends a session.
+    let ks = sessions::create(
+        &state.pool,
+        login.id,
+        target.id,
+        "*",
+        session.expires_at,
+        now,
+    )
+    .await?;
+    store::set_last_partner(&state.pool, login.id, target.id).await?;
+    tracing::info!(login = login.id, partner = target.id, "switched account");
+    to_value(&KalturaSessionResponse::new(ks, login.email, target.id))
+}
+
+/// `user.get`: the session's user.
+pub async fn get(call: &Call, p: &Params) -> ApiResult<Value> {
+    let state = &call.state;
+    let session = sessions::check(&state.pool, p.ks.as_deref(), state.now()).await?;
+    let login = store::login_by_id(&state.pool, session.login_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid_ks("INVALID"))?;
+    let user = store::user(&state.pool, login.id, session.partner_id)
+        .await?
+        .ok_or_else(|| ApiError::new(codes::USER_NOT_FOUND, "User was not found"))?;
+    let full_name = [user.first_name.as_deref(), user.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    to_value(&KalturaUser {
+        object_type: "KalturaUser".into(),
+        id: login.email.clone(),
+        partner_id: session.partner_id,
+        email: Some(login.email),
+        first_name: user.first_name,
+        last_name: user.last_name,
+        full_name: Some(full_name).filter(|s| !s.is_empty()),
+        is_admin: user.is_admin,
+    })
+}

@@ -1,0 +1,232 @@
+//! Passwords: argon2id hashing off the async runtime, and the policy
+//! (NIST 800-63B style: length, not the email, not a common password, not one
+//! of the last three).
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use kaltura_api::codes;
+use rand::rngs::OsRng;
+use tokio::sync::Semaphore;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Fewest characters a password may have.
+pub const MIN_LEN: usize = 8;
+/// Most characters a password may have (long passphrases are welcome; the
+/// cap only bounds hashing work).
+pub const MAX_LEN: usize = 256;
+/// How many previous passwords may not be reused (the current one included).
+pub const HISTORY: i64 = 3;
+
+/// The policy in words, sent as `args.RULES` of `PASSWORD_STRUCTURE_INVALID`.
+pub const RULES: &str = "Use at least 8 characters (long passphrases are welcome, up to 256); \
+it must not be your email address, a commonly used password, or one of your last 3 passwords.";
+
+const COMMON: &str = include_str!("common-passwords.txt");
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct HashCost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl HashCost {
+    /// OWASP's recommended minimum for argon2id: 19 MiB, t=2, p=1.
+    pub const OWASP: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+    /// A cheap cost for tests only, so suites stay fast.
+    pub const TEST: Self = Self {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
+/// Hashes and verifies passwords on blocking threads, at most `slots` at a
+/// time, so a burst of logins queues instead of stalling the async runtime
+/// or allocating 19 MiB per waiting request.
+#[derive(Clone)]
+pub struct Hasher {
+    argon: Argon2<'static>,
+    slots: Arc<Semaphore>,
+    /// A real hash of a random password, verified for unknown logins so they
+    /// take as long as known ones.
+    dummy: Arc<str>,
+}
+
+impl Hasher {
+    /// A hasher with the given cost and one slot per CPU.
+    pub fn new(cost: HashCost) -> anyhow::Result<Self> {
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let slots = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = argon
+            .hash_password(crate::auth::random_token().as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+            .to_string();
+        Ok(Self {
+            argon,
+            slots: Arc::new(Semaphore::new(slots)),
+            dummy: dummy.into(),
+        })
+    }
+
+    /// Hashes a password into a PHC string (`$argon2id$…`).
+    pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
+        let _permit = self.slots.acquire().await?;
+        let argon = self.argon.clone();
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+        })
+        .await?
+    }
+
+    /// Checks a password against a stored hash; `None` (no password set or
+    /// unknown login) still spends the same time on a dummy hash.
+    pub async fn verify(&self, stored: Option<&str>, password: &str) -> anyhow::Result<bool> {
+        let _permit = self.slots.acquire().await?;
+        let argon = self.argon.clone();
+        let known = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy).to_owned();
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&stored)
+                .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
+                .unwrap_or(false)
+        })
+        .await?;
+        Ok(known && ok)
+    }
+
+    /// True when `password` matches any of `hashes` (the password history).
+    pub async fn matches_any(&self, hashes: &[String], password: &str) -> anyhow::Result<bool> {
+        for h in hashes {
+            if self.verify(Some(h), password).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// True when the password is on the bundled list of common passwords.
+pub fn is_common(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    COMMON
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim().to_lowercase() == lower)
+}
+
+/// The policy checks that need no stored data: length, not the email, not
+/// common. The history check needs the login's hashes ([`Hasher::matches_any`]).
+pub fn check_policy(password: &str, email: &str) -> ApiResult<()> {
+    let len = password.chars().count();
+    if !(MIN_LEN..=MAX_LEN).contains(&len) {
+        return Err(structure_invalid());
+    }
+    let email = email.trim().to_lowercase();
+    let lower = password.trim().to_lowercase();
+    if lower == email || (!email.is_empty() && email.split('@').next() == Some(lower.as_str())) {
+        return Err(structure_invalid());
+    }
+    if is_common(password) {
+        return Err(ApiError::new(
+            codes::COMMON_PASSWORD,
+            "This password is too common; choose another one",
+        ));
+    }
+    Ok(())
+}
+
+/// `PASSWORD_STRUCTURE_INVALID` with the rules in words.
+pub fn structure_invalid() -> ApiError {
+    ApiError::new(
+        codes::PASSWORD_STRUCTURE_INVALID,
+        "The password does not follow the password rules",
+    )
+    .with_arg("RULES", RULES)
+}
+
+/// `PASSWORD_ALREADY_USED`.
+pub fn already_used() -> ApiError {
+    ApiError::new(
+        codes::PASSWORD_ALREADY_USED,
+        "This password was used recently; choose another one",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_refuses_short_passwords_with_the_rules_in_words() {
+        let e = check_policy("short1!", "a@b.c").unwrap_err().to_body();
+        assert_eq!(e.code, codes::PASSWORD_STRUCTURE_INVALID);
+        assert!(e.arg("RULES").unwrap().contains("at least 8"));
+    }
+
+    #[test]
+    fn policy_accepts_a_long_passphrase_and_refuses_an_overlong_one() {
+        check_policy("correct horse battery staple on a long walk", "a@b.c").unwrap();
+        assert!(check_policy(&"x".repeat(MAX_LEN + 1), "a@b.c").is_err());
+    }
+
+    #[test]
+    fn policy_refuses_the_email_itself_in_any_case() {
+        assert_eq!(
+            check_policy("Ada.Lovelace@Example.com", "ada.lovelace@example.com")
+                .unwrap_err()
+                .code(),
+            codes::PASSWORD_STRUCTURE_INVALID
+        );
+    }
+
+    #[test]
+    fn policy_refuses_common_passwords_case_insensitively() {
+        assert_eq!(
+            check_policy("Password123", "a@b.c").unwrap_err().code(),
+            codes::COMMON_PASSWORD
+        );
+        assert!(is_common("qwertyuiop"));
+        assert!(!is_common(
+            "# Common passwords refused by the password policy"
+        ));
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify_only_the_right_password() {
+        let h = Hasher::new(HashCost::TEST).unwrap();
+        let stored = h.hash("a good passphrase").await.unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(h.verify(Some(&stored), "a good passphrase").await.unwrap());
+        assert!(!h.verify(Some(&stored), "a bad passphrase").await.unwrap());
+        assert!(!h.verify(None, "a good passphrase").await.unwrap());
+    }
+
+    #[test]
+    fn the_production_cost_is_at_least_owasps() {
+        let c = HashCost::OWASP;
+        assert!(c.memory_kib >= 19 * 1024 && c.iterations >= 2 && c.parallelism >= 1);
+    }
+}

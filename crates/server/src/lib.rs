@@ -1,0 +1,197 @@
+//! `kmc-server`: a Kaltura API v3 compatible sign-in server for KMC Login.
+//!
+//! Serves:
+//! - [`router`]: the HTTP application (`/api_v3/service/{service}/action/{action}`
+//!   plus the built app from `--dist`), built from an [`AppState`] so tests
+//!   can drive it with `oneshot` and no socket;
+//! - [`serve`]: runs a router on a bound listener;
+//! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
+//! - [`auth`]: the security mechanisms; [`store`]: the database;
+//!   [`mail`]: the outbox / SMTP; [`clock`]: injectable time.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod mail;
+pub mod params;
+pub mod store;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use sqlx::SqlitePool;
+
+use crate::auth::crypto::SecretBox;
+use crate::auth::lockout::Limits;
+use crate::auth::passwords::{HashCost, Hasher};
+use crate::auth::rate_limit::ResetLimiter;
+use crate::clock::{Clock, SystemClock};
+use crate::mail::Mailer;
+
+/// The key file's name beside the database, used when no
+/// `--secret-key-file` is given.
+pub const KEY_FILE: &str = "secret.key";
+/// Settings key under which `serve` records its public URL for the CLI.
+pub const PUBLIC_URL_SETTING: &str = "public_url";
+/// The public URL the CLI assumes before any `serve` has recorded one.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
+/// Everything needed to build an [`AppState`].
+pub struct Options {
+    /// Folder holding the database, the key file and the outbox.
+    pub data_dir: PathBuf,
+    /// Key file for TOTP secrets; default `<data_dir>/secret.key`.
+    pub secret_key_file: Option<PathBuf>,
+    /// The issuer shown by authenticator apps.
+    pub issuer: String,
+    /// The address links in emails point to (no trailing slash).
+    pub public_url: String,
+    /// Pass the real login error codes through instead of masking them.
+    pub reveal_login_errors: bool,
+    /// Lockout limits.
+    pub limits: Limits,
+    /// argon2id cost.
+    pub hash_cost: HashCost,
+    /// Send mail over SMTP instead of writing the outbox.
+    pub smtp_url: Option<String>,
+    /// The sender of every message.
+    pub mail_from: String,
+    /// The built app to serve, if any.
+    pub dist: Option<PathBuf>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Options {
+    /// Production defaults for a data dir.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            secret_key_file: None,
+            issuer: "Kaltura".into(),
+            public_url: DEFAULT_PUBLIC_URL.into(),
+            reveal_login_errors: false,
+            limits: Limits::default(),
+            hash_cost: HashCost::OWASP,
+            smtp_url: None,
+            mail_from: "KMC Login <noreply@localhost>".into(),
+            dist: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Settings that shape answers.
+pub struct Config {
+    /// The issuer in otpauth URIs.
+    pub issuer: String,
+    /// Base of the links in emails.
+    pub public_url: String,
+    /// Whether login errors are masked (Kaltura's default).
+    pub mask_login_errors: bool,
+    /// Lockout limits.
+    pub limits: Limits,
+    /// The sender of every message.
+    pub mail_from: String,
+    /// The built app folder.
+    pub dist: Option<PathBuf>,
+}
+
+/// The shared state behind every request.
+pub struct Inner {
+    /// The database.
+    pub pool: SqlitePool,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Answer-shaping settings.
+    pub config: Config,
+    /// Password hashing (bounded blocking pool).
+    pub hasher: Hasher,
+    /// TOTP secret encryption.
+    pub secrets: SecretBox,
+    /// Outgoing mail.
+    pub mailer: Mailer,
+    /// `resetPassword` limits.
+    pub reset_limiter: ResetLimiter,
+}
+
+/// Cheaply cloneable handle on [`Inner`].
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the database (applying migrations), the key file and the mailer.
+    pub async fn open(opts: Options) -> anyhow::Result<Self> {
+        let pool = store::open(&opts.data_dir).await?;
+        let key_file = opts
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
+        let secrets = SecretBox::load_or_create(&key_file)?;
+        let mailer = match &opts.smtp_url {
+            Some(url) => Mailer::smtp(url)?,
+            None => Mailer::outbox(opts.data_dir.join("outbox"))?,
+        };
+        Ok(Self(Arc::new(Inner {
+            pool,
+            clock: opts.clock,
+            config: Config {
+                issuer: opts.issuer,
+                public_url: opts.public_url.trim_end_matches('/').to_owned(),
+                mask_login_errors: !opts.reveal_login_errors,
+                limits: opts.limits,
+                mail_from: opts.mail_from,
+                dist: opts.dist,
+            },
+            hasher: Hasher::new(opts.hash_cost)?,
+            secrets,
+            mailer,
+            reset_limiter: ResetLimiter::default(),
+        })))
+    }
+
+    /// The current time (unix seconds) from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The full URL of a link token.
+    pub fn link_url(&self, kind: auth::links::Kind, token: &str) -> String {
+        format!("{}{}{}", self.config.public_url, kind.path(), token)
+    }
+}
+
+/// The whole HTTP application: the API, the built app, and the headers
+/// every response carries.
+pub fn router(state: AppState) -> Router {
+    let dist = state.config.dist.clone();
+    web::with_layers(api::router(state), dist.as_deref())
+}
+
+/// Serves `router` on `listener` until the process ends, passing the client
+/// address to handlers (for the reset rate limit).
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+/// The data dir's database path (for messages).
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(store::DB_FILE)
+}

@@ -1,0 +1,199 @@
+//! Outgoing mail through lettre: by default each message is written as an
+//! `.eml` file into `<data-dir>/outbox/`; with `--smtp-url` it goes to an SMTP
+//! relay instead. Messages are plain text, 7bit, with every link alone on its
+//! own line (never wrapped or quoted-printable encoded, so a person or a test
+//! can copy it whole).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    /// `.eml` files in a folder.
+    Outbox(PathBuf, AsyncFileTransport<Tokio1Executor>),
+    /// An SMTP relay (plain SMTP; put a TLS-terminating relay in front for
+    /// remote servers).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// One message to send.
+pub struct Mail {
+    /// The recipient's address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body; links each on their own line.
+    pub body: String,
+}
+
+impl Mailer {
+    /// Writes into `dir` (created if missing).
+    pub fn outbox(dir: PathBuf) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating outbox {}", dir.display()))?;
+        Ok(Self::Outbox(dir.clone(), AsyncFileTransport::new(dir)))
+    }
+
+    /// Sends through `smtp://[user:pass@]host[:port]`.
+    pub fn smtp(url: &str) -> anyhow::Result<Self> {
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| {
+            anyhow::anyhow!("--smtp-url must look like smtp://[user:pass@]host[:port]")
+        })?;
+        let rest = rest.trim_end_matches('/');
+        let (auth, hostport) = match rest.rsplit_once('@') {
+            Some((auth, hp)) => (Some(auth), hp),
+            None => (None, rest),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().context("SMTP port is not a number")?),
+            None => (hostport, 25),
+        };
+        anyhow::ensure!(!host.is_empty(), "--smtp-url has no host");
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);
+        if let Some(auth) = auth {
+            let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
+            builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
+        }
+        Ok(Self::Smtp(builder.build()))
+    }
+
+    /// Sends one message from `from`.
+    pub async fn send(&self, from: &str, mail: Mail) -> anyhow::Result<()> {
+        let from: Mailbox = from.parse().context("the sender address is invalid")?;
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .context("the recipient address is invalid")?;
+        // 7bit: ASCII only, CRLF line ends, lines well under 998 octets.
+        let text: String = mail
+            .body
+            .chars()
+            .map(|c| if c.is_ascii() { c } else { '?' })
+            .collect();
+        let mut crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        if !crlf.ends_with("\r\n") {
+            crlf.push_str("\r\n");
+        }
+        anyhow::ensure!(
+            crlf.split("\r\n").all(|l| l.len() < 990),
+            "a mail line is too long for 7bit"
+        );
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(mail.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(Body::dangerous_pre_encoded(
+                crlf.into_bytes(),
+                ContentTransferEncoding::SevenBit,
+            ))
+            .context("building the message")?;
+        match self {
+            Self::Outbox(_, t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .context("writing to the outbox"),
+            Self::Smtp(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .context("sending over SMTP"),
+        }
+    }
+}
+
+/// The "two-factor authentication enabled" message with the QR link.
+pub fn qr_link_mail(to: &str, account_names: &str, link: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Two-factor authentication is enabled for your Kaltura account".into(),
+        body: format!(
+            "Hello,\n\n\
+             Two-factor authentication is now required to sign in to {account_names}.\n\
+             Open this link to add your account to an authenticator app (any TOTP app works,\n\
+             for example Google Authenticator):\n\n\
+             {link}\n\n\
+             The link works once and expires in 72 hours.\n\n\
+             If you did not expect this message, do not open the link; tell your administrator.\n"
+        ),
+    }
+}
+
+/// The password reset message.
+pub fn reset_mail(to: &str, link: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Reset your Kaltura password".into(),
+        body: format!(
+            "Hello,\n\n\
+             Someone asked to reset the password of your Kaltura account. To choose a new\n\
+             password, open this link:\n\n\
+             {link}\n\n\
+             The link works once and expires in 24 hours. If your login uses an authenticator\n\
+             app, you will be shown a new QR code to scan after choosing the password.\n\n\
+             If you did not ask for this, ignore this message: your password stays as it is.\n"
+        ),
+    }
+}
+
+/// The new-user message with a set-password link.
+pub fn new_user_mail(to: &str, account_name: &str, link: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Your new Kaltura account".into(),
+        body: format!(
+            "Hello,\n\n\
+             An account was created for you in {account_name}. To choose your password,\n\
+             open this link:\n\n\
+             {link}\n\n\
+             The link works once and expires in 24 hours.\n\n\
+             If you did not expect this message, ignore it and tell your administrator.\n"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outbox_mail_is_7bit_plain_text_with_the_long_link_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Mailer::outbox(dir.path().join("outbox")).unwrap();
+        let link = format!(
+            "http://127.0.0.1:45678/actions/restore-password/{}",
+            "A".repeat(43)
+        );
+        m.send(
+            "kmc-server <noreply@localhost>",
+            reset_mail("ada@example.com", &link),
+        )
+        .await
+        .unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].extension().unwrap(), "eml");
+        let text = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(text.contains("Content-Transfer-Encoding: 7bit"));
+        assert!(text.contains("Content-Type: text/plain"));
+        assert!(text.lines().any(|l| l.trim_end() == link));
+    }
+
+    #[test]
+    fn smtp_urls_are_parsed_or_refused_clearly() {
+        assert!(Mailer::smtp("smtp://localhost:2525").is_ok());
+        assert!(Mailer::smtp("smtp://u:p@mail.example.com").is_ok());
+        assert!(Mailer::smtp("http://x").is_err());
+        assert!(Mailer::smtp("smtp://host:notaport").is_err());
+    }
+}

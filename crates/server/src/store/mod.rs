@@ -1,0 +1,231 @@
+//! The database: SQLite through sqlx, schema in `crates/server/migrations`.
+//!
+//! WAL mode and a busy timeout let the CLI commands write while `serve` runs
+//! on the same file. Every security-relevant update (lockout counter, TOTP
+//! step, link consumption) is a single SQL statement, which SQLite runs
+//! atomically, so concurrent requests cannot slip past a check.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+
+/// The database file name inside the data dir.
+pub const DB_FILE: &str = "kmc.sqlite3";
+
+/// Opens (creating if needed) the database in `data_dir` and applies the
+/// migrations.
+pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(data_dir.join(DB_FILE))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening {}", data_dir.join(DB_FILE).display()))?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(pool)
+}
+
+/// A login row (one email).
+#[derive(Debug, Clone, FromRow)]
+pub struct Login {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub password_expired: bool,
+    pub totp_secret: Option<Vec<u8>>,
+    pub blocked_until: Option<i64>,
+    pub last_partner_id: Option<i64>,
+}
+
+/// A partner (account) row.
+#[derive(Debug, Clone, FromRow)]
+pub struct Partner {
+    pub id: i64,
+    pub name: String,
+    pub two_factor: bool,
+}
+
+/// A user: one login's membership in one account.
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub login_id: i64,
+    pub partner_id: i64,
+    pub is_admin: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+const LOGIN_COLUMNS: &str =
+    "id, email, password_hash, password_expired, totp_secret, blocked_until, last_partner_id";
+
+/// The login with this email (case-insensitive).
+pub async fn login_by_email(pool: &SqlitePool, email: &str) -> sqlx::Result<Option<Login>> {
+    sqlx::query_as(&format!(
+        "SELECT {LOGIN_COLUMNS} FROM logins WHERE email = ?1"
+    ))
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await
+}
+
+/// The login with this id.
+pub async fn login_by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Login>> {
+    sqlx::query_as(&format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE id = ?1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A partner by id.
+pub async fn partner(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Partner>> {
+    sqlx::query_as("SELECT id, name, two_factor FROM partners WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The accounts a login belongs to, oldest membership first.
+pub async fn partners_of(pool: &SqlitePool, login_id: i64) -> sqlx::Result<Vec<Partner>> {
+    sqlx::query_as(
+        "SELECT p.id, p.name, p.two_factor FROM users u JOIN partners p ON p.id = u.partner_id
+         WHERE u.login_id = ?1 ORDER BY u.created_at, p.id",
+    )
+    .bind(login_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The user of a login in one account.
+pub async fn user(pool: &SqlitePool, login_id: i64, partner_id: i64) -> sqlx::Result<Option<User>> {
+    sqlx::query_as(
+        "SELECT login_id, partner_id, is_admin, first_name, last_name FROM users
+         WHERE login_id = ?1 AND partner_id = ?2",
+    )
+    .bind(login_id)
+    .bind(partner_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// True when any account of the login requires two-factor sign-in.
+pub async fn login_has_2fa_account(pool: &SqlitePool, login_id: i64) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u JOIN partners p ON p.id = u.partner_id
+         WHERE u.login_id = ?1 AND p.two_factor = 1",
+    )
+    .bind(login_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The last `n` password hashes of a login, newest first.
+pub async fn password_history(
+    pool: &SqlitePool,
+    login_id: i64,
+    n: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT hash FROM password_history WHERE login_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )
+    .bind(login_id)
+    .bind(n)
+    .fetch_all(pool)
+    .await
+}
+
+/// Sets a new password: hash, history, not expired; also lifts a block,
+/// since whoever did this proved control of the login.
+pub async fn set_password(
+    pool: &SqlitePool,
+    login_id: i64,
+    hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE logins SET password_hash = ?2, password_set_at = ?3, password_expired = 0,
+         failed_attempts = 0, blocked_until = NULL WHERE id = ?1",
+    )
+    .bind(login_id)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO password_history (login_id, hash, created_at) VALUES (?1, ?2, ?3)")
+        .bind(login_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    // Only the last few are ever compared; keep no more old hashes than that.
+    sqlx::query(
+        "DELETE FROM password_history WHERE login_id = ?1 AND id NOT IN
+         (SELECT id FROM password_history WHERE login_id = ?1 ORDER BY id DESC LIMIT 3)",
+    )
+    .bind(login_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Stores a (sealed) TOTP secret and forgets the last used step, since the
+/// old codes belong to the old secret.
+pub async fn set_totp_secret(pool: &SqlitePool, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logins SET totp_secret = ?2, last_otp_step = NULL WHERE id = ?1")
+        .bind(login_id)
+        .bind(sealed)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Remembers the account a login used last (the default for the next login).
+pub async fn set_last_partner(
+    pool: &SqlitePool,
+    login_id: i64,
+    partner_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logins SET last_partner_id = ?2 WHERE id = ?1")
+        .bind(login_id)
+        .bind(partner_id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// A setting shared between `serve` and the CLI.
+pub async fn setting(pool: &SqlitePool, key: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Stores a setting.
+pub async fn set_setting(pool: &SqlitePool, key: &str, value: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}

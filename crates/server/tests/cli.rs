@@ -1,0 +1,283 @@
+//! The `kmc-server` binary as operators and the other tools script it:
+//! `partner add` prints the id alone, `user add` writes mail to the outbox,
+//! `serve` prints its address (and the demo login) and answers over HTTP.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kmc-server");
+
+fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join("outbox")) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for e in entries {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        out.extend(
+            text.lines()
+                .filter(|l| l.contains(path))
+                .map(|l| l.trim().to_owned()),
+        );
+    }
+    out
+}
+
+#[test]
+fn partner_add_prints_the_id_alone_and_ids_start_at_100() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let (ok, out, err) = run(
+        &["--data-dir", dir, "partner", "add", "--name", "Acme"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "100\n");
+    // --data-dir also works after the subcommand.
+    let (ok, out, _) = run(
+        &[
+            "partner",
+            "add",
+            "--name",
+            "Acme 2FA",
+            "--two-factor",
+            "--data-dir",
+            dir,
+        ],
+        None,
+    );
+    assert!(ok);
+    assert_eq!(out, "101\n");
+}
+
+#[test]
+fn user_add_with_a_password_on_a_2fa_account_emails_a_qr_link_and_without_one_a_set_password_link()
+{
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    run(
+        &[
+            "--data-dir",
+            dir,
+            "partner",
+            "add",
+            "--name",
+            "Media",
+            "--two-factor",
+        ],
+        None,
+    );
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "user",
+            "add",
+            "--partner",
+            "100",
+            "--email",
+            "ada@example.com",
+            "--admin",
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(ok, "{err}");
+    let qr = outbox_links(d.path(), "/actions/auth-info/");
+    assert_eq!(qr.len(), 1);
+    assert!(
+        qr[0].starts_with("http://127.0.0.1:8080/actions/auth-info/"),
+        "{qr:?}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "user",
+            "add",
+            "--partner",
+            "100",
+            "--email",
+            "bob@example.com",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        outbox_links(d.path(), "/actions/restore-password/").len(),
+        1
+    );
+    // The key file was created beside the database, readable by the owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.path().join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn cli_errors_print_one_line_and_exit_non_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "user",
+            "add",
+            "--partner",
+            "555",
+            "--email",
+            "a@b.c",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("no account with id 555"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "user",
+            "expire-password",
+            "--email",
+            "x@y.z",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("no login"), "{err}");
+}
+
+#[test]
+fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dist",
+            "/nonexistent-dist",
+            "--demo",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut demo_login = None;
+    let mut qr_link = None;
+    let url = loop {
+        let line = lines.next().expect("serve exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("demo login: ") {
+            demo_login = Some(rest.to_owned());
+        } else if let Some(rest) = line.strip_prefix("demo QR link: ") {
+            qr_link = Some(rest.to_owned());
+        } else if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
+            break rest.to_owned();
+        }
+    };
+    assert!(url.starts_with("http://127.0.0.1:"));
+    let (email, password) = demo_login
+        .unwrap()
+        .split_once(" / ")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    assert_eq!(email, "demo@example.com");
+    assert!(
+        qr_link
+            .unwrap()
+            .starts_with(&format!("{url}/actions/auth-info/"))
+    );
+    assert_eq!(outbox_links(d.path(), "/actions/auth-info/").len(), 1);
+
+    // Log in to "Demo Sandbox" (101, password only) over a real socket.
+    let addr = url.trim_start_matches("http://");
+    let body =
+        format!(r#"{{"loginId":"{email}","password":"{password}","partnerId":101,"otp":""}}"#);
+    let reply = http_post(
+        addr,
+        "/api_v3/service/user/action/loginByLoginId?format=1",
+        &body,
+    );
+    assert!(reply.starts_with('"'), "{reply}");
+    let body =
+        format!(r#"{{"loginId":"{email}","password":"{password}","partnerId":100,"otp":""}}"#);
+    let reply = http_post(
+        addr,
+        "/api_v3/service/user/action/loginByLoginId?format=1",
+        &body,
+    );
+    assert!(reply.contains("MISSING_OTP"), "{reply}");
+
+    // A CLI command runs next to `serve` on the same data dir, and its links
+    // use the address `serve` recorded.
+    let (ok, out, err) = run(
+        &["--data-dir", dir, "partner", "add", "--name", "Third"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "102\n");
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "partner",
+            "set-2fa",
+            "--partner",
+            "101",
+            "on",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let links = outbox_links(d.path(), "/actions/auth-info/");
+    assert_eq!(links.len(), 2);
+    assert!(links.iter().all(|l| l.starts_with(&url)), "{links:?}");
+    child.kill().ok();
+    child.wait().ok();
+}
+
+fn http_post(addr: &str, path: &str, body: &str) -> String {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.rsplit("\r\n\r\n").next().unwrap().to_owned()
+}

@@ -1,0 +1,188 @@
+//! Test harness: an [`AppState`] on a temporary data dir with a manual clock
+//! and cheap argon2 parameters, driven through `router(state)` with
+//! `oneshot`, plus helpers to read the outbox and compute codes.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, header};
+use http_body_util::BodyExt as _;
+use kaltura_api::OtpAuthUri;
+use kmc_server::auth::passwords::HashCost;
+use kmc_server::auth::totp;
+use kmc_server::clock::ManualClock;
+use kmc_server::{AppState, Options, admin};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt as _;
+
+/// Where the manual clock starts (a multiple of 30 plus 10 s).
+pub const START: i64 = 1_800_000_010;
+
+/// One server under test.
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub dir: TempDir,
+    pub router: Router,
+}
+
+/// A password that passes the policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn app() -> TestApp {
+    app_with(|_| {}).await
+}
+
+pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(START));
+    let mut o = Options::new(dir.path());
+    o.hash_cost = HashCost::TEST;
+    o.clock = clock.clone();
+    o.public_url = "http://kmc.test".into();
+    configure(&mut o);
+    let state = AppState::open(o).await.unwrap();
+    let router = kmc_server::router(state.clone());
+    TestApp {
+        state,
+        clock,
+        dir,
+        router,
+    }
+}
+
+impl TestApp {
+    /// Sends a request through the router.
+    pub async fn send(&self, req: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    /// POSTs a JSON body to an action and returns the reply as JSON.
+    pub async fn call(&self, service: &str, action: &str, body: Value) -> Value {
+        let req = Request::post(format!(
+            "/api_v3/service/{service}/action/{action}?format=1"
+        ))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+        json_of(self.send(req).await).await
+    }
+
+    /// An account.
+    pub async fn partner(&self, name: &str, two_factor: bool) -> i64 {
+        admin::add_partner(&self.state, name, two_factor)
+            .await
+            .unwrap()
+    }
+
+    /// A user with [`PASSWORD`] (joins the login when the email exists).
+    pub async fn user(&self, partner: i64, email: &str) {
+        admin::add_user(
+            &self.state,
+            partner,
+            email,
+            true,
+            Some("Ada"),
+            Some("Lovelace"),
+            Some(PASSWORD),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// The login's current secret.
+    pub async fn secret(&self, email: &str) -> Vec<u8> {
+        let uri = admin::otpauth_of(&self.state, email).await.unwrap();
+        OtpAuthUri::parse(&uri).unwrap().secret_bytes().unwrap()
+    }
+
+    /// The code of the current time step (plus `delta` steps).
+    pub async fn code(&self, email: &str, delta: i64) -> String {
+        let secret = self.secret(email).await;
+        let now = self.clock.as_ref().now_secs();
+        totp::code_at_step(&secret, now / totp::STEP + delta).unwrap()
+    }
+
+    /// A login attempt.
+    pub async fn login(&self, email: &str, password: &str, otp: Option<&str>) -> Value {
+        let mut body = json!({"loginId": email, "password": password});
+        if let Some(otp) = otp {
+            body["otp"] = json!(otp);
+        }
+        self.call("user", "loginByLoginId", body).await
+    }
+
+    /// The texts of every message in the outbox.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.dir.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// The hash keys of every link to `path` (e.g. `/actions/auth-info/`) in
+    /// the outbox, addressed to `email`, oldest first.
+    pub fn link_tokens(&self, email: &str, path: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for text in self.outbox() {
+            if !text.contains(&format!("To: {email}")) {
+                continue;
+            }
+            for line in text.lines() {
+                if let Some(i) = line.find(path) {
+                    out.push(line[i + path.len()..].trim().to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits (briefly) for the outbox to hold `n` messages.
+    pub async fn wait_outbox(&self, n: usize) {
+        for _ in 0..200 {
+            if self.outbox().len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the outbox never reached {n} messages");
+    }
+}
+
+/// Reads a response body as JSON.
+pub async fn json_of(resp: Response<Body>) -> Value {
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+}
+
+/// The error code of a reply, or `None` for a success.
+pub fn code_of(v: &Value) -> Option<&str> {
+    (v["objectType"] == "KalturaAPIException").then(|| v["code"].as_str().unwrap())
+}
+
+/// Asserts a reply is an error with `code`.
+#[track_caller]
+pub fn assert_error(v: &Value, code: &str) {
+    assert_eq!(code_of(v), Some(code), "reply: {v}");
+}
+
+trait NowSecs {
+    fn now_secs(&self) -> i64;
+}
+
+impl NowSecs for ManualClock {
+    fn now_secs(&self) -> i64 {
+        use kmc_server::clock::Clock as _;
+        self.now()
+    }
+}
