@@ -181,14 +181,40 @@ pub fn router(state: AppState) -> Router {
     web::with_layers(api::router(state), dist.as_deref())
 }
 
-/// Serves `router` on `listener` until the process ends, passing the client
+/// Serves `router` on `listener` until the process is interrupted (Ctrl-C or
+/// SIGTERM; requests in flight are finished first), passing the client
 /// address to handlers (for the reset rate limit).
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
+    .with_graceful_shutdown(shutdown_signal())
     .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 /// The data dir's database path (for messages).

@@ -507,3 +507,30 @@ async fn the_database_alone_does_not_reveal_the_totp_secret() {
         assert!(!bytes.windows(b32.len()).any(|w| w == b32.as_bytes()));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_parallel_uses_of_one_link_exactly_one_wins() {
+    let t = std::sync::Arc::new(app().await);
+    let p = t.partner("Media", true).await;
+    t.user(p, "ada@example.com").await;
+    let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let t = t.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            t.call("user", "generateQrCode", json!({"hashKey": token}))
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        let v = task.await.unwrap();
+        if v.is_string() {
+            wins += 1;
+        } else {
+            assert_error(&v, codes::INVALID_HASH);
+        }
+    }
+    assert_eq!(wins, 1);
+}

@@ -385,3 +385,37 @@ async fn the_target_account_decides_whether_a_code_is_needed() {
         .await;
     assert_error(&v, codes::MISSING_OTP);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_logins_at_production_cost_does_not_stall_other_requests() {
+    let t = std::sync::Arc::new(
+        app_with(|o| o.hash_cost = kmc_server::auth::passwords::HashCost::OWASP).await,
+    );
+    let p = t.partner("Sandbox", false).await;
+    t.user(p, "ada@example.com").await;
+    let mut burst = Vec::new();
+    for _ in 0..16 {
+        let t = t.clone();
+        burst.push(tokio::spawn(async move {
+            t.login("ada@example.com", PASSWORD, None).await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // A request that needs no hashing is answered while the hashes queue.
+    let started = std::time::Instant::now();
+    let v = t.call("partner", "getInfo", json!({"ks": "nope"})).await;
+    let quick = started.elapsed();
+    assert_error(&v, codes::INVALID_KS);
+    let mut ok = 0;
+    for b in burst {
+        if b.await.unwrap().is_string() {
+            ok += 1;
+        }
+    }
+    let total = started.elapsed();
+    assert_eq!(ok, 16);
+    assert!(
+        quick * 4 < total,
+        "a cheap request took {quick:?} while the burst took {total:?}"
+    );
+}
