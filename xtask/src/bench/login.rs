@@ -20,8 +20,8 @@ use super::http::Conn;
 use super::{TempDir, loadavg, percentile, start_server};
 use crate::ctx::Ctx;
 
-/// argon2id memory cost in KiB, iterations and lanes: OWASP's minimum, which the server uses
-/// (argon2 0.5's `Params::DEFAULT`).
+/// argon2id memory cost in KiB, iterations and lanes: the server's `HashCost::OWASP`
+/// (crates/server/src/auth/passwords.rs), which is also argon2 0.5's `Params::DEFAULT`.
 const ARGON2_M_KIB: u32 = 19_456;
 const ARGON2_T: u32 = 2;
 const ARGON2_P: u32 = 1;
