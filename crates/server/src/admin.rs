@@ -222,18 +222,41 @@ pub struct Demo {
     pub qr_link: String,
 }
 
+/// The demo login's email.
+pub const DEMO_EMAIL: &str = "demo@example.com";
+
 /// Seeds the demo on an empty database: "Demo Media" (2FA) and "Demo Sandbox"
-/// (password only), one admin login in both. `None` when data exists.
+/// (password only), one admin login in both.
+///
+/// On a later run whose database holds the demo login, the demo login gets
+/// a fresh random password and a fresh QR link (its secret is kept, so an
+/// authenticator that already scanned it keeps working): the operator always
+/// sees working credentials, and no password is ever stored in the clear.
+/// `None` when the database holds other data but no demo login.
 pub async fn seed_demo(state: &AppState) -> anyhow::Result<Option<Demo>> {
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM partners")
         .fetch_one(&state.pool)
         .await?;
     if count > 0 {
-        return Ok(None);
+        let Some(login) = store::login_by_email(&state.pool, DEMO_EMAIL).await? else {
+            return Ok(None);
+        };
+        let password = demo_password();
+        let hash = state.hasher.hash(&password).await?;
+        store::set_password(&state.pool, login.id, &hash, state.now()).await?;
+        secret_of(state, &login)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let qr_link = send_qr_link(state, login.id, DEMO_EMAIL, "Demo Media").await?;
+        return Ok(Some(Demo {
+            email: DEMO_EMAIL.into(),
+            password,
+            qr_link,
+        }));
     }
     let media = add_partner(state, "Demo Media", true).await?;
     let sandbox = add_partner(state, "Demo Sandbox", false).await?;
-    let email = "demo@example.com";
+    let email = DEMO_EMAIL;
     let password = demo_password();
     let added = add_user(
         state,

@@ -278,8 +278,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
                 println!("demo QR link: {}", demo.qr_link);
             }
             None => eprintln!(
-                "kmc-server: the data dir already has accounts; demo data not seeded again \
-                 (the demo password was printed on the first run)"
+                "kmc-server: the data dir already has accounts and no demo login; \
+                 demo data not seeded (use an empty --data-dir for the demo)"
             ),
         }
     }

@@ -83,7 +83,7 @@ pub fn content_security_policy(index_html: &str) -> String {
     format!(
         "default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-         base-uri 'none'; frame-ancestors 'none'"
+         base-uri 'self'; frame-ancestors 'none'"
     )
 }
 

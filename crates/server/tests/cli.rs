@@ -281,3 +281,54 @@ fn http_post(addr: &str, path: &str, body: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out.rsplit("\r\n\r\n").next().unwrap().to_owned()
 }
+
+#[test]
+fn a_second_demo_run_prints_fresh_working_credentials() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let start = || {
+        let mut child = Command::new(BIN)
+            .args([
+                "--data-dir",
+                dir,
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--dist",
+                "/nonexistent-dist",
+                "--demo",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut password = None;
+        loop {
+            let line = lines.next().expect("serve exited early").unwrap();
+            if let Some(rest) = line.strip_prefix("demo login: demo@example.com / ") {
+                password = Some(rest.to_owned());
+            } else if let Some(url) = line.strip_prefix("kmc-server listening on http://") {
+                return (child, url.to_owned(), password.expect("demo login printed"));
+            }
+        }
+    };
+    let (mut first, _, first_password) = start();
+    first.kill().ok();
+    first.wait().ok();
+    let (mut second, addr, second_password) = start();
+    assert_ne!(first_password, second_password);
+    let login = |pw: &str| {
+        http_post(
+            &addr,
+            "/api_v3/service/user/action/loginByLoginId?format=1",
+            &format!(
+                r#"{{"loginId":"demo@example.com","password":"{pw}","partnerId":101,"otp":""}}"#
+            ),
+        )
+    };
+    assert!(login(&second_password).starts_with('"'));
+    assert!(login(&first_password).contains("USER_WRONG_PASSWORD"));
+    second.kill().ok();
+    second.wait().ok();
+}
