@@ -287,22 +287,24 @@ fn a_second_demo_run_prints_fresh_working_credentials() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
     let start = || {
-        let mut child = Command::new(BIN)
-            .args([
-                "--data-dir",
-                dir,
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--dist",
-                "/nonexistent-dist",
-                "--demo",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut child = Killed(
+            Command::new(BIN)
+                .args([
+                    "--data-dir",
+                    dir,
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--dist",
+                    "/nonexistent-dist",
+                    "--demo",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
         let mut password = None;
         loop {
             let line = lines.next().expect("serve exited early").unwrap();
@@ -313,10 +315,9 @@ fn a_second_demo_run_prints_fresh_working_credentials() {
             }
         }
     };
-    let (mut first, _, first_password) = start();
-    first.kill().ok();
-    first.wait().ok();
-    let (mut second, addr, second_password) = start();
+    let (first, _, first_password) = start();
+    drop(first);
+    let (_second, addr, second_password) = start();
     assert_ne!(first_password, second_password);
     let login = |pw: &str| {
         http_post(
@@ -329,6 +330,14 @@ fn a_second_demo_run_prints_fresh_working_credentials() {
     };
     assert!(login(&second_password).starts_with('"'));
     assert!(login(&first_password).contains("USER_WRONG_PASSWORD"));
-    second.kill().ok();
-    second.wait().ok();
+}
+
+/// A server process that is killed and reaped when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
 }
