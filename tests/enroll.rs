@@ -1,2 +1,426 @@
-//! Browser tests of the enrollment page.
+//! Browser tests of the enrollment page (`/actions/auth-info/:hashKey`) and its
+//! enrollment view, in headless Chromium.
+//!
+//! The page runs inside a real router, mounted into a fresh element; the only
+//! fake is the API transport, which answers with recorded Kaltura-shaped reply
+//! bodies and records which actions were called. Nodes are found by
+//! `data-testid` or id, never by walking the DOM.
 #![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
+use kmc_login::config::AppConfig;
+use kmc_login::pages::enroll::EnrollPage;
+use kmc_login::pages::login::LoginPage;
+use kmc_login::session::provide_login_prefill;
+use kmc_login::totp::{self, CodeCheck};
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const EMAIL: &str = "ada@example.com";
+const HASH_KEY: &str = "Zm9vYmFyLWxpbmstdG9rZW4tZm9yLXRlc3Rz";
+
+fn otpauth_reply() -> String {
+    format!(
+        "\"otpauth://totp/Kaltura:ada%40example.com?secret={SECRET}&issuer=Kaltura&algorithm=SHA1&digits=6&period=30\""
+    )
+}
+
+/// A 1x1 PNG, base64, as a real Kaltura's `generateQrCode` would send bytes.
+const PNG_REPLY: &str = "\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\"";
+
+const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
+
+/// Answers each action with a recorded body and remembers the calls.
+#[derive(Default)]
+struct FakeKaltura {
+    replies: RefCell<HashMap<&'static str, Result<String, TransportError>>>,
+    calls: RefCell<Vec<String>>,
+}
+
+impl FakeKaltura {
+    fn answering(replies: &[(&'static str, Result<&str, TransportError>)]) -> Rc<Self> {
+        let fake = Rc::new(Self::default());
+        for (action, reply) in replies {
+            fake.replies
+                .borrow_mut()
+                .insert(action, reply.map(str::to_owned));
+        }
+        fake
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+}
+
+struct SharedFake(Rc<FakeKaltura>);
+
+impl Transport for SharedFake {
+    fn post(
+        &self,
+        url: String,
+        _body: String,
+    ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
+        // ".../service/user/action/generateQrCode?format=1" -> "generateQrCode"
+        let action = url
+            .split("/action/")
+            .nth(1)
+            .and_then(|rest| rest.split('?').next())
+            .unwrap_or_default()
+            .to_owned();
+        self.0.calls.borrow_mut().push(action.clone());
+        let reply = self
+            .0
+            .replies
+            .borrow()
+            .get(action.as_str())
+            .cloned()
+            .unwrap_or(Err(TransportError::Network));
+        Box::pin(async move { reply })
+    }
+}
+
+/// The app under test, mounted into its own element; unmounted when dropped.
+struct Mounted {
+    root: Element,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+impl Mounted {
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).ok().flatten()
+    }
+
+    fn get(&self, selector: &str) -> Element {
+        self.find(selector)
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+    }
+
+    fn by_test_id(&self, test_id: &str) -> Element {
+        self.get(&format!("[data-testid=\"{test_id}\"]"))
+    }
+
+    fn text(&self, test_id: &str) -> String {
+        self.by_test_id(test_id).text_content().unwrap_or_default()
+    }
+
+    fn click(&self, test_id: &str) {
+        self.by_test_id(test_id)
+            .dyn_into::<HtmlElement>()
+            .unwrap()
+            .click();
+    }
+
+    fn type_into(&self, selector: &str, value: &str) {
+        let input: HtmlInputElement = self.get(selector).dyn_into().unwrap();
+        input.set_value(value);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    }
+}
+
+fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
+    let window = web_sys::window().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
+        .unwrap();
+    let document = window.document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = ApiClient::new("http://kaltura.test", Rc::new(SharedFake(fake.clone())));
+    let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+        provide_api(client.clone());
+        provide_context(AppConfig::defaults("http://kaltura.test"));
+        provide_login_prefill();
+        view! {
+            <Router>
+                <Routes fallback=|| "not found">
+                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
+                    <Route path=path!("/login") view=LoginPage />
+                </Routes>
+            </Router>
+        }
+        .into_any()
+    });
+    Mounted {
+        root,
+        _handle: handle,
+    }
+}
+
+/// Lets Leptos run spawned tasks and update the DOM.
+async fn settle() {
+    for _ in 0..5 {
+        leptos::task::tick().await;
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+}
+
+fn pathname() -> String {
+    web_sys::window().unwrap().location().pathname().unwrap()
+}
+
+fn now() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+fn key_bytes() -> Vec<u8> {
+    kaltura_api::otpauth::base32_decode(SECRET).unwrap()
+}
+
+async fn enrolled_page(fake: &Rc<FakeKaltura>) -> Mounted {
+    let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), fake);
+    settle().await;
+    page.click("show-qr");
+    settle().await;
+    page
+}
+
+#[wasm_bindgen_test]
+async fn opening_the_link_calls_nothing_until_show_qr_code_is_pressed() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), &fake);
+    settle().await;
+    assert!(fake.calls().is_empty(), "called {:?}", fake.calls());
+    assert!(page.find("[data-testid=\"qr-code\"]").is_none());
+    assert_eq!(page.text("show-qr"), "Show QR code");
+    page.click("show-qr");
+    settle().await;
+    assert_eq!(fake.calls(), ["generateQrCode"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_intro_links_google_authenticator_without_a_referrer() {
+    let fake = FakeKaltura::answering(&[]);
+    let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), &fake);
+    settle().await;
+    for store in ["play.google.com", "apps.apple.com"] {
+        let link = page.get(&format!("a[href*=\"{store}\"]"));
+        assert_eq!(link.get_attribute("rel").as_deref(), Some("noreferrer"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_qr_svg_renders_with_a_label_naming_the_account_and_the_key_leaves_the_address_bar() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    let svg = page.get("[data-testid=\"qr-code\"] svg");
+    assert_eq!(svg.get_attribute("role").as_deref(), Some("img"));
+    let label = svg.get_attribute("aria-label").unwrap();
+    assert!(label.contains(EMAIL), "{label}");
+    let width: f64 = svg.get_attribute("width").unwrap().parse().unwrap();
+    assert!(width >= 200.0);
+    assert!(svg.query_selector("path").unwrap().is_some());
+    // The key is spent: it is no longer in the address bar.
+    assert_eq!(pathname(), "/actions/auth-info");
+    assert!(
+        !web_sys::window()
+            .unwrap()
+            .location()
+            .href()
+            .unwrap()
+            .contains(HASH_KEY)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn cant_scan_reveals_the_grouped_key_account_and_parameters_and_the_app_link() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    let manual = page.get("#manual-key");
+    assert!(manual.has_attribute("hidden"));
+    page.click("cant-scan");
+    settle().await;
+    assert!(!page.get("#manual-key").has_attribute("hidden"));
+    assert_eq!(
+        page.text("secret-key"),
+        "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP"
+    );
+    assert!(page.text("secret-account").contains(EMAIL));
+    assert!(
+        page.get("#manual-key")
+            .text_content()
+            .unwrap()
+            .contains("time-based, 6 digits, every 30 seconds, SHA-1")
+    );
+    let href = page
+        .by_test_id("otpauth-link")
+        .get_attribute("href")
+        .unwrap();
+    assert!(href.starts_with("otpauth://totp/"), "{href}");
+    assert!(href.contains(SECRET));
+}
+
+#[wasm_bindgen_test]
+async fn copy_puts_the_key_without_spaces_on_the_clipboard_and_says_so() {
+    js_sys::eval(
+        "Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { \
+           writeText: (t) => { window.__copied = t; return Promise.resolve(); } } });",
+    )
+    .unwrap();
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    page.click("cant-scan");
+    page.click("copy-secret");
+    settle().await;
+    let copied = js_sys::eval("window.__copied").unwrap().as_string();
+    assert_eq!(copied.as_deref(), Some(SECRET));
+    assert!(
+        page.text("copy-result").starts_with("Copied"),
+        "{}",
+        page.text("copy-result")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn copy_reports_when_the_browser_refuses() {
+    js_sys::eval(
+        "Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { \
+           writeText: (t) => Promise.reject(new Error('denied')) } });",
+    )
+    .unwrap();
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    page.click("cant-scan");
+    page.click("copy-secret");
+    settle().await;
+    assert!(
+        page.text("copy-result").contains("did not allow copying"),
+        "{}",
+        page.text("copy-result")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn check_code_says_set_up_for_a_current_code_without_calling_the_server() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    let code = totp::code_at(&key_bytes(), now(), 30, 6);
+    page.type_into("#check-code", &format!("{} {}", &code[..3], &code[3..]));
+    page.click("check-code-submit");
+    settle().await;
+    assert_eq!(
+        page.text("check-code-result"),
+        "Your authenticator app is set up."
+    );
+    assert_eq!(fake.calls(), ["generateQrCode"], "the check is local");
+}
+
+#[wasm_bindgen_test]
+async fn check_code_explains_a_code_from_another_key() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    // A code of another key that is not, by chance, valid for this one.
+    let other = (0u64..)
+        .map(|i| totp::code_at(format!("other key {i}").as_bytes(), now(), 30, 6))
+        .find(|code| totp::check_code(&key_bytes(), code, now(), 30, 6) == CodeCheck::WrongKey)
+        .unwrap();
+    page.type_into("#check-code", &other);
+    page.click("check-code-submit");
+    settle().await;
+    let result = page.text("check-code-result");
+    assert!(result.contains("doesn't match"), "{result}");
+    assert!(result.contains("clock"), "{result}");
+}
+
+#[wasm_bindgen_test]
+async fn check_code_recognises_a_phone_clock_that_is_off() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    let five_minutes_behind = totp::code_at(&key_bytes(), now() - 300, 30, 6);
+    page.type_into("#check-code", &five_minutes_behind);
+    page.click("check-code-submit");
+    settle().await;
+    let result = page.text("check-code-result");
+    assert!(
+        result.contains("clock is about 5 minutes behind"),
+        "{result}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_png_reply_shows_the_image_and_hides_what_needs_the_secret() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(PNG_REPLY))]);
+    let page = enrolled_page(&fake).await;
+    let img = page.get("[data-testid=\"qr-code\"] img");
+    assert!(
+        img.get_attribute("src")
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBORw0KGgo")
+    );
+    assert!(!img.get_attribute("alt").unwrap().is_empty());
+    for hidden in ["cant-scan", "otpauth-link", "check-code-submit"] {
+        assert!(
+            page.find(&format!("[data-testid=\"{hidden}\"]")).is_none(),
+            "{hidden} should not be shown"
+        );
+    }
+    assert!(page.find("#check-code").is_none());
+    assert!(page.find("[data-testid=\"enroll-continue\"]").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_used_link_says_so_and_offers_the_reset_email() {
+    let fake = FakeKaltura::answering(&[
+        ("generateQrCode", Ok(INVALID_HASH_REPLY)),
+        ("resetPassword", Ok("null")),
+    ]);
+    let page = enrolled_page(&fake).await;
+    let message = page.text("link-invalid");
+    assert!(message.contains("already been used"), "{message}");
+    assert!(message.contains("password reset"), "{message}");
+    assert!(page.find("[data-testid=\"qr-code\"]").is_none());
+    page.type_into("#reset-email", EMAIL);
+    page.click("reset-submit");
+    settle().await;
+    assert_eq!(fake.calls(), ["generateQrCode", "resetPassword"]);
+    assert!(page.text("reset-result").contains("link is on its way"));
+}
+
+#[wasm_bindgen_test]
+async fn a_network_failure_keeps_the_link_and_lets_the_user_try_again() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Err(TransportError::Network))]);
+    let page = enrolled_page(&fake).await;
+    assert!(page.text("enroll-alert").contains("Can't reach the server"));
+    assert_eq!(pathname(), format!("/actions/auth-info/{HASH_KEY}"));
+    fake.replies
+        .borrow_mut()
+        .insert("generateQrCode", Ok(otpauth_reply()));
+    page.click("show-qr");
+    settle().await;
+    assert!(page.find("[data-testid=\"qr-code\"] svg").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn continue_opens_sign_in_with_the_email_filled_and_the_code_step_open() {
+    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    page.click("enroll-continue");
+    settle().await;
+    assert_eq!(pathname(), "/login");
+    let email: HtmlInputElement = page.get("#login-email").dyn_into().unwrap();
+    assert_eq!(email.value(), EMAIL);
+    let card = page.by_test_id("login-card");
+    assert!(card.class_list().contains("expanded"));
+}

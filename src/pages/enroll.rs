@@ -1,9 +1,258 @@
-//! The enrollment page behind the emailed link `/actions/auth-info/:hashKey`.
+//! The enrollment page behind the emailed link `/actions/auth-info/:hashKey`
+//! (Kaltura's own path, so links in Kaltura's emails work here too).
+//!
+//! Opening the link spends nothing: mail scanners and link previews open
+//! links, and a page that spent the link on load would show the real user a
+//! "used link" message. Only the "Show QR code" button calls
+//! `user.generateQrCode`; then the hash key leaves the address bar and the
+//! [`EnrollmentView`] shows the key. A used, expired or unknown link says so
+//! and offers the password-reset email, which brings a new QR code.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
-/// The page that turns an emailed QR link into an authenticator entry.
+use crate::api::{ApiError, use_api};
+use crate::components::alert::Alert;
+use crate::components::enrollment::{
+    EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
+};
+use crate::components::reset_request::ResetRequestForm;
+use crate::routes;
+use kaltura_api::codes;
+
+/// Google Authenticator on Google Play.
+pub const GOOGLE_PLAY_URL: &str =
+    "https://play.google.com/store/apps/details?id=com.google.android.apps.authenticator2";
+/// Google Authenticator on Apple's App Store.
+pub const APP_STORE_URL: &str = "https://apps.apple.com/app/google-authenticator/id388497605";
+
+/// What pressing "Show QR code" led to.
+#[derive(Clone)]
+pub enum QrOutcome {
+    /// The key to enroll.
+    Key(EnrollmentKey),
+    /// The link was used, expired or never existed.
+    InvalidLink,
+    /// The server could not be reached or answered garbage: try again.
+    Unreachable,
+    /// The server refused for another reason, in words for the user.
+    Failed(String),
+}
+
+/// The error codes that mean "this link cannot be used (any more)": ours send
+/// `INVALID_HASH`; Kaltura versions also use the set-password link codes.
+pub fn is_dead_link(error: &ApiError) -> bool {
+    [
+        codes::INVALID_HASH,
+        codes::NEW_PASSWORD_HASH_KEY_INVALID,
+        codes::NEW_PASSWORD_HASH_KEY_EXPIRED,
+        codes::LOGIN_DATA_NOT_FOUND,
+    ]
+    .into_iter()
+    .any(|code| error.is(code))
+}
+
+/// Sorts the reply of `user.generateQrCode` into what the page shows.
+pub fn qr_outcome(reply: Result<String, ApiError>) -> QrOutcome {
+    match reply {
+        Ok(text) => EnrollmentKey::from_reply(&text).map_or_else(
+            || {
+                QrOutcome::Failed(
+                    "The server's answer was not a QR code this page can show. \
+                     Ask your administrator to send a new link."
+                        .to_owned(),
+                )
+            },
+            QrOutcome::Key,
+        ),
+        Err(e) if is_dead_link(&e) => QrOutcome::InvalidLink,
+        Err(e) if e.is_unreachable() => QrOutcome::Unreachable,
+        Err(e) if e.is(codes::ERROR_IN_QR_GENERATION) => QrOutcome::Failed(
+            "The server could not create your QR code. Try again in a moment.".to_owned(),
+        ),
+        Err(ApiError::Api(e)) => QrOutcome::Failed(if e.message.is_empty() {
+            format!("The server refused: {}", e.code)
+        } else {
+            e.message
+        }),
+        Err(_) => QrOutcome::Unreachable,
+    }
+}
+
+/// The routed page: reads the hash key from the path and shows [`Enroll`].
 #[component]
 pub fn EnrollPage() -> impl IntoView {
-    view! { <h1>"Set up your authenticator app"</h1> }
+    let params = use_params_map();
+    let hash_key = params.read_untracked().get("hashKey").unwrap_or_default();
+    view! { <Enroll hash_key=hash_key /> }
+}
+
+/// The enrollment flow for one link: intro and "Show QR code", then the key,
+/// or the dead-link message with the reset form.
+#[component]
+pub fn Enroll(
+    /// The link's hash key. Held in memory only; sent once, to `generateQrCode`.
+    hash_key: String,
+) -> impl IntoView {
+    let api = use_api();
+    let hash_key = StoredValue::new(hash_key);
+    let show = Action::new_local(move |_: &()| {
+        let api = api.clone();
+        let key = hash_key.get_value();
+        async move {
+            let outcome = qr_outcome(api.generate_qr_code(&key).await);
+            // Once the server has answered, the key is spent (or was never
+            // good): take it out of the address bar. After a network failure
+            // it stays, so a reload can still try again.
+            if !matches!(outcome, QrOutcome::Unreachable) {
+                forget_hash_key_in_address_bar(routes::AUTH_INFO_PREFIX.trim_end_matches('/'));
+            }
+            outcome
+        }
+    });
+    let pending = show.pending();
+    let outcome = show.value();
+    let alert = Signal::derive(move || {
+        match outcome.get() {
+        Some(QrOutcome::Unreachable) => Some(
+            "Can't reach the server. Your link has not been used; check your connection and try again."
+                .to_owned(),
+        ),
+        Some(QrOutcome::Failed(message)) => Some(message),
+        _ => None,
+    }
+    });
+
+    let intro = move || {
+        view! {
+            <p>
+                "Your account now asks for a code from an authenticator app each time you sign in. "
+                "Next you will scan a QR code with that app on your phone; from then on it shows a new "
+                "6-digit code every 30 seconds."
+            </p>
+            <p>
+                "Any authenticator app for time-based codes (TOTP) works. If you don't have one, "
+                "Google Authenticator is free on "
+                <a href=GOOGLE_PLAY_URL rel="noreferrer" target="_blank">"Google Play"</a>
+                " and the "
+                <a href=APP_STORE_URL rel="noreferrer" target="_blank">"App Store"</a>
+                "."
+            </p>
+            <p class="hint">
+                "The QR code is shown once: the link stops working when you press the button, so do it when your phone is at hand."
+            </p>
+            <Alert message=alert test_id="enroll-alert" />
+            <div class="actions">
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="show-qr"
+                    disabled=move || pending.get()
+                    on:click=move |_| {
+                        if !pending.get_untracked() {
+                            show.dispatch(());
+                        }
+                    }
+                >
+                    {move || if pending.get() { "Getting your code…" } else { "Show QR code" }}
+                </button>
+            </div>
+        }
+    };
+
+    view! {
+        <section class="card enroll-page">
+            <h1>"Set up your authenticator app"</h1>
+            {move || match outcome.get() {
+                Some(QrOutcome::Key(key)) => view! { <EnrollmentView enrollment=key /> }.into_any(),
+                Some(QrOutcome::InvalidLink) => view! { <DeadLink /> }.into_any(),
+                _ => intro().into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The message for a used, expired or unknown link, and the reset form that
+/// brings a new one. Shared with the set-new-password page.
+#[component]
+pub fn DeadLink(
+    /// The heading (each page words it its own way).
+    #[prop(optional)]
+    heading: Option<&'static str>,
+    /// What a new link brings, after "To get a new one, …".
+    #[prop(optional)]
+    explanation: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="link-invalid" data-testid="link-invalid" role="alert">
+            <h2>{heading.unwrap_or("This link can't be used any more")}</h2>
+            <p>
+                "It has already been used, it has expired, or it is not a link we sent. "
+                "Each link works once, for a limited time."
+            </p>
+            <p>
+                {explanation.unwrap_or(
+                    "A new QR code comes with a password reset: we email you a link, you choose a \
+                     password, and the new QR code appears right after.",
+                )}
+            </p>
+        </div>
+        <ResetRequestForm
+            email_id="reset-email"
+            submit_test_id="reset-submit"
+            result_test_id="reset-result"
+        />
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaltura_api::KalturaApiError;
+
+    fn refused(code: &str) -> Result<String, ApiError> {
+        Err(ApiError::Api(KalturaApiError::new(code, "refused")))
+    }
+
+    #[test]
+    fn an_otpauth_reply_becomes_a_key() {
+        let outcome = qr_outcome(Ok(
+            "otpauth://totp/K:a%40b.example?secret=JBSWY3DPEHPK3PXP".to_owned()
+        ));
+        assert!(matches!(outcome, QrOutcome::Key(EnrollmentKey::Uri(_))));
+    }
+
+    #[test]
+    fn invalid_hash_and_kalturas_link_codes_mean_a_dead_link() {
+        for code in [
+            codes::INVALID_HASH,
+            codes::NEW_PASSWORD_HASH_KEY_INVALID,
+            codes::NEW_PASSWORD_HASH_KEY_EXPIRED,
+        ] {
+            assert!(
+                matches!(qr_outcome(refused(code)), QrOutcome::InvalidLink),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn network_trouble_offers_a_retry_and_other_refusals_explain() {
+        assert!(matches!(
+            qr_outcome(Err(ApiError::Timeout)),
+            QrOutcome::Unreachable
+        ));
+        assert!(matches!(
+            qr_outcome(Err(ApiError::Garbled)),
+            QrOutcome::Unreachable
+        ));
+        assert!(matches!(
+            qr_outcome(refused(codes::ERROR_IN_QR_GENERATION)),
+            QrOutcome::Failed(_)
+        ));
+        assert!(matches!(
+            qr_outcome(Ok("nonsense".into())),
+            QrOutcome::Failed(_)
+        ));
+    }
 }

@@ -1,9 +1,400 @@
-//! The set-new-password page behind the emailed link `/actions/restore-password/:hashKey`.
+//! The set-new-password page behind the emailed link
+//! `/actions/restore-password/:hashKey` (Kaltura's path).
+//!
+//! On open it asks `user.validateHashKey`, which does not spend the link, so
+//! a dead link is reported before the user invents a password. The rules are
+//! listed up front and ticked off while typing ([`crate::password_rules`]);
+//! what only the server knows (common passwords, recently used ones, its own
+//! structure rules) comes back as a refusal explained next to the field.
+//! `user.setInitialPassword` spends the link; for a 2FA login it returns a
+//! new key, shown at once in the [`EnrollmentView`] with a warning that the
+//! old authenticator entry stopped working.
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
-/// The page where a user chooses a new password from an emailed link.
+use crate::api::{ApiError, use_api};
+use crate::components::alert::Alert;
+use crate::components::enrollment::{
+    EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
+};
+use crate::components::password_field::PasswordField;
+use crate::pages::enroll::{DeadLink, is_dead_link};
+use crate::password_rules::{
+    self, RULE_CONFIRMED, RULE_LONG_ENOUGH, RULE_NOT_EMAIL, RULES_SERVER_NOTE,
+};
+use crate::routes;
+use crate::session::use_login_prefill;
+
+/// What `user.setInitialPassword` led to.
+#[derive(Clone)]
+pub enum SetOutcome {
+    /// The password is set; a 2FA login also got a new key.
+    Set(Option<EnrollmentKey>),
+    /// The server refused this password: the explanation for the field.
+    Refused(String),
+    /// The link died meanwhile (used in another tab, expired).
+    InvalidLink,
+    /// Not reached, or another refusal: a message; the fields are kept.
+    Failed(String),
+}
+
+/// Sorts the reply of `user.setInitialPassword`.
+pub fn set_outcome(reply: Result<Option<String>, ApiError>) -> SetOutcome {
+    match reply {
+        Ok(qr) => SetOutcome::Set(qr.as_deref().and_then(EnrollmentKey::from_reply)),
+        Err(ApiError::Api(e))
+            if password_rules::refusal_message(&e.code, e.arg("RULES")).is_some() =>
+        {
+            SetOutcome::Refused(
+                password_rules::refusal_message(&e.code, e.arg("RULES")).unwrap_or_default(),
+            )
+        }
+        Err(e) if is_dead_link(&e) => SetOutcome::InvalidLink,
+        Err(e) if e.is_unreachable() => SetOutcome::Failed(
+            "Can't reach the server, so your password was not changed. Check your connection and try again."
+                .to_owned(),
+        ),
+        Err(ApiError::Api(e)) => SetOutcome::Failed(if e.message.is_empty() {
+            format!("The server refused: {}", e.code)
+        } else {
+            e.message
+        }),
+        Err(_) => SetOutcome::Failed("Something went wrong. Try again.".to_owned()),
+    }
+}
+
+/// The routed page: reads the hash key from the path and shows [`RestorePassword`].
 #[component]
 pub fn RestorePasswordPage() -> impl IntoView {
-    view! { <h1>"Choose your password"</h1> }
+    let params = use_params_map();
+    let hash_key = params.read_untracked().get("hashKey").unwrap_or_default();
+    view! { <RestorePassword hash_key=hash_key /> }
+}
+
+/// The set-new-password flow for one link.
+#[component]
+pub fn RestorePassword(
+    /// The link's hash key. Held in memory only.
+    hash_key: String,
+) -> impl IntoView {
+    let api = use_api();
+    let prefill = use_login_prefill();
+    let navigate = use_navigate();
+    // The email is known only when this tab came from the sign-in card.
+    let email = prefill.get_untracked().email;
+    let hash_key = StoredValue::new(hash_key);
+
+    let validation = {
+        let api = api.clone();
+        LocalResource::new(move || {
+            let api = api.clone();
+            let key = hash_key.get_value();
+            async move { api.validate_hash_key(&key).await }
+        })
+    };
+
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let rules = {
+        let email = email.clone();
+        Memo::new(move |_| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
+    };
+    let attempted = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<SetOutcome>);
+
+    let submit = Action::new_local(move |new_password: &String| {
+        let api = api.clone();
+        let key = hash_key.get_value();
+        let new_password = new_password.clone();
+        async move {
+            let result = set_outcome(api.set_initial_password(&key, &new_password).await);
+            match &result {
+                // The link is spent (or dead): it leaves the address bar.
+                SetOutcome::Set(_) | SetOutcome::InvalidLink => forget_hash_key_in_address_bar(
+                    routes::RESTORE_PASSWORD_PREFIX.trim_end_matches('/'),
+                ),
+                // That password was refused: clear it, so the next attempt
+                // starts from empty fields rather than editing a refused one.
+                // Nothing else ever clears what the user typed.
+                SetOutcome::Refused(_) => {
+                    password.set(String::new());
+                    confirm.set(String::new());
+                }
+                SetOutcome::Failed(_) => {}
+            }
+            outcome.set(Some(result));
+        }
+    });
+    let pending = submit.pending();
+
+    let password_error = Signal::derive(move || match outcome.get() {
+        Some(SetOutcome::Refused(message)) => Some(message),
+        Some(SetOutcome::Failed(_)) | None => None,
+        _ => None,
+    });
+    let alert = Signal::derive(move || match outcome.get() {
+        Some(SetOutcome::Failed(message)) => Some(message),
+        _ if attempted.get() && !rules.get().all_met() => {
+            Some("Your password does not meet the rules above yet.".to_owned())
+        }
+        _ => None,
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        attempted.set(true);
+        if rules.get_untracked().all_met() {
+            outcome.set(None);
+            submit.dispatch(password.get_untracked());
+        }
+    };
+
+    let email_for_continue = email.clone();
+    let on_password_set_continue = move |_| {
+        let email = email_for_continue.clone();
+        prefill.update(|p| {
+            if email.is_some() {
+                p.email = email;
+            }
+            p.open_code_step = false;
+        });
+        navigate(routes::LOGIN, NavigateOptions::default());
+    };
+    let on_password_set_continue = StoredValue::new_local(on_password_set_continue);
+
+    let form = move || {
+        view! {
+            <h1>"Choose your password"</h1>
+            <form class="set-password" on:submit=on_submit novalidate=true>
+                <PasswordField
+                    id="new-password"
+                    label="New password"
+                    value=password
+                    autocomplete="new-password"
+                    toggle_test_id="toggle-new-password"
+                    describedby="password-rules"
+                    disabled=pending
+                />
+                <RuleList rules=rules email_known=email.is_some() />
+                <PasswordField
+                    id="confirm-password"
+                    label="Confirm the new password"
+                    value=confirm
+                    autocomplete="new-password"
+                    toggle_test_id="toggle-confirm-password"
+                    describedby="password-error"
+                    disabled=pending
+                />
+                <p id="password-error" class="field-error" role="alert" data-testid="password-error">
+                    {move || password_error.get()}
+                </p>
+                <Alert message=alert test_id="set-password-alert" />
+                <div class="actions">
+                    <button
+                        type="submit"
+                        class="primary"
+                        data-testid="set-password-submit"
+                        disabled=move || pending.get()
+                    >
+                        {move || if pending.get() { "Saving…" } else { "Set password" }}
+                    </button>
+                </div>
+            </form>
+        }
+    };
+
+    view! {
+        <section class="card restore-page">
+            {move || {
+                match outcome.get() {
+                    Some(SetOutcome::Set(Some(key))) => {
+                        return view! {
+                            <h1>"Your password is set"</h1>
+                            <p class="warning" role="note" data-testid="old-authenticator-warning">
+                                "Your authenticator app's old entry for this account no longer works: "
+                                "setting a new password created a new key. Add the new key below "
+                                "(you can then delete the old entry)."
+                            </p>
+                            <EnrollmentView enrollment=key />
+                        }
+                            .into_any();
+                    }
+                    Some(SetOutcome::Set(None)) => {
+                        return view! {
+                            <div data-testid="password-set">
+                                <h1>"Your password is set"</h1>
+                                <p>"Sign in with your email and your new password."</p>
+                                <div class="actions">
+                                    <button
+                                        type="button"
+                                        class="primary"
+                                        data-testid="password-set-continue"
+                                        on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
+                                    >
+                                        "Continue to sign in"
+                                    </button>
+                                </div>
+                            </div>
+                        }
+                            .into_any();
+                    }
+                    Some(SetOutcome::InvalidLink) => {
+                        return view! {
+                            <DeadLink
+                                heading="This link is invalid or has expired"
+                                explanation="To get a new link, enter your email below: a new one is on its way if an account exists for it."
+                            />
+                        }
+                            .into_any();
+                    }
+                    _ => {}
+                }
+                match validation.get() {
+                    None => view! { <p class="status" role="status">"Checking your link…"</p> }.into_any(),
+                    Some(Ok(())) => form().into_any(),
+                    Some(Err(e)) if is_dead_link(&e) => {
+                        view! {
+                            <DeadLink
+                                heading="This link is invalid or has expired"
+                                explanation="To get a new link, enter your email below: a new one is on its way if an account exists for it."
+                            />
+                        }
+                            .into_any()
+                    }
+                    Some(Err(_)) => {
+                        view! {
+                            <h1>"Choose your password"</h1>
+                            <p class="alert" role="alert" data-testid="set-password-alert">
+                                "Can't reach the server to check your link. Check your connection and try again."
+                            </p>
+                            <button
+                                type="button"
+                                class="primary"
+                                data-testid="retry"
+                                on:click=move |_| validation.refetch()
+                            >
+                                "Try again"
+                            </button>
+                        }
+                            .into_any()
+                    }
+                }
+            }}
+        </section>
+    }
+}
+
+/// The rules, each marked met / not yet met as the user types.
+#[component]
+fn RuleList(
+    /// The live check of the typed passwords.
+    rules: Memo<password_rules::RuleCheck>,
+    /// Whether the page knows the email (else that rule is left to the server).
+    email_known: bool,
+) -> impl IntoView {
+    let item = move |test_id: &'static str, text: &'static str, met: Signal<Option<bool>>| {
+        view! {
+            <li
+                data-testid=test_id
+                data-met=move || match met.get() {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "unknown",
+                }
+                class=move || match met.get() {
+                    Some(true) => "rule met",
+                    Some(false) => "rule unmet",
+                    None => "rule",
+                }
+            >
+                <span class="rule-mark" aria-hidden="true">
+                    {move || match met.get() {
+                        Some(true) => "✓",
+                        Some(false) => "✗",
+                        None => "•",
+                    }}
+                </span>
+                " "
+                {text}
+                <span class="visually-hidden">
+                    {move || match met.get() {
+                        Some(true) => " (met)",
+                        Some(false) => " (not yet)",
+                        None => "",
+                    }}
+                </span>
+            </li>
+        }
+    };
+    let long_enough = Signal::derive(move || Some(rules.get().long_enough));
+    let not_email = Signal::derive(move || {
+        if email_known {
+            rules.get().not_email
+        } else {
+            None
+        }
+    });
+    let confirmed = Signal::derive(move || Some(rules.get().confirmed));
+    view! {
+        <div class="password-rules">
+            <ul id="password-rules" data-testid="password-rules">
+                {item("rule-length", RULE_LONG_ENOUGH, long_enough)}
+                {item("rule-not-email", RULE_NOT_EMAIL, not_email)}
+                {item("rule-match", RULE_CONFIRMED, confirmed)}
+            </ul>
+            <p class="hint">{RULES_SERVER_NOTE}</p>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaltura_api::{KalturaApiError, codes};
+
+    fn refused(error: KalturaApiError) -> Result<Option<String>, ApiError> {
+        Err(ApiError::Api(error))
+    }
+
+    #[test]
+    fn each_password_refusal_is_explained_for_the_field() {
+        let structure = KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
+            .with_arg("RULES", "at least 8 characters, not your email");
+        match set_outcome(refused(structure)) {
+            SetOutcome::Refused(message) => assert!(message.contains("not your email")),
+            _ => panic!("expected a refusal"),
+        }
+        for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
+            assert!(matches!(
+                set_outcome(refused(KalturaApiError::new(code, "no"))),
+                SetOutcome::Refused(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_success_with_a_qr_code_carries_the_new_key_and_without_one_does_not() {
+        let with = set_outcome(Ok(Some(
+            "otpauth://totp/K:a%40b.example?secret=JBSWY3DPEHPK3PXP".to_owned(),
+        )));
+        assert!(matches!(with, SetOutcome::Set(Some(EnrollmentKey::Uri(_)))));
+        assert!(matches!(set_outcome(Ok(None)), SetOutcome::Set(None)));
+    }
+
+    #[test]
+    fn a_dead_link_and_network_trouble_are_told_apart() {
+        assert!(matches!(
+            set_outcome(refused(KalturaApiError::new(codes::INVALID_HASH, "x"))),
+            SetOutcome::InvalidLink
+        ));
+        assert!(matches!(
+            set_outcome(Err(ApiError::Network)),
+            SetOutcome::Failed(_)
+        ));
+    }
 }
