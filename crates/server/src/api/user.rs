@@ -2,7 +2,9 @@
 //!
 //! `loginByLoginId` decides in the order of the contract (§3), with one
 //! deliberate change: a blocked login is refused before its password is
-//! checked, so a block never becomes a password oracle and costs no hashing.
+//! checked, so a block never becomes a password oracle (the same hashing
+//! time is still spent on a dummy hash, so the answer time does not reveal
+//! that the email exists).
 
 use kaltura_api::requests::{
     HashKeyParams, LoginByKs, LoginByLoginId, ResetPassword, SetInitialPassword,
@@ -86,6 +88,9 @@ pub async fn check_password(
         return Err(wrong());
     };
     if lockout::is_blocked(login.blocked_until, state.now()) {
+        // Spend the hashing time anyway: a fast answer would tell that the
+        // email exists (only existing logins can be blocked).
+        state.hasher.verify(None, password).await?;
         return Err(login_blocked());
     }
     if !state
