@@ -32,32 +32,44 @@ pub async fn wait_code_step(browser: &Browser) {
     browser.wait_enabled_id("login-otp").await;
 }
 
-/// Types a code into the authenticator field. The card submits by itself at
-/// six digits; if nothing at all happens within two seconds (no request, no
-/// message, no navigation) the test presses "Log in" so that a missing
-/// auto-submit shows up as a warning here and as a failure in the app's own
-/// browser tests, not as a confusing timeout further on.
+/// Types a code into the sign-in card's authenticator field, which submits
+/// by itself at six digits (see [`type_code`]).
 pub async fn enter_code(browser: &Browser, code: &str) {
-    browser.fill("login-otp", code).await;
+    type_code(browser, "login-otp", "login-submit", "login-alert", code).await;
+}
+
+/// Types a code into a code field that submits by itself at six digits. If
+/// nothing at all happens within two seconds (no request in flight, no
+/// message, the field not cleared, no navigation) the test presses the submit
+/// button, so a missing auto-submit shows up as a warning here (and as a
+/// failure in the app's own browser tests), not as a confusing timeout later.
+pub async fn type_code(browser: &Browser, field: &str, submit: &str, alert: &str, code: &str) {
+    let path = browser.path().await;
+    browser.fill(field, code).await;
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
-        if reacted(browser).await {
+        if reacted(browser, &path, field, submit, alert).await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!("warning: the code field did not submit by itself; pressing Log in");
-    browser.click_testid("login-submit").await;
+    eprintln!("warning: #{field} did not submit by itself; pressing the submit button");
+    browser.click_testid(submit).await;
 }
 
-async fn reacted(browser: &Browser) -> bool {
-    if browser.path().await != "/login" || browser.shows_testid("login-alert").await {
+async fn reacted(browser: &Browser, path: &str, field: &str, submit: &str, alert: &str) -> bool {
+    if browser.path().await != path {
         return true;
     }
-    if browser.value("login-otp").await.is_empty() {
+    if let Some(el) = browser.find_testid(alert).await
+        && !el.text().await.unwrap_or_default().trim().is_empty()
+    {
         return true;
     }
-    match browser.find_testid("login-submit").await {
+    if browser.value(field).await.is_empty() {
+        return true;
+    }
+    match browser.find_testid(submit).await {
         Some(button) => !button.is_enabled().await.unwrap_or(true),
         None => true,
     }

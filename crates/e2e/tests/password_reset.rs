@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use e2e::app::new_password;
 use e2e::flows::{
-    enter_code, open_login, scan_qr_code, submit_credentials, wait_code_step, wait_signed_in,
+    enter_code, open_login, scan_qr_code, submit_credentials, type_code, wait_code_step,
+    wait_signed_in,
 };
 use e2e::{Authenticator, Browser, LinkKind, TestApp, spawn_app};
 
@@ -206,19 +207,30 @@ async fn expired_password_is_replaced_in_the_sign_in_card_with_the_authenticator
     let new = new_password();
     browser.fill("expired-new-password", &new).await;
     browser.fill("expired-confirm-password", &new).await;
-    let mut code_given = false;
     if visible_and_enabled(&browser, "expired-otp").await {
+        // The login needed a code, so the step asks for one at once.
         let code = account.authenticator().fresh_code().await;
-        browser.fill("expired-otp", &code).await;
-        code_given = true;
-    }
-    browser.click_testid("expired-submit").await;
-    if !code_given {
+        type_code(
+            &browser,
+            "expired-otp",
+            "expired-submit",
+            "login-alert",
+            &code,
+        )
+        .await;
+    } else {
+        browser.click_testid("expired-submit").await;
         // MISSING_OTP from adminUser.updatePassword expands the code field.
         browser.wait_enabled_id("expired-otp").await;
         let code = account.authenticator().fresh_code().await;
-        browser.fill("expired-otp", &code).await;
-        browser.click_testid("expired-submit").await;
+        type_code(
+            &browser,
+            "expired-otp",
+            "expired-submit",
+            "login-alert",
+            &code,
+        )
+        .await;
     }
     account.password = new;
 
