@@ -414,7 +414,7 @@ mod tests {
         }
     }
 
-    fn client(reply: Result<&str, TransportError>) -> (ApiClient, Rc<Recorder>) {
+    fn fake_client(reply: Result<&str, TransportError>) -> (ApiClient, Rc<Recorder>) {
         let recorder = Rc::new(Recorder {
             reply: reply.map(str::to_owned),
             posted: RefCell::new(Vec::new()),
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn login_posts_kalturas_parameters_with_an_empty_otp_and_no_ks() {
-        let (client, rec) = client(Ok("\"djJ8ks\""));
+        let (client, rec) = fake_client(Ok("\"djJ8ks\""));
         let session = futures::executor::block_on(client.login("a@b.c", "pw", "", None)).unwrap();
         assert_eq!(session.ks, "djJ8ks");
         let posted = rec.posted.borrow();
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn signed_in_calls_carry_the_ks_in_the_body() {
-        let (client, rec) = client(Ok("null"));
+        let (client, rec) = fake_client(Ok("null"));
         futures::executor::block_on(client.end_session("djJ8ks")).unwrap();
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(body, serde_json::json!({"ks":"djJ8ks"}));
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn an_exception_with_empty_array_args_becomes_an_api_error_with_its_code() {
-        let (client, _) = client(Ok(
+        let (client, _) = fake_client(Ok(
             r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#,
         ));
         let err = futures::executor::block_on(client.login("a@b.c", "pw", "", None)).unwrap_err();
@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn an_exception_with_object_args_keeps_its_arguments() {
-        let (client, _) = client(Ok(
+        let (client, _) = fake_client(Ok(
             r#"{"code":"INVALID_KS","message":"Invalid KS","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
         ));
         match futures::executor::block_on(client.get_user("ks")) {
@@ -470,17 +470,17 @@ mod tests {
 
     #[test]
     fn an_html_reply_is_garbled_and_transport_failures_keep_their_kind() {
-        let (client, _) = client(Ok("<html>502</html>"));
+        let (client, _) = fake_client(Ok("<html>502</html>"));
         assert_eq!(
             futures::executor::block_on(client.reset_password("a@b.c")),
             Err(ApiError::Garbled)
         );
-        let (client, _) = client(Err(TransportError::Timeout));
+        let (client, _) = fake_client(Err(TransportError::Timeout));
         assert_eq!(
             futures::executor::block_on(client.reset_password("a@b.c")),
             Err(ApiError::Timeout)
         );
-        let (client, _) = client(Err(TransportError::Network));
+        let (client, _) = fake_client(Err(TransportError::Network));
         assert!(
             futures::executor::block_on(client.reset_password("a@b.c"))
                 .unwrap_err()
@@ -490,12 +490,12 @@ mod tests {
 
     #[test]
     fn set_initial_password_returns_the_qr_code_only_when_present() {
-        let (client, _) = client(Ok(r#"{"objectType":"KalturaAuthentication"}"#));
+        let (client, _) = fake_client(Ok(r#"{"objectType":"KalturaAuthentication"}"#));
         assert_eq!(
             futures::executor::block_on(client.set_initial_password("h", "pw")).unwrap(),
             None
         );
-        let (client, _) = client(Ok(
+        let (client, _) = fake_client(Ok(
             r#"{"objectType":"KalturaAuthentication","qrCode":"otpauth://totp/x?secret=AB"}"#,
         ));
         assert_eq!(
@@ -506,7 +506,7 @@ mod tests {
 
     #[test]
     fn login_by_ks_reads_the_new_ks_from_the_session_response() {
-        let (client, rec) = client(Ok(
+        let (client, rec) = fake_client(Ok(
             r#"{"objectType":"KalturaSessionResponse","ks":"new","userId":"a@b.c","partnerId":101}"#,
         ));
         let s = futures::executor::block_on(client.login_by_ks("old", 101)).unwrap();

@@ -130,3 +130,41 @@ pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
         .map(|s| s.0)
         .unwrap_or_else(|| RwSignal::new(LoginPrefill::default()))
 }
+
+/// Hands the session over to KMC the way KMC accepts it without putting the
+/// KS in a URL: a POST form with a `ks` field, built and submitted at once.
+/// The page then leaves the app.
+pub fn handoff_to_kmc(kmc_url: &str, ks: &str) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let (Ok(form), Ok(field)) = (
+            document.create_element("form"),
+            document.create_element("input"),
+        ) else {
+            return;
+        };
+        let (Ok(form), Ok(field)) = (
+            form.dyn_into::<web_sys::HtmlFormElement>(),
+            field.dyn_into::<web_sys::HtmlInputElement>(),
+        ) else {
+            return;
+        };
+        form.set_method("post");
+        form.set_action(kmc_url);
+        form.set_hidden(true);
+        field.set_type("hidden");
+        field.set_name("ks");
+        field.set_value(ks);
+        let _ = form.append_child(&field);
+        if let Some(body) = document.body() {
+            let _ = body.append_child(&form);
+            form.submit().ok();
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (kmc_url, ks);
+}

@@ -1,9 +1,662 @@
-//! The signed-in account page (`/account`). Being written; see issue 6.
+//! The signed-in page (`/account`).
+//!
+//! Shows who is signed in and into which account, lists the login's other
+//! accounts to switch to (`user.loginByKs`), changes the password, opens KMC
+//! when configured, and logs out. Any `INVALID_KS` (an expired or ended
+//! session) sends the user to `/login` with "Your session has ended, please
+//! sign in again"; arriving here signed out goes to `/login` and back.
+//!
+//! Decisions are plain functions with native tests: [`switch_outcome`],
+//! [`other_accounts`], [`change_password_transition`].
 
+use leptos::html::Input;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
 
-/// The account page.
+use kaltura_api::codes;
+use kaltura_api::responses::{KalturaPartner, KalturaUser};
+
+use crate::api::{ApiClient, ApiError, Session, use_api};
+use crate::components::alert::Alert;
+use crate::components::code_input::{CodeInput, complete_code};
+use crate::components::password_field::PasswordField;
+use crate::config::use_config;
+use crate::pages::login::{
+    CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
+};
+use crate::routes;
+use crate::session::{self, SESSION_ENDED, use_login_prefill};
+
+/// What the page shows, loaded with the session's KS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountData {
+    /// The signed-in user (`user.get`).
+    pub user: KalturaUser,
+    /// The current account (`partner.getInfo`).
+    pub partner: KalturaPartner,
+    /// Every account of the login (`partner.listPartnersForUser`).
+    pub partners: Vec<KalturaPartner>,
+}
+
+impl AccountData {
+    /// The login's email: the user's email, else its id (which is the email
+    /// on this project's server and on KMC logins).
+    pub fn email(&self) -> String {
+        self.user
+            .email
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .unwrap_or_else(|| self.user.id.clone())
+    }
+}
+
+/// The accounts to offer for switching: all but the current one.
+pub fn other_accounts(partners: &[KalturaPartner], current: i64) -> Vec<KalturaPartner> {
+    partners.iter().filter(|p| p.id != current).cloned().collect()
+}
+
+/// "{name} (ID {id})", the way an account is named everywhere on the page.
+pub fn account_label(partner: &KalturaPartner) -> String {
+    if partner.name.trim().is_empty() {
+        format!("Account {}", partner.id)
+    } else {
+        format!("{} (ID {})", partner.name, partner.id)
+    }
+}
+
+/// What a switch attempt leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchOutcome {
+    /// Signed into the other account; the old KS is to be ended.
+    Switched,
+    /// The target account needs a sign-in with the authenticator code.
+    ReloginRequired,
+    /// The session is over: back to sign-in.
+    SessionEnded,
+    /// Something else went wrong; show the message.
+    Failed(String),
+}
+
+/// Classifies the answer of `user.loginByKs`.
+pub fn switch_outcome(result: &Result<(), ApiError>) -> SwitchOutcome {
+    match result {
+        Ok(()) => SwitchOutcome::Switched,
+        Err(e) if e.is(codes::NEW_LOGIN_REQUIRED) => SwitchOutcome::ReloginRequired,
+        Err(e) if e.is(codes::INVALID_KS) => SwitchOutcome::SessionEnded,
+        Err(e) if e.is_unreachable() => SwitchOutcome::Failed(UNREACHABLE.to_owned()),
+        Err(e) => SwitchOutcome::Failed(crate::pages::login::login_error_message(e)),
+    }
+}
+
+/// The notice shown when switching needs a fresh sign-in.
+pub fn relogin_message(partner: &KalturaPartner) -> String {
+    format!(
+        "{} needs you to sign in with your authenticator code.",
+        account_label(partner)
+    )
+}
+
+/// What the change-password form does with the server's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeTransition {
+    /// The message for the result region.
+    pub message: String,
+    /// The code field is (now) needed.
+    pub code_needed: bool,
+    /// Empty the code field.
+    pub clear_code: bool,
+    /// Empty the new-password fields (the server refused that password).
+    pub clear_new_password: bool,
+    /// Empty the current-password field (it was wrong).
+    pub clear_current: bool,
+    /// Everything went through: empty the whole form.
+    pub done: bool,
+}
+
+/// Decides what the change-password form shows after `adminUser.updatePassword`.
+pub fn change_password_transition(code_needed: bool, result: &Result<(), ApiError>) -> ChangeTransition {
+    let base = ChangeTransition {
+        message: String::new(),
+        code_needed,
+        clear_code: false,
+        clear_new_password: false,
+        clear_current: false,
+        done: false,
+    };
+    let Err(err) = result else {
+        return ChangeTransition {
+            message: "Your password is changed. You stay signed in.".to_owned(),
+            code_needed: false,
+            done: true,
+            ..base
+        };
+    };
+    match err.code() {
+        Some(codes::MISSING_OTP) => ChangeTransition {
+            message: password_update_error_message(err),
+            code_needed: true,
+            ..base
+        },
+        Some(codes::INVALID_OTP) => ChangeTransition {
+            message: CODE_REJECTED.to_owned(),
+            code_needed: true,
+            clear_code: true,
+            ..base
+        },
+        Some(codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD) => ChangeTransition {
+            message: password_update_error_message(err),
+            clear_current: true,
+            ..base
+        },
+        Some(
+            codes::PASSWORD_STRUCTURE_INVALID
+            | codes::COMMON_PASSWORD
+            | codes::PASSWORD_ALREADY_USED,
+        ) => ChangeTransition {
+            message: password_update_error_message(err),
+            clear_new_password: true,
+            ..base
+        },
+        _ => ChangeTransition {
+            message: password_update_error_message(err),
+            ..base
+        },
+    }
+}
+
+/// Loads user, account and account list together; the first error wins,
+/// with `INVALID_KS` first so an ended session is always recognised.
+async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiError> {
+    let (user, partner, partners) = futures::join!(
+        api.get_user(&ks),
+        api.get_partner_info(&ks),
+        api.list_partners(&ks)
+    );
+    let errors = [user.as_ref().err(), partner.as_ref().err(), partners.as_ref().err()];
+    if let Some(e) = errors.iter().flatten().find(|e| e.is(codes::INVALID_KS)) {
+        return Err((*e).clone());
+    }
+    Ok(AccountData {
+        user: user?,
+        partner: partner?,
+        partners: partners?,
+    })
+}
+
+/// The account page: who is signed in, the current account, switching,
+/// change password, "Open KMC" and "Log out".
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    view! { <section class="card"><h1>"Your account"</h1></section> }
+    let api = use_api();
+    let config = use_config();
+    let navigate = use_navigate();
+    let prefill = use_login_prefill();
+
+    let ks = RwSignal::new(session::load_ks());
+    let alert = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None::<String>);
+    let relogin = RwSignal::new(None::<KalturaPartner>);
+
+    // Leaves for the sign-in card; `notice` explains why, `target` is the
+    // account the next sign-in should go to.
+    let to_login = {
+        let navigate = navigate.clone();
+        move |notice: Option<String>, email: Option<String>, target: Option<i64>, back: bool| {
+            session::clear_ks();
+            prefill.update(|p| {
+                p.notice = notice;
+                p.email = email;
+                p.partner_id = target;
+                p.return_to = back.then(|| routes::ACCOUNT.to_owned());
+            });
+            navigate(routes::LOGIN, NavigateOptions { replace: true, ..Default::default() });
+        }
+    };
+
+    if ks.get_untracked().is_none() {
+        // Signed out: sign in first, then come back here.
+        let to_login = to_login.clone();
+        request_animation_frame(move || to_login(None, None, None, true));
+    }
+
+    let load_api = api.clone();
+    let data = LocalResource::new(move || {
+        let api = load_api.clone();
+        let ks = ks.get();
+        async move {
+            match ks {
+                Some(ks) => Some(load_account(api, ks).await),
+                None => None,
+            }
+        }
+    });
+
+    {
+        let to_login = to_login.clone();
+        Effect::new(move |_| {
+            if let Some(Some(Err(e))) = data.get()
+                && e.is(codes::INVALID_KS)
+            {
+                to_login(Some(SESSION_ENDED.to_owned()), None, None, false);
+            }
+        });
+    }
+
+    let current = move || data.get().flatten().and_then(Result::ok);
+
+    let switch_api = api.clone();
+    let switch_to_login = to_login.clone();
+    let switch = Action::new_local(move |target: &KalturaPartner| {
+        let api = switch_api.clone();
+        let target = target.clone();
+        let to_login = switch_to_login.clone();
+        async move {
+            let Some(old) = ks.get_untracked() else {
+                return;
+            };
+            alert.set(None);
+            status.set(None);
+            relogin.set(None);
+            match api.login_by_ks(&old, target.id).await {
+                Ok(Session { ks: new }) => {
+                    session::store_ks(&new);
+                    // The old session is ended so it cannot be reused; if the
+                    // server cannot be reached it expires on its own.
+                    let _ = api.end_session(&old).await;
+                    status.set(Some(format!("Switched to {}.", account_label(&target))));
+                    ks.set(Some(new));
+                }
+                Err(e) => match switch_outcome(&Err(e)) {
+                    SwitchOutcome::ReloginRequired => relogin.set(Some(target)),
+                    SwitchOutcome::SessionEnded => {
+                        to_login(Some(SESSION_ENDED.to_owned()), None, None, false)
+                    }
+                    SwitchOutcome::Failed(message) => alert.set(Some(message)),
+                    SwitchOutcome::Switched => {}
+                },
+            }
+        }
+    });
+
+    let relogin_api = api.clone();
+    let relogin_to_login = to_login.clone();
+    let sign_in_again = Action::new_local(move |(target, email): &(KalturaPartner, String)| {
+        let api = relogin_api.clone();
+        let (target, email) = (target.clone(), email.clone());
+        let to_login = relogin_to_login.clone();
+        async move {
+            if let Some(old) = ks.get_untracked() {
+                let _ = api.end_session(&old).await;
+            }
+            to_login(None, Some(email), Some(target.id), false);
+        }
+    });
+
+    let logout_api = api.clone();
+    let logout_to_login = to_login.clone();
+    let logout = Action::new_local(move |_: &()| {
+        let api = logout_api.clone();
+        let to_login = logout_to_login.clone();
+        async move {
+            if let Some(old) = ks.get_untracked() {
+                // Cleared locally whatever the server says: a user who asks to
+                // log out must be logged out of this tab.
+                let _ = api.end_session(&old).await;
+            }
+            to_login(None, None, None, false);
+        }
+    });
+
+    // Change password.
+    let current_password = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let confirm_password = RwSignal::new(String::new());
+    let change_code = RwSignal::new(String::new());
+    let code_needed = RwSignal::new(false);
+    let change_result = RwSignal::new(None::<String>);
+    let change_code_ref = NodeRef::<Input>::new();
+    let new_password_ref = NodeRef::<Input>::new();
+
+    let change_api = api.clone();
+    let change = Action::new_local(move |(email, old, new, otp): &(String, String, String, Option<String>)| {
+        let api = change_api.clone();
+        let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
+        async move {
+            let result = api.update_password(&email, &old, &new, otp.as_deref()).await;
+            let t = change_password_transition(code_needed.get_untracked(), &result);
+            change_result.set(Some(t.message));
+            code_needed.set(t.code_needed);
+            if t.clear_code || t.done {
+                change_code.set(String::new());
+            }
+            if t.clear_new_password || t.done {
+                new_password.set(String::new());
+                confirm_password.set(String::new());
+            }
+            if t.clear_current || t.done {
+                current_password.set(String::new());
+            }
+            if t.code_needed && !t.done {
+                focus_soon(change_code_ref);
+            } else if t.clear_new_password {
+                focus_soon(new_password_ref);
+            }
+        }
+    });
+    let change_pending = change.pending();
+
+    let submit_change = move || {
+        if change_pending.get_untracked() {
+            return;
+        }
+        let Some(data) = current() else { return };
+        let new = new_password.get_untracked();
+        if current_password.get_untracked().is_empty() {
+            change_result.set(Some("Enter your current password.".to_owned()));
+            return;
+        }
+        if let Err(why) = check_new_password(&new, &confirm_password.get_untracked()) {
+            change_result.set(Some(why.to_owned()));
+            return;
+        }
+        let otp = if code_needed.get_untracked() {
+            match complete_code(&change_code.get_untracked()) {
+                Some(code) => Some(code),
+                None => {
+                    change_result.set(Some("Enter the 6 digits your authenticator app shows.".to_owned()));
+                    focus_soon(change_code_ref);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        change.dispatch((data.email(), current_password.get_untracked(), new, otp));
+    };
+
+    let kmc_url = config.kmc_url.clone();
+    let busy = Signal::derive(move || {
+        switch.pending().get() || logout.pending().get() || sign_in_again.pending().get()
+    });
+
+    let account_view = move |d: AccountData| {
+        let others = other_accounts(&d.partners, d.partner.id);
+        let email = d.email();
+        let kmc_url = kmc_url.clone();
+        view! {
+            <div class="who">
+                <p data-testid="signed-in-as">
+                    {format!("Signed in as {} ({})", d.user.display_name(), email)}
+                </p>
+                <p data-testid="current-account">
+                    <strong>{account_label(&d.partner)}</strong>
+                </p>
+            </div>
+            {kmc_url
+                .map(|kmc| {
+                    view! {
+                        <button
+                            type="button"
+                            data-testid="open-kmc"
+                            on:click=move |_| {
+                                if let Some(ks) = ks.get_untracked() {
+                                    session::handoff_to_kmc(&kmc, &ks);
+                                }
+                            }
+                        >
+                            "Open KMC"
+                        </button>
+                    }
+                })}
+            {move || {
+                relogin
+                    .get()
+                    .map(|target| {
+                        let email = email.clone();
+                        let message = relogin_message(&target);
+                        view! {
+                            <div class="notice" data-testid="relogin-required" role="status">
+                                <p>{message}</p>
+                                <button
+                                    type="button"
+                                    data-testid="relogin"
+                                    disabled=move || busy.get()
+                                    on:click=move |_| {
+                                        sign_in_again.dispatch((target.clone(), email.clone()));
+                                    }
+                                >
+                                    "Sign in again"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+            <Show when={
+                let empty = others.is_empty();
+                move || !empty
+            }>
+                <h2>"Your other accounts"</h2>
+                <ul class="account-list">
+                    {others
+                        .clone()
+                        .into_iter()
+                        .map(|p| {
+                            let label = account_label(&p);
+                            let test_id = format!("switch-account-{}", p.id);
+                            let target = p.clone();
+                            view! {
+                                <li>
+                                    <span>{label.clone()}</span>
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        data-testid=test_id
+                                        aria-label=format!("Switch to {label}")
+                                        disabled=move || busy.get()
+                                        on:click=move |_| {
+                                            switch.dispatch(target.clone());
+                                        }
+                                    >
+                                        "Switch"
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </Show>
+        }
+    };
+
+    view! {
+        <section class="card wide" data-testid="account-card">
+            <h1>"Your account"</h1>
+            <Alert message=alert test_id="account-alert" />
+            <Alert message=status test_id="account-status" polite=true />
+            {move || match data.get() {
+                None | Some(None) => view! { <p class="muted">"Loading your account…"</p> }.into_any(),
+                Some(Some(Ok(d))) => account_view(d).into_any(),
+                Some(Some(Err(e))) if e.is(codes::INVALID_KS) => {
+                    view! { <p class="muted">"Your session has ended."</p> }.into_any()
+                }
+                Some(Some(Err(e))) => {
+                    let message = if e.is_unreachable() {
+                        UNREACHABLE.to_owned()
+                    } else {
+                        crate::pages::login::login_error_message(&e)
+                    };
+                    view! {
+                        <div class="alert" role="alert" data-testid="account-load-error">
+                            {message}
+                        </div>
+                        <button
+                            type="button"
+                            class="secondary"
+                            data-testid="retry"
+                            on:click=move |_| data.refetch()
+                        >
+                            "Try again"
+                        </button>
+                    }
+                        .into_any()
+                }
+            }}
+            <hr />
+            <h2>"Change password"</h2>
+            <form
+                data-testid="change-password-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    submit_change();
+                }
+            >
+                <PasswordField
+                    id="change-current-password"
+                    label="Current password"
+                    value=current_password
+                    autocomplete="current-password"
+                />
+                <PasswordField
+                    id="change-new-password"
+                    label="New password"
+                    value=new_password
+                    autocomplete="new-password"
+                    node_ref=new_password_ref
+                />
+                <PasswordField
+                    id="change-confirm-password"
+                    label="Confirm new password"
+                    value=confirm_password
+                    autocomplete="new-password"
+                />
+                <div class="code-wrap" class:expanded=move || code_needed.get()>
+                    <div
+                        class="code-step"
+                        aria-hidden=move || if code_needed.get() { "false" } else { "true" }
+                    >
+                        <CodeInput
+                            id="change-otp"
+                            label="Authenticator code"
+                            value=change_code
+                            node_ref=change_code_ref
+                            disabled=Signal::derive(move || !code_needed.get())
+                            on_complete=move |_| submit_change()
+                        />
+                    </div>
+                </div>
+                <button
+                    type="submit"
+                    data-testid="change-password-submit"
+                    disabled=move || change_pending.get()
+                >
+                    {move || if change_pending.get() { "Changing…" } else { "Change password" }}
+                </button>
+                <Alert message=change_result test_id="change-password-result" />
+            </form>
+            <hr />
+            <button
+                type="button"
+                class="secondary"
+                data-testid="logout"
+                disabled=move || busy.get()
+                on:click=move |_| {
+                    logout.dispatch(());
+                }
+            >
+                "Log out"
+            </button>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaltura_api::KalturaApiError;
+
+    fn api(code: &str) -> ApiError {
+        ApiError::Api(KalturaApiError::new(code, format!("server says {code}")))
+    }
+
+    fn partner(id: i64, name: &str) -> KalturaPartner {
+        KalturaPartner::new(id, name.to_owned())
+    }
+
+    #[test]
+    fn accounts_are_named_with_their_id() {
+        assert_eq!(account_label(&partner(101, "Demo Media")), "Demo Media (ID 101)");
+        assert_eq!(account_label(&partner(7, " ")), "Account 7");
+    }
+
+    #[test]
+    fn the_current_account_is_not_offered_for_switching() {
+        let all = [partner(100, "A"), partner(101, "B"), partner(102, "C")];
+        let others = other_accounts(&all, 101);
+        assert_eq!(others.iter().map(|p| p.id).collect::<Vec<_>>(), vec![100, 102]);
+    }
+
+    #[test]
+    fn switching_outcomes_are_told_apart() {
+        assert_eq!(switch_outcome(&Ok(())), SwitchOutcome::Switched);
+        assert_eq!(
+            switch_outcome(&Err(api(codes::NEW_LOGIN_REQUIRED))),
+            SwitchOutcome::ReloginRequired
+        );
+        assert_eq!(
+            switch_outcome(&Err(api(codes::INVALID_KS))),
+            SwitchOutcome::SessionEnded
+        );
+        assert_eq!(
+            switch_outcome(&Err(ApiError::Timeout)),
+            SwitchOutcome::Failed(UNREACHABLE.to_owned())
+        );
+    }
+
+    #[test]
+    fn the_relogin_notice_names_the_account() {
+        assert_eq!(
+            relogin_message(&partner(101, "Demo Media")),
+            "Demo Media (ID 101) needs you to sign in with your authenticator code."
+        );
+    }
+
+    #[test]
+    fn the_change_password_form_asks_for_the_code_when_the_server_misses_it() {
+        let t = change_password_transition(false, &Err(api(codes::MISSING_OTP)));
+        assert!(t.code_needed && !t.done && !t.clear_new_password);
+        let t = change_password_transition(true, &Err(api(codes::INVALID_OTP)));
+        assert!(t.code_needed && t.clear_code);
+        assert!(t.message.contains("not accepted"));
+    }
+
+    #[test]
+    fn the_change_password_form_clears_only_the_refused_fields() {
+        let t = change_password_transition(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
+        assert!(t.clear_current && !t.clear_new_password);
+        let t = change_password_transition(false, &Err(api(codes::COMMON_PASSWORD)));
+        assert!(t.clear_new_password && !t.clear_current);
+        let t = change_password_transition(false, &Err(ApiError::Network));
+        assert!(!t.clear_new_password && !t.clear_current && !t.clear_code);
+        assert!(t.message.starts_with("Can't reach the server"));
+    }
+
+    #[test]
+    fn a_changed_password_empties_the_form_and_keeps_the_session() {
+        let t = change_password_transition(true, &Ok(()));
+        assert!(t.done && !t.code_needed);
+        assert!(t.message.contains("stay signed in"));
+    }
+
+    #[test]
+    fn the_email_falls_back_to_the_user_id() {
+        let user: KalturaUser =
+            serde_json::from_str(r#"{"id":"ada@example.com","partnerId":101}"#).unwrap();
+        let d = AccountData {
+            user,
+            partner: partner(101, "A"),
+            partners: vec![],
+        };
+        assert_eq!(d.email(), "ada@example.com");
+    }
 }

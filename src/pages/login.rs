@@ -1,9 +1,869 @@
-//! The sign-in card (`/login`). Being written; see issue 3.
+//! The sign-in card (`/login`; `/` redirects here).
+//!
+//! One card, two steps: email and password first (`otp` sent as `""`, as KMC
+//! does); when the server answers `MISSING_OTP` the same card expands in place
+//! to ask for the authenticator code. `PASSWORD_EXPIRED` turns the card into
+//! the expired-password step (new password, confirm, and the code when the
+//! login needs one), which then signs in again with the new password.
+//!
+//! The decisions (which step comes next, which message to show, what to clear)
+//! are plain functions with native tests: [`after_login`],
+//! [`after_password_update`], [`login_error_message`],
+//! [`password_update_error_message`].
 
+use leptos::html::Input;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
 
-/// The sign-in card.
+use crate::api::{ApiError, Session, use_api};
+use crate::components::alert::Alert;
+use crate::components::code_input::{CodeInput, complete_code};
+use crate::components::password_field::PasswordField;
+use crate::components::reset_request::ResetRequestForm;
+use crate::config::use_config;
+use crate::routes;
+use crate::session::{self, LoginPrefill, use_login_prefill};
+use kaltura_api::codes;
+
+/// Where the sign-in card is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginStep {
+    /// Email and password.
+    Credentials,
+    /// The card is expanded for the authenticator code.
+    Code,
+    /// The password has expired: choose a new one (with the code when
+    /// `code_needed`).
+    ExpiredPassword {
+        /// The server asked for the authenticator code (`MISSING_OTP`).
+        code_needed: bool,
+    },
+}
+
+/// Which field should have the keyboard focus after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// Leave focus where it is.
+    Keep,
+    /// The authenticator-code field of the current step.
+    Code,
+    /// The new-password field of the expired-password step.
+    NewPassword,
+}
+
+/// What the card does with the outcome of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The step to show.
+    pub step: LoginStep,
+    /// An error for the `role=alert` region.
+    pub alert: Option<String>,
+    /// A polite announcement (the code field appearing, say).
+    pub status: Option<String>,
+    /// Offer the retry button: the server could not be reached.
+    pub retry: bool,
+    /// Empty the code field (a refused code).
+    pub clear_code: bool,
+    /// Empty the new-password fields (the server refused that password).
+    pub clear_new_password: bool,
+    /// Where the focus goes.
+    pub focus: Focus,
+}
+
+impl Transition {
+    fn stay(step: LoginStep) -> Self {
+        Self {
+            step,
+            alert: None,
+            status: None,
+            retry: false,
+            clear_code: false,
+            clear_new_password: false,
+            focus: Focus::Keep,
+        }
+    }
+}
+
+/// Announced when the card expands for the code.
+pub const CODE_PROMPT: &str =
+    "Enter the 6-digit code from your authenticator app to finish signing in.";
+/// Shown when the server cannot be reached, times out or answers garbage.
+pub const UNREACHABLE: &str =
+    "Can't reach the server. Check your connection and try again; nothing you typed is lost.";
+/// Shown after a refused authenticator code.
+pub const CODE_REJECTED: &str = "That code was not accepted. Type the code your authenticator app shows now. If codes keep failing, your phone's clock may be off: set it to update automatically.";
+
+/// The message for a refused sign-in, in plain words. Unknown codes show the
+/// server's own message.
+pub fn login_error_message(err: &ApiError) -> String {
+    if err.is_unreachable() {
+        return UNREACHABLE.to_owned();
+    }
+    let ApiError::Api(e) = err else {
+        return UNREACHABLE.to_owned();
+    };
+    match e.code.as_str() {
+        codes::USER_WRONG_PASSWORD => "The email or password is incorrect.".to_owned(),
+        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => "This account is temporarily locked after too many failed sign-in attempts. Wait 15 minutes, then try again; if you forgot your password, use \"Forgot password?\" below.".to_owned(),
+        codes::DIRECT_LOGIN_BLOCKED => "This account signs in through single sign-on (SSO). Use your organisation's sign-in page instead of a password.".to_owned(),
+        codes::PASSWORD_EXPIRED => "Your password has expired. Choose a new one to continue.".to_owned(),
+        codes::INVALID_OTP => CODE_REJECTED.to_owned(),
+        codes::MISSING_OTP => CODE_PROMPT.to_owned(),
+        codes::USER_IS_BLOCKED => "This user is blocked. Ask your account administrator to unblock it.".to_owned(),
+        codes::RESOURCE_IS_RESERVED => "Too many attempts right now. Wait a few minutes, then try again.".to_owned(),
+        _ if !e.message.trim().is_empty() => e.message.clone(),
+        _ => format!("The server refused the request ({}).", e.code),
+    }
+}
+
+/// The message for a refused password change (`adminUser.updatePassword`),
+/// from the expired-password step or the account page.
+pub fn password_update_error_message(err: &ApiError) -> String {
+    let ApiError::Api(e) = err else {
+        return login_error_message(err);
+    };
+    match e.code.as_str() {
+        codes::PASSWORD_STRUCTURE_INVALID => match e.arg("RULES").map(str::trim) {
+            Some(rules) if !rules.is_empty() => {
+                format!("The new password does not follow the rules: {rules}")
+            }
+            _ => "The new password does not follow the password rules.".to_owned(),
+        },
+        codes::COMMON_PASSWORD => {
+            "This password is too common and easy to guess. Choose another one.".to_owned()
+        }
+        codes::PASSWORD_ALREADY_USED => {
+            "You used this password recently. Choose one you have not used before.".to_owned()
+        }
+        codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD => {
+            "The current password is incorrect.".to_owned()
+        }
+        codes::MISSING_OTP => {
+            "Enter the 6-digit code from your authenticator app to confirm the change.".to_owned()
+        }
+        _ => login_error_message(err),
+    }
+}
+
+/// True for the refusals that concern the new password itself: those empty
+/// the new-password fields, every other refusal keeps what was typed.
+fn refuses_new_password(err: &ApiError) -> bool {
+    [
+        codes::PASSWORD_STRUCTURE_INVALID,
+        codes::COMMON_PASSWORD,
+        codes::PASSWORD_ALREADY_USED,
+    ]
+    .iter()
+    .any(|code| err.is(code))
+}
+
+/// The next state of the card after `user.loginByLoginId` answered.
+/// Success keeps the step (the page navigates away).
+pub fn after_login(step: LoginStep, result: &Result<(), ApiError>) -> Transition {
+    let Err(err) = result else {
+        return Transition::stay(step);
+    };
+    if err.is_unreachable() {
+        return Transition {
+            alert: Some(UNREACHABLE.to_owned()),
+            retry: true,
+            ..Transition::stay(step)
+        };
+    }
+    match err.code() {
+        Some(codes::MISSING_OTP) => Transition {
+            status: Some(CODE_PROMPT.to_owned()),
+            focus: Focus::Code,
+            ..Transition::stay(LoginStep::Code)
+        },
+        Some(codes::INVALID_OTP) => Transition {
+            alert: Some(CODE_REJECTED.to_owned()),
+            clear_code: true,
+            focus: Focus::Code,
+            ..Transition::stay(LoginStep::Code)
+        },
+        Some(codes::PASSWORD_EXPIRED) => Transition {
+            status: Some("Your password has expired. Choose a new one to continue.".to_owned()),
+            focus: Focus::NewPassword,
+            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: false })
+        },
+        _ => Transition {
+            alert: Some(login_error_message(err)),
+            ..Transition::stay(step)
+        },
+    }
+}
+
+/// The next state of the expired-password step after
+/// `adminUser.updatePassword` answered. Success returns to the credentials
+/// step; the page then signs in with the new password.
+pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -> Transition {
+    let here = LoginStep::ExpiredPassword { code_needed };
+    let Err(err) = result else {
+        return Transition {
+            status: Some("Your password is changed. Signing you in…".to_owned()),
+            ..Transition::stay(LoginStep::Credentials)
+        };
+    };
+    if err.is_unreachable() {
+        return Transition {
+            alert: Some(UNREACHABLE.to_owned()),
+            retry: true,
+            ..Transition::stay(here)
+        };
+    }
+    match err.code() {
+        Some(codes::MISSING_OTP) => Transition {
+            status: Some(password_update_error_message(err)),
+            focus: Focus::Code,
+            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
+        },
+        Some(codes::INVALID_OTP) => Transition {
+            alert: Some(CODE_REJECTED.to_owned()),
+            clear_code: true,
+            focus: Focus::Code,
+            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
+        },
+        _ => Transition {
+            alert: Some(password_update_error_message(err)),
+            clear_new_password: refuses_new_password(err),
+            focus: if refuses_new_password(err) {
+                Focus::NewPassword
+            } else {
+                Focus::Keep
+            },
+            ..Transition::stay(here)
+        },
+    }
+}
+
+/// Checks the two new-password fields before anything is sent.
+pub fn check_new_password(new: &str, confirm: &str) -> Result<(), &'static str> {
+    if new.is_empty() {
+        Err("Choose a new password.")
+    } else if new != confirm {
+        Err("The two new passwords do not match.")
+    } else {
+        Ok(())
+    }
+}
+
+/// One sign-in request.
+#[derive(Clone)]
+struct LoginAttempt {
+    email: String,
+    password: String,
+    otp: String,
+    partner_id: Option<i64>,
+}
+
+/// One password change from the expired-password step.
+#[derive(Clone)]
+struct UpdateAttempt {
+    email: String,
+    old: String,
+    new: String,
+    otp: Option<String>,
+}
+
+/// Moves the keyboard focus after the DOM has caught up with the state
+/// (a macrotask runs after Leptos' effects, which use microtasks).
+pub fn focus_soon(target: NodeRef<Input>) {
+    set_timeout(
+        move || {
+            if let Some(input) = target.get_untracked() {
+                let _ = input.focus();
+            }
+        },
+        std::time::Duration::ZERO,
+    );
+}
+
+/// Where to go after signing in, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterSignIn {
+    /// A page of this app.
+    Navigate(String),
+    /// Hand the session over to KMC with a POST form.
+    KmcHandoff(String),
+}
+
+/// Decides where a fresh session goes: back to the page that sent the user
+/// here, else to KMC when configured, else to the account page.
+pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
+    match (return_to.filter(|p| routes::is_safe_return_path(p)), kmc_url) {
+        (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
+        (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
+        (None, None) => AfterSignIn::Navigate(routes::ACCOUNT.to_owned()),
+    }
+}
+
+/// The sign-in card: email and password, then, when the login needs it, the
+/// authenticator code in the same card; the expired-password step; "Forgot
+/// password?"; "Remember my email".
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    view! { <section class="card" data-testid="login-card"><h1>"Sign in"</h1></section> }
+    let api = use_api();
+    let config = use_config();
+    let navigate = use_navigate();
+    let prefill_signal = use_login_prefill();
+
+    // What another page asked for is taken once, so a later visit starts clean.
+    let prefill = prefill_signal.get_untracked();
+    prefill_signal.set(LoginPrefill::default());
+    let remembered = session::remembered_email();
+
+    let email = RwSignal::new(
+        prefill
+            .email
+            .clone()
+            .or_else(|| remembered.clone())
+            .unwrap_or_default(),
+    );
+    let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let remember = RwSignal::new(remembered.is_some());
+    let partner_id = RwSignal::new(prefill.partner_id);
+    let return_to = StoredValue::new(prefill.return_to.clone());
+    let step = RwSignal::new(if prefill.open_code_step {
+        LoginStep::Code
+    } else {
+        LoginStep::Credentials
+    });
+    let alert = RwSignal::new(prefill.notice.clone());
+    let status = RwSignal::new(
+        prefill
+            .open_code_step
+            .then(|| "Sign in with your password and the code from your authenticator app.".to_owned()),
+    );
+    let retry = RwSignal::new(false);
+    let forgot_open = RwSignal::new(false);
+
+    let new_password = RwSignal::new(String::new());
+    let confirm_password = RwSignal::new(String::new());
+    let expired_code = RwSignal::new(String::new());
+
+    let email_ref = NodeRef::<Input>::new();
+    let password_ref = NodeRef::<Input>::new();
+    let code_ref = NodeRef::<Input>::new();
+    let new_password_ref = NodeRef::<Input>::new();
+    let expired_code_ref = NodeRef::<Input>::new();
+
+    let kmc_url = config.kmc_url.clone();
+    let signed_in = move |session: Session| {
+        session::store_ks(&session.ks);
+        let typed = email.get_untracked();
+        session::remember_email(remember.get_untracked().then_some(typed.trim()));
+        match after_sign_in(return_to.get_value().as_deref(), kmc_url.as_deref()) {
+            AfterSignIn::Navigate(path) => navigate(&path, NavigateOptions::default()),
+            AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &session.ks),
+        }
+    };
+
+    let apply = move |t: Transition| {
+        step.set(t.step);
+        alert.set(t.alert);
+        status.set(t.status);
+        retry.set(t.retry);
+        if t.clear_code {
+            code.set(String::new());
+            expired_code.set(String::new());
+        }
+        if t.clear_new_password {
+            new_password.set(String::new());
+            confirm_password.set(String::new());
+        }
+        match (t.focus, t.step) {
+            (Focus::Code, LoginStep::Code) => focus_soon(code_ref),
+            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(expired_code_ref),
+            (Focus::NewPassword, _) => focus_soon(new_password_ref),
+            _ => {}
+        }
+    };
+
+    let login_api = api.clone();
+    let login = Action::new_local(move |attempt: &LoginAttempt| {
+        let api = login_api.clone();
+        let attempt = attempt.clone();
+        let signed_in = signed_in.clone();
+        async move {
+            let result = api
+                .login(
+                    &attempt.email,
+                    &attempt.password,
+                    &attempt.otp,
+                    attempt.partner_id,
+                )
+                .await;
+            match result {
+                Ok(session) => {
+                    apply(after_login(step.get_untracked(), &Ok(())));
+                    signed_in(session);
+                    Ok(())
+                }
+                Err(err) => {
+                    apply(after_login(step.get_untracked(), &Err(err.clone())));
+                    Err(err)
+                }
+            }
+        }
+    });
+
+    let update = Action::new_local(move |attempt: &UpdateAttempt| {
+        let api = api.clone();
+        let attempt = attempt.clone();
+        async move {
+            let result = api
+                .update_password(
+                    &attempt.email,
+                    &attempt.old,
+                    &attempt.new,
+                    attempt.otp.as_deref(),
+                )
+                .await;
+            let code_needed = matches!(
+                step.get_untracked(),
+                LoginStep::ExpiredPassword { code_needed: true }
+            );
+            apply(after_password_update(code_needed, &result));
+            if result.is_ok() {
+                // The new password is the one to sign in with; the code just
+                // used cannot be used twice, so the code step opens if needed.
+                password.set(attempt.new.clone());
+                new_password.set(String::new());
+                confirm_password.set(String::new());
+                expired_code.set(String::new());
+                code.set(String::new());
+                login.dispatch(LoginAttempt {
+                    email: attempt.email,
+                    password: attempt.new,
+                    otp: String::new(),
+                    partner_id: partner_id.get_untracked(),
+                });
+            }
+            result
+        }
+    });
+
+    let pending = Signal::derive(move || login.pending().get() || update.pending().get());
+    let code_step = Signal::derive(move || step.get() == LoginStep::Code);
+    let expired = Signal::derive(move || matches!(step.get(), LoginStep::ExpiredPassword { .. }));
+    let expired_code_needed = Signal::derive(move || {
+        matches!(step.get(), LoginStep::ExpiredPassword { code_needed: true })
+    });
+
+    // One submit path for the button, Enter, the code's auto-submit and retry.
+    let submit = move || {
+        if pending.get_untracked() {
+            return;
+        }
+        alert.set(None);
+        retry.set(false);
+        let email_text = email.get_untracked().trim().to_owned();
+        let password_text = password.get_untracked();
+        match step.get_untracked() {
+            LoginStep::Credentials | LoginStep::Code => {
+                if email_text.is_empty() || password_text.is_empty() {
+                    alert.set(Some("Enter your email and password.".to_owned()));
+                    return;
+                }
+                let otp = if step.get_untracked() == LoginStep::Code {
+                    match complete_code(&code.get_untracked()) {
+                        Some(code) => code,
+                        None => {
+                            alert.set(Some(
+                                "Enter the 6 digits your authenticator app shows.".to_owned(),
+                            ));
+                            focus_soon(code_ref);
+                            return;
+                        }
+                    }
+                } else {
+                    String::new()
+                };
+                login.dispatch(LoginAttempt {
+                    email: email_text,
+                    password: password_text,
+                    otp,
+                    partner_id: partner_id.get_untracked(),
+                });
+            }
+            LoginStep::ExpiredPassword { code_needed } => {
+                let new = new_password.get_untracked();
+                if let Err(why) = check_new_password(&new, &confirm_password.get_untracked()) {
+                    alert.set(Some(why.to_owned()));
+                    return;
+                }
+                let otp = if code_needed {
+                    match complete_code(&expired_code.get_untracked()) {
+                        Some(code) => Some(code),
+                        None => {
+                            alert.set(Some(
+                                "Enter the 6 digits your authenticator app shows.".to_owned(),
+                            ));
+                            focus_soon(expired_code_ref);
+                            return;
+                        }
+                    }
+                } else {
+                    None
+                };
+                update.dispatch(UpdateAttempt {
+                    email: email_text,
+                    old: password_text,
+                    new,
+                    otp,
+                });
+            }
+        }
+    };
+
+    let use_another_account = move |_| {
+        step.set(LoginStep::Credentials);
+        email.set(String::new());
+        password.set(String::new());
+        code.set(String::new());
+        partner_id.set(None);
+        alert.set(None);
+        retry.set(false);
+        status.set(Some("Sign in with another account.".to_owned()));
+        focus_soon(email_ref);
+    };
+
+    // First focus: the first empty field, so keyboard users can type at once.
+    if email.get_untracked().is_empty() {
+        focus_soon(email_ref);
+    } else {
+        focus_soon(password_ref);
+    }
+
+    let button_label = move || if pending.get() { "Signing in…" } else { "Log in" };
+
+    view! {
+        <section class="card" data-testid="login-card" class:expanded=move || code_step.get()>
+            <h1>
+                {move || if expired.get() { "Your password has expired" } else { "Sign in" }}
+            </h1>
+            <Alert message=alert test_id="login-alert" />
+            <Show when=move || retry.get()>
+                <button
+                    type="button"
+                    class="secondary"
+                    data-testid="retry"
+                    on:click=move |_| submit()
+                >
+                    "Try again"
+                </button>
+            </Show>
+            <Alert message=status test_id="login-status" polite=true />
+            <Show
+                when=move || !expired.get()
+                fallback=move || {
+                    view! {
+                        <form
+                            data-testid="expired-form"
+                            on:submit=move |ev| {
+                                ev.prevent_default();
+                                submit();
+                            }
+                        >
+                            <p class="muted">
+                                "Choose a new password for "
+                                <strong>{move || email.get()}</strong>
+                                ". You will then sign in with it."
+                            </p>
+                            <PasswordField
+                                id="expired-new-password"
+                                label="New password"
+                                value=new_password
+                                autocomplete="new-password"
+                                node_ref=new_password_ref
+                                required=true
+                            />
+                            <PasswordField
+                                id="expired-confirm-password"
+                                label="Confirm new password"
+                                value=confirm_password
+                                autocomplete="new-password"
+                                required=true
+                            />
+                            <div
+                                class="code-wrap"
+                                class:expanded=move || expired_code_needed.get()
+                            >
+                                <div
+                                    class="code-step"
+                                    aria-hidden=move || {
+                                        if expired_code_needed.get() { "false" } else { "true" }
+                                    }
+                                >
+                                    <CodeInput
+                                        id="expired-otp"
+                                        label="Authenticator code"
+                                        value=expired_code
+                                        node_ref=expired_code_ref
+                                        disabled=Signal::derive(move || !expired_code_needed.get())
+                                        on_complete=move |_| submit()
+                                    />
+                                </div>
+                            </div>
+                            <button
+                                type="submit"
+                                data-testid="expired-submit"
+                                disabled=move || pending.get()
+                            >
+                                {move || {
+                                    if pending.get() { "Saving…" } else { "Change password and sign in" }
+                                }}
+                            </button>
+                        </form>
+                    }
+                }
+            >
+                <form
+                    data-testid="login-form"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        submit();
+                    }
+                >
+                    <div class="field">
+                        <label for="login-email">"Email"</label>
+                        <input
+                            id="login-email"
+                            name="email"
+                            type="email"
+                            autocomplete="username"
+                            autocapitalize="off"
+                            spellcheck="false"
+                            required=true
+                            node_ref=email_ref
+                            bind:value=email
+                        />
+                    </div>
+                    <PasswordField
+                        id="login-password"
+                        label="Password"
+                        value=password
+                        autocomplete="current-password"
+                        toggle_test_id="toggle-password"
+                        node_ref=password_ref
+                        required=true
+                    />
+                    <div
+                        class="code-step"
+                        aria-hidden=move || if code_step.get() { "false" } else { "true" }
+                    >
+                        <CodeInput
+                            id="login-otp"
+                            label="Authenticator code"
+                            value=code
+                            node_ref=code_ref
+                            describedby="login-otp-hint"
+                            disabled=Signal::derive(move || !code_step.get())
+                            on_complete=move |_| submit()
+                        />
+                        <p id="login-otp-hint" class="muted">
+                            "Open your authenticator app and type the 6-digit code it shows for this account."
+                        </p>
+                    </div>
+                    <label class="checkbox">
+                        <input id="remember-email" type="checkbox" bind:checked=remember />
+                        "Remember my email"
+                    </label>
+                    <button type="submit" data-testid="login-submit" disabled=move || pending.get()>
+                        {button_label}
+                    </button>
+                    <Show when=move || code_step.get()>
+                        <button
+                            type="button"
+                            class="link"
+                            data-testid="use-another-account"
+                            on:click=use_another_account
+                        >
+                            "Use another account"
+                        </button>
+                    </Show>
+                </form>
+                <div class="forgot">
+                    <button
+                        type="button"
+                        class="link"
+                        data-testid="forgot-password"
+                        aria-expanded=move || if forgot_open.get() { "true" } else { "false" }
+                        on:click=move |_| forgot_open.update(|open| *open = !*open)
+                    >
+                        "Forgot password?"
+                    </button>
+                    <Show when=move || forgot_open.get()>
+                        <p class="muted">
+                            "We will email you a link to choose a new password."
+                        </p>
+                        <ResetRequestForm
+                            email_id="forgot-email"
+                            submit_test_id="forgot-submit"
+                            result_test_id="forgot-result"
+                            initial_email=email.get_untracked().trim().to_owned()
+                        />
+                    </Show>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kaltura_api::KalturaApiError;
+
+    fn api(code: &str) -> ApiError {
+        ApiError::Api(KalturaApiError::new(code, format!("server says {code}")))
+    }
+
+    #[test]
+    fn a_wrong_password_never_says_which_field_was_wrong() {
+        assert_eq!(
+            login_error_message(&api(codes::USER_WRONG_PASSWORD)),
+            "The email or password is incorrect."
+        );
+    }
+
+    #[test]
+    fn a_locked_account_says_it_is_temporary_and_what_to_do() {
+        for code in [codes::LOGIN_BLOCKED, codes::LOGIN_RETRIES_EXCEEDED] {
+            let m = login_error_message(&api(code));
+            assert!(m.contains("temporarily locked"), "{m}");
+            assert!(m.contains("Wait"), "{m}");
+        }
+    }
+
+    #[test]
+    fn direct_login_blocked_points_to_single_sign_on() {
+        assert!(login_error_message(&api(codes::DIRECT_LOGIN_BLOCKED)).contains("single sign-on"));
+    }
+
+    #[test]
+    fn an_unknown_code_shows_the_servers_message() {
+        assert_eq!(
+            login_error_message(&api("SOMETHING_NEW")),
+            "server says SOMETHING_NEW"
+        );
+        let bare = ApiError::Api(KalturaApiError::new("SOMETHING_NEW", ""));
+        assert!(login_error_message(&bare).contains("SOMETHING_NEW"));
+    }
+
+    #[test]
+    fn network_timeout_and_garbled_replies_all_say_the_server_cannot_be_reached() {
+        for e in [ApiError::Network, ApiError::Timeout, ApiError::Garbled] {
+            assert!(login_error_message(&e).starts_with("Can't reach the server"));
+            let t = after_login(LoginStep::Code, &Err(e));
+            assert!(t.retry);
+            assert_eq!(t.step, LoginStep::Code);
+            assert!(!t.clear_code);
+        }
+    }
+
+    #[test]
+    fn missing_otp_expands_the_card_and_focuses_the_code_field() {
+        let t = after_login(LoginStep::Credentials, &Err(api(codes::MISSING_OTP)));
+        assert_eq!(t.step, LoginStep::Code);
+        assert_eq!(t.focus, Focus::Code);
+        assert_eq!(t.status.as_deref(), Some(CODE_PROMPT));
+        assert_eq!(t.alert, None);
+    }
+
+    #[test]
+    fn invalid_otp_clears_the_code_keeps_focus_and_mentions_the_clock() {
+        let t = after_login(LoginStep::Code, &Err(api(codes::INVALID_OTP)));
+        assert_eq!(t.step, LoginStep::Code);
+        assert!(t.clear_code);
+        assert_eq!(t.focus, Focus::Code);
+        let alert = t.alert.unwrap();
+        assert!(alert.contains("not accepted") && alert.contains("clock"));
+    }
+
+    #[test]
+    fn a_wrong_password_on_the_code_step_stays_there_with_the_message() {
+        let t = after_login(LoginStep::Code, &Err(api(codes::USER_WRONG_PASSWORD)));
+        assert_eq!(t.step, LoginStep::Code);
+        assert_eq!(t.alert.as_deref(), Some("The email or password is incorrect."));
+        assert!(!t.retry);
+    }
+
+    #[test]
+    fn password_expired_opens_the_expired_password_step() {
+        let t = after_login(LoginStep::Code, &Err(api(codes::PASSWORD_EXPIRED)));
+        assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: false });
+        assert_eq!(t.focus, Focus::NewPassword);
+    }
+
+    #[test]
+    fn success_keeps_the_step_without_messages() {
+        let t = after_login(LoginStep::Code, &Ok(()));
+        assert_eq!(t, Transition::stay(LoginStep::Code));
+    }
+
+    #[test]
+    fn the_expired_step_asks_for_the_code_when_the_server_misses_it() {
+        let t = after_password_update(false, &Err(api(codes::MISSING_OTP)));
+        assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: true });
+        assert_eq!(t.focus, Focus::Code);
+        let t = after_password_update(true, &Err(api(codes::INVALID_OTP)));
+        assert!(t.clear_code);
+        assert!(!t.clear_new_password);
+    }
+
+    #[test]
+    fn a_refused_new_password_is_explained_and_emptied() {
+        let rules = ApiError::Api(
+            KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
+                .with_arg("RULES", "at least 8 characters"),
+        );
+        let t = after_password_update(false, &Err(rules));
+        assert!(t.clear_new_password);
+        assert!(t.alert.unwrap().contains("at least 8 characters"));
+        for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
+            let t = after_password_update(true, &Err(api(code)));
+            assert!(t.clear_new_password, "{code}");
+            assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: true });
+        }
+        let t = after_password_update(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
+        assert!(!t.clear_new_password);
+        assert_eq!(t.alert.as_deref(), Some("The current password is incorrect."));
+    }
+
+    #[test]
+    fn a_changed_password_returns_to_sign_in() {
+        let t = after_password_update(true, &Ok(()));
+        assert_eq!(t.step, LoginStep::Credentials);
+        assert!(t.alert.is_none());
+    }
+
+    #[test]
+    fn new_passwords_must_be_present_and_match() {
+        assert!(check_new_password("", "").is_err());
+        assert_eq!(
+            check_new_password("correct horse", "correct hors"),
+            Err("The two new passwords do not match.")
+        );
+        assert_eq!(check_new_password("correct horse", "correct horse"), Ok(()));
+    }
+
+    #[test]
+    fn after_sign_in_goes_back_first_then_to_kmc_then_to_the_account_page() {
+        assert_eq!(
+            after_sign_in(Some("/account"), Some("https://kmc.example")),
+            AfterSignIn::Navigate("/account".into())
+        );
+        assert_eq!(
+            after_sign_in(None, Some("https://kmc.example")),
+            AfterSignIn::KmcHandoff("https://kmc.example".into())
+        );
+        assert_eq!(
+            after_sign_in(Some("https://evil.example"), None),
+            AfterSignIn::Navigate("/account".into())
+        );
+    }
 }
