@@ -197,3 +197,76 @@ mod tests {
         assert!(Mailer::smtp("smtp://host:notaport").is_err());
     }
 }
+
+#[cfg(test)]
+mod smtp_tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+    /// A minimal SMTP receiver on loopback: accepts one message and returns
+    /// its DATA section.
+    async fn receive_one(listener: tokio::net::TcpListener) -> String {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write
+            .write_all(b"220 localhost ESMTP test\r\n")
+            .await
+            .unwrap();
+        let mut data = String::new();
+        let mut in_data = false;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    write.write_all(b"250 queued\r\n").await.unwrap();
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let verb = line
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250 localhost\r\n",
+                "DATA" => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                "QUIT" => {
+                    write.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                }
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+        data
+    }
+
+    #[tokio::test]
+    async fn smtp_delivers_the_same_7bit_message_to_a_relay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = tokio::spawn(receive_one(listener));
+        let m = Mailer::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        let link = format!("http://127.0.0.1:8080/actions/auth-info/{}", "b".repeat(43));
+        m.send(
+            "KMC Login <noreply@localhost>",
+            qr_link_mail("ada@example.com", "Demo Media", &link),
+        )
+        .await
+        .unwrap();
+        let data = tokio::time::timeout(std::time::Duration::from_secs(10), receiver)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(data.contains("To: ada@example.com"), "{data}");
+        assert!(data.contains("Content-Transfer-Encoding: 7bit"));
+        assert!(data.lines().any(|l| l == link), "{data}");
+    }
+}
