@@ -97,6 +97,8 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({ "binary": chromium, "args": args }),
         );
+        // Keep the console, so a failure can say why a page stayed blank.
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(caps);
         let mut browser = Browser {
@@ -165,7 +167,50 @@ impl Browser {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        format!("page {} showing [{ids}]", self.path().await)
+        let errors = self.console_errors().await;
+        let mut out = format!("page {} showing [{ids}]", self.path().await);
+        if !errors.is_empty() {
+            out.push_str("; console:\n");
+            for e in errors.iter().rev().take(8).rev() {
+                out.push_str(&e.chars().take(400).collect::<String>());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The browser console's messages (all but debug) since the last call (chromedriver's log
+    /// endpoint drains them), e.g. a wasm panic behind a blank page.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let Some(id) = &self.session_id else {
+            return Vec::new();
+        };
+        let url = format!("http://127.0.0.1:{}/session/{id}/se/log", self.port);
+        let Ok(client) = reqwest::Client::builder().no_proxy().build() else {
+            return Vec::new();
+        };
+        let Ok(response) = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(r#"{"type":"browser"}"#)
+            .send()
+            .await
+        else {
+            return Vec::new();
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return Vec::new();
+        };
+        body["value"]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] != "DEBUG")
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Polls `probe` until it yields a value; fails after [`STEP_TIMEOUT`]
