@@ -53,7 +53,11 @@ impl AccountData {
 
 /// The accounts to offer for switching: all but the current one.
 pub fn other_accounts(partners: &[KalturaPartner], current: i64) -> Vec<KalturaPartner> {
-    partners.iter().filter(|p| p.id != current).cloned().collect()
+    partners
+        .iter()
+        .filter(|p| p.id != current)
+        .cloned()
+        .collect()
 }
 
 /// "{name} (ID {id})", the way an account is named everywhere on the page.
@@ -115,7 +119,10 @@ pub struct ChangeTransition {
 }
 
 /// Decides what the change-password form shows after `adminUser.updatePassword`.
-pub fn change_password_transition(code_needed: bool, result: &Result<(), ApiError>) -> ChangeTransition {
+pub fn change_password_transition(
+    code_needed: bool,
+    result: &Result<(), ApiError>,
+) -> ChangeTransition {
     let base = ChangeTransition {
         message: String::new(),
         code_needed,
@@ -173,7 +180,11 @@ async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiErro
         api.get_partner_info(&ks),
         api.list_partners(&ks)
     );
-    let errors = [user.as_ref().err(), partner.as_ref().err(), partners.as_ref().err()];
+    let errors = [
+        user.as_ref().err(),
+        partner.as_ref().err(),
+        partners.as_ref().err(),
+    ];
     if let Some(e) = errors.iter().flatten().find(|e| e.is(codes::INVALID_KS)) {
         return Err((*e).clone());
     }
@@ -210,7 +221,13 @@ pub fn AccountPage() -> impl IntoView {
                 p.partner_id = target;
                 p.return_to = back.then(|| routes::ACCOUNT.to_owned());
             });
-            navigate(routes::LOGIN, NavigateOptions { replace: true, ..Default::default() });
+            navigate(
+                routes::LOGIN,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
         }
     };
 
@@ -319,31 +336,35 @@ pub fn AccountPage() -> impl IntoView {
     let new_password_ref = NodeRef::<Input>::new();
 
     let change_api = api.clone();
-    let change = Action::new_local(move |(email, old, new, otp): &(String, String, String, Option<String>)| {
-        let api = change_api.clone();
-        let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
-        async move {
-            let result = api.update_password(&email, &old, &new, otp.as_deref()).await;
-            let t = change_password_transition(code_needed.get_untracked(), &result);
-            change_result.set(Some(t.message));
-            code_needed.set(t.code_needed);
-            if t.clear_code || t.done {
-                change_code.set(String::new());
+    let change = Action::new_local(
+        move |(email, old, new, otp): &(String, String, String, Option<String>)| {
+            let api = change_api.clone();
+            let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
+            async move {
+                let result = api
+                    .update_password(&email, &old, &new, otp.as_deref())
+                    .await;
+                let t = change_password_transition(code_needed.get_untracked(), &result);
+                change_result.set(Some(t.message));
+                code_needed.set(t.code_needed);
+                if t.clear_code || t.done {
+                    change_code.set(String::new());
+                }
+                if t.clear_new_password || t.done {
+                    new_password.set(String::new());
+                    confirm_password.set(String::new());
+                }
+                if t.clear_current || t.done {
+                    current_password.set(String::new());
+                }
+                if t.code_needed && !t.done {
+                    focus_soon(change_code_ref);
+                } else if t.clear_new_password {
+                    focus_soon(new_password_ref);
+                }
             }
-            if t.clear_new_password || t.done {
-                new_password.set(String::new());
-                confirm_password.set(String::new());
-            }
-            if t.clear_current || t.done {
-                current_password.set(String::new());
-            }
-            if t.code_needed && !t.done {
-                focus_soon(change_code_ref);
-            } else if t.clear_new_password {
-                focus_soon(new_password_ref);
-            }
-        }
-    });
+        },
+    );
     let change_pending = change.pending();
 
     let submit_change = move || {
@@ -364,7 +385,9 @@ pub fn AccountPage() -> impl IntoView {
             match complete_code(&change_code.get_untracked()) {
                 Some(code) => Some(code),
                 None => {
-                    change_result.set(Some("Enter the 6 digits your authenticator app shows.".to_owned()));
+                    change_result.set(Some(
+                        "Enter the 6 digits your authenticator app shows.".to_owned(),
+                    ));
                     focus_soon(change_code_ref);
                     return;
                 }
@@ -585,7 +608,10 @@ mod tests {
 
     #[test]
     fn accounts_are_named_with_their_id() {
-        assert_eq!(account_label(&partner(101, "Demo Media")), "Demo Media (ID 101)");
+        assert_eq!(
+            account_label(&partner(101, "Demo Media")),
+            "Demo Media (ID 101)"
+        );
         assert_eq!(account_label(&partner(7, " ")), "Account 7");
     }
 
@@ -593,7 +619,10 @@ mod tests {
     fn the_current_account_is_not_offered_for_switching() {
         let all = [partner(100, "A"), partner(101, "B"), partner(102, "C")];
         let others = other_accounts(&all, 101);
-        assert_eq!(others.iter().map(|p| p.id).collect::<Vec<_>>(), vec![100, 102]);
+        assert_eq!(
+            others.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![100, 102]
+        );
     }
 
     #[test]

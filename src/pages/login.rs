@@ -292,7 +292,10 @@ pub enum AfterSignIn {
 /// Decides where a fresh session goes: back to the page that sent the user
 /// here, else to KMC when configured, else to the account page.
 pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
-    match (return_to.filter(|p| routes::is_safe_return_path(p)), kmc_url) {
+    match (
+        return_to.filter(|p| routes::is_safe_return_path(p)),
+        kmc_url,
+    ) {
         (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
         (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
         (None, None) => AfterSignIn::Navigate(routes::ACCOUNT.to_owned()),
@@ -332,11 +335,9 @@ pub fn LoginPage() -> impl IntoView {
         LoginStep::Credentials
     });
     let alert = RwSignal::new(prefill.notice.clone());
-    let status = RwSignal::new(
-        prefill
-            .open_code_step
-            .then(|| "Sign in with your password and the code from your authenticator app.".to_owned()),
-    );
+    let status = RwSignal::new(prefill.open_code_step.then(|| {
+        "Sign in with your password and the code from your authenticator app.".to_owned()
+    }));
     let retry = RwSignal::new(false);
     let forgot_open = RwSignal::new(false);
 
@@ -538,7 +539,13 @@ pub fn LoginPage() -> impl IntoView {
         focus_soon(password_ref);
     }
 
-    let button_label = move || if pending.get() { "Signing in…" } else { "Log in" };
+    let button_label = move || {
+        if pending.get() {
+            "Signing in…"
+        } else {
+            "Log in"
+        }
+    };
 
     view! {
         <section class="card" data-testid="login-card" class:expanded=move || code_step.get()>
@@ -788,7 +795,10 @@ mod tests {
     fn a_wrong_password_on_the_code_step_stays_there_with_the_message() {
         let t = after_login(LoginStep::Code, &Err(api(codes::USER_WRONG_PASSWORD)));
         assert_eq!(t.step, LoginStep::Code);
-        assert_eq!(t.alert.as_deref(), Some("The email or password is incorrect."));
+        assert_eq!(
+            t.alert.as_deref(),
+            Some("The email or password is incorrect.")
+        );
         assert!(!t.retry);
     }
 
@@ -831,7 +841,10 @@ mod tests {
         }
         let t = after_password_update(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
         assert!(!t.clear_new_password);
-        assert_eq!(t.alert.as_deref(), Some("The current password is incorrect."));
+        assert_eq!(
+            t.alert.as_deref(),
+            Some("The current password is incorrect.")
+        );
     }
 
     #[test]

@@ -1,0 +1,376 @@
+//! The sign-in card in a real browser, against recorded Kaltura replies.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use kmc_login::api::TransportError;
+use kmc_login::config::AppConfig;
+use support::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const LOGIN: &str = "user.loginByLoginId";
+const KS: &str = "\"djJ8MTAxfHRlc3Qta3M\"";
+
+/// Mounts the sign-in route with the fake server and lets the router render.
+async fn mount(fake: &FakeKaltura) -> web_sys::HtmlElement {
+    clear_storage();
+    let root = mount_app(fake, "/login", AppConfig::default()).0;
+    settle().await;
+    root
+}
+
+/// Fills email and password and presses "Log in".
+async fn log_in(root: &web_sys::HtmlElement) {
+    type_into(root, "login-email", "ada@example.com");
+    type_into(root, "login-password", "correct horse battery");
+    settle().await;
+    click(root, "login-submit");
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn missing_otp_expands_the_card_focuses_the_code_field_and_announces_it() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"));
+    let root = mount(&fake).await;
+    settle().await;
+    let card = by_test_id(&root, "login-card");
+    assert!(!card.class_list().contains("expanded"));
+    assert!(input(&root, "login-otp").disabled());
+
+    log_in(&root).await;
+
+    assert!(card.class_list().contains("expanded"));
+    assert!(!input(&root, "login-otp").disabled());
+    assert_eq!(focused_id(), "login-otp");
+    assert!(text(&root, "login-status").contains("authenticator app"));
+    // Email and password stay filled; the first request sent an empty otp.
+    assert_eq!(input(&root, "login-email").value(), "ada@example.com");
+    assert_eq!(
+        input(&root, "login-password").value(),
+        "correct horse battery"
+    );
+    assert_eq!(fake.sent(LOGIN)[0]["otp"], "");
+    assert_eq!(text(&root, "login-alert"), "");
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn a_pasted_code_with_spaces_is_normalised_and_submitted_once() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
+        .reply(LOGIN, &error("USER_WRONG_PASSWORD", "Wrong password"));
+    let root = mount(&fake).await;
+    log_in(&root).await;
+
+    type_into(&root, "login-otp", "  123 456 ");
+    settle().await;
+    // The field now shows the normalised digits.
+    assert_eq!(input(&root, "login-otp").value(), "123456");
+    settle().await;
+    type_into(&root, "login-otp", "123456");
+    settle().await;
+
+    let sent = fake.sent(LOGIN);
+    assert_eq!(sent.len(), 2, "one request per complete code");
+    assert_eq!(sent[1]["otp"], "123456");
+    assert_eq!(sent[1]["loginId"], "ada@example.com");
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn a_dashed_code_is_submitted_by_itself_and_the_ks_goes_to_session_storage_only() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
+        .reply(LOGIN, KS);
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    type_into(&root, "login-otp", "123-45");
+    settle().await;
+    assert_eq!(fake.count(LOGIN), 1, "five digits do not submit");
+    type_into(&root, "login-otp", "123-456");
+    settle().await;
+    assert_eq!(fake.sent(LOGIN)[1]["otp"], "123456");
+    assert_eq!(
+        session_storage().get_item("kmc.ks").unwrap().as_deref(),
+        Some("djJ8MTAxfHRlc3Qta3M")
+    );
+    assert_eq!(
+        local_storage().length().unwrap(),
+        0,
+        "nothing in localStorage"
+    );
+    assert_eq!(current_path(), "/account");
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_code_clears_the_field_keeps_focus_and_mentions_the_clock() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
+        .reply(
+            LOGIN,
+            &error("INVALID_OTP", "OTP provided failed to validate"),
+        );
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    type_into(&root, "login-otp", "000000");
+    settle().await;
+
+    assert_eq!(input(&root, "login-otp").value(), "");
+    assert_eq!(focused_id(), "login-otp");
+    let alert = text(&root, "login-alert");
+    assert!(alert.contains("not accepted"), "{alert}");
+    assert!(alert.contains("clock"), "{alert}");
+    assert!(
+        by_test_id(&root, "login-card")
+            .class_list()
+            .contains("expanded")
+    );
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn each_refusal_shows_its_own_message() {
+    let cases = [
+        (
+            error("USER_WRONG_PASSWORD", "Wrong password supplied"),
+            "The email or password is incorrect.",
+        ),
+        (
+            error("LOGIN_BLOCKED", "User is blocked"),
+            "temporarily locked",
+        ),
+        (
+            error("LOGIN_RETRIES_EXCEEDED", "Too many attempts"),
+            "temporarily locked",
+        ),
+        (
+            error("DIRECT_LOGIN_BLOCKED", "Direct login is blocked"),
+            "single sign-on",
+        ),
+        (
+            error_with_args("SOMETHING_NEW", "The server's own words", r#"{"X":"1"}"#),
+            "The server's own words",
+        ),
+    ];
+    for (body, expected) in cases {
+        let fake = FakeKaltura::default();
+        fake.reply(LOGIN, &body);
+        let root = mount(&fake).await;
+        log_in(&root).await;
+        let alert = text(&root, "login-alert");
+        assert!(alert.contains(expected), "{body} → {alert}");
+        assert_eq!(
+            by_test_id(&root, "login-alert")
+                .get_attribute("role")
+                .as_deref(),
+            Some("alert")
+        );
+        assert!(
+            !by_test_id(&root, "login-card")
+                .class_list()
+                .contains("expanded")
+        );
+        assert!(find_test_id(&root, "retry").is_none());
+        remove(&root);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_network_failure_offers_a_retry_and_keeps_what_was_typed() {
+    for failure in [
+        Reply::Fail(TransportError::Network),
+        Reply::Fail(TransportError::Timeout),
+        Reply::Body("<html><body>502 Bad Gateway</body></html>".into()),
+    ] {
+        let fake = FakeKaltura::default();
+        fake.push(LOGIN, failure)
+            .reply(LOGIN, &error("MISSING_OTP", "OTP is missing"));
+        let root = mount(&fake).await;
+        log_in(&root).await;
+        assert!(text(&root, "login-alert").starts_with("Can't reach the server"));
+        assert_eq!(input(&root, "login-email").value(), "ada@example.com");
+        assert_eq!(
+            input(&root, "login-password").value(),
+            "correct horse battery"
+        );
+
+        click(&root, "retry");
+        settle().await;
+        assert_eq!(fake.count(LOGIN), 2);
+        assert!(
+            by_test_id(&root, "login-card")
+                .class_list()
+                .contains("expanded")
+        );
+        assert!(find_test_id(&root, "retry").is_none());
+        remove(&root);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_button_is_disabled_and_shows_progress_while_signing_in() {
+    let fake = FakeKaltura::default();
+    fake.push(
+        LOGIN,
+        Reply::Delayed(300, error("USER_WRONG_PASSWORD", "Wrong password")),
+    );
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    assert!(is_disabled(&root, "login-submit"));
+    assert_eq!(text(&root, "login-submit"), "Signing in…");
+    // A second press while pending sends nothing.
+    click(&root, "login-submit");
+    settle().await;
+    assert_eq!(fake.count(LOGIN), 1);
+
+    until(|| !is_disabled(&root, "login-submit")).await;
+    assert_eq!(text(&root, "login-submit"), "Log in");
+    assert_eq!(
+        text(&root, "login-alert"),
+        "The email or password is incorrect."
+    );
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn use_another_account_returns_to_the_first_step() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"));
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    click(&root, "use-another-account");
+    settle().await;
+    assert!(
+        !by_test_id(&root, "login-card")
+            .class_list()
+            .contains("expanded")
+    );
+    assert!(input(&root, "login-otp").disabled());
+    assert_eq!(focused_id(), "login-email");
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn remember_my_email_keeps_only_the_email_in_local_storage() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, KS);
+    let root = mount(&fake).await;
+    check(&root, "remember-email");
+    log_in(&root).await;
+    let local = local_storage();
+    assert_eq!(local.length().unwrap(), 1);
+    assert_eq!(
+        local.get_item("kmc.email").unwrap().as_deref(),
+        Some("ada@example.com")
+    );
+    remove(&root);
+
+    // The next visit starts with the email filled in and the box ticked.
+    let fake = FakeKaltura::default();
+    let (root, _) = mount_app(&fake, "/login", AppConfig::default());
+    settle().await;
+    assert_eq!(input(&root, "login-email").value(), "ada@example.com");
+    assert!(input(&root, "remember-email").checked());
+    assert_eq!(focused_id(), "login-password");
+    remove(&root);
+    clear_storage();
+}
+
+#[wasm_bindgen_test]
+async fn forgot_password_is_prefilled_and_always_gives_the_same_answer() {
+    let fake = FakeKaltura::default();
+    fake.reply("user.resetPassword", "null")
+        .push("user.resetPassword", Reply::Fail(TransportError::Network));
+    let root = mount(&fake).await;
+    type_into(&root, "login-email", "ada@example.com");
+    settle().await;
+    click(&root, "forgot-password");
+    settle().await;
+    assert_eq!(input(&root, "forgot-email").value(), "ada@example.com");
+    click(&root, "forgot-submit");
+    settle().await;
+    assert_eq!(
+        text(&root, "forgot-result"),
+        "If an account exists for that email, a link is on its way; it works once and expires in 24 hours."
+    );
+    assert_eq!(
+        fake.sent("user.resetPassword")[0]["email"],
+        "ada@example.com"
+    );
+
+    click(&root, "forgot-submit");
+    settle().await;
+    assert!(text(&root, "forgot-result").starts_with("Can't reach the server"));
+    remove(&root);
+}
+
+#[wasm_bindgen_test]
+async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("PASSWORD_EXPIRED", "Password expired"))
+        .reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
+        .reply(
+            "adminUser.updatePassword",
+            &error_with_args(
+                "PASSWORD_STRUCTURE_INVALID",
+                "Invalid password",
+                r#"{"RULES":"at least 8 characters"}"#,
+            ),
+        )
+        .reply(
+            "adminUser.updatePassword",
+            &error("MISSING_OTP", "OTP is missing"),
+        )
+        .reply(
+            "adminUser.updatePassword",
+            r#"{"objectType":"KalturaAdminUser","email":"ada@example.com"}"#,
+        );
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    assert_eq!(focused_id(), "expired-new-password");
+
+    // A refused password is explained (args as an object) and emptied.
+    type_into(&root, "expired-new-password", "short");
+    type_into(&root, "expired-confirm-password", "short");
+    settle().await;
+    click(&root, "expired-submit");
+    settle().await;
+    assert!(text(&root, "login-alert").contains("at least 8 characters"));
+    assert_eq!(input(&root, "expired-new-password").value(), "");
+
+    // The server wants the code: the step expands for it.
+    type_into(&root, "expired-new-password", "a much longer passphrase");
+    type_into(
+        &root,
+        "expired-confirm-password",
+        "a much longer passphrase",
+    );
+    settle().await;
+    click(&root, "expired-submit");
+    settle().await;
+    assert!(!input(&root, "expired-otp").disabled());
+    assert_eq!(focused_id(), "expired-otp");
+
+    // Typing the code submits; then the app signs in with the new password.
+    type_into(&root, "expired-otp", "123 456");
+    settle().await;
+    let updates = fake.sent("adminUser.updatePassword");
+    assert_eq!(updates.len(), 3);
+    assert_eq!(updates[2]["otp"], "123456");
+    assert_eq!(updates[2]["password"], "correct horse battery");
+    assert_eq!(updates[2]["newPassword"], "a much longer passphrase");
+    let logins = fake.sent(LOGIN);
+    assert_eq!(logins.len(), 2);
+    assert_eq!(logins[1]["password"], "a much longer passphrase");
+    assert!(
+        by_test_id(&root, "login-card")
+            .class_list()
+            .contains("expanded")
+    );
+    assert_eq!(focused_id(), "login-otp");
+    remove(&root);
+}

@@ -1,0 +1,303 @@
+//! Shared by the browser tests: a fake [`Transport`] that answers with
+//! recorded Kaltura-shaped reply bodies (the only fake the project allows),
+//! mounting into a fresh element, and finding nodes by id / `data-testid`.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use kmc_login::api::{Transport, TransportError};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement};
+
+/// One recorded reply.
+#[derive(Clone)]
+pub enum Reply {
+    /// The reply body, at once.
+    Body(String),
+    /// The reply body after a delay (to see the pending state).
+    Delayed(u32, String),
+    /// No reply body: the network failed or timed out.
+    Fail(TransportError),
+}
+
+/// A server stand-in: per action, a queue of recorded replies; every request
+/// is kept so tests can check what the app sent.
+#[derive(Clone, Default)]
+pub struct FakeKaltura {
+    replies: Rc<RefCell<Vec<(String, VecDeque<Reply>)>>>,
+    /// `(service.action, JSON body)` of every request, in order.
+    pub calls: Rc<RefCell<Vec<(String, serde_json::Value)>>>,
+}
+
+impl FakeKaltura {
+    /// Queues a reply body for `service.action`.
+    pub fn reply(&self, action: &str, body: &str) -> &Self {
+        self.push(action, Reply::Body(body.to_owned()))
+    }
+
+    /// Queues any reply for `service.action`.
+    pub fn push(&self, action: &str, reply: Reply) -> &Self {
+        let mut replies = self.replies.borrow_mut();
+        match replies.iter_mut().find(|(a, _)| a == action) {
+            Some((_, queue)) => queue.push_back(reply),
+            None => replies.push((action.to_owned(), VecDeque::from([reply]))),
+        }
+        self
+    }
+
+    /// The bodies sent to `service.action`.
+    pub fn sent(&self, action: &str) -> Vec<serde_json::Value> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// How many requests went to `service.action`.
+    pub fn count(&self, action: &str) -> usize {
+        self.sent(action).len()
+    }
+}
+
+/// `https://host/api_v3/service/user/action/get?format=1` → `user.get`.
+fn action_of(url: &str) -> String {
+    let path = url.split("/api_v3/service/").nth(1).unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    path.replace("/action/", ".")
+}
+
+impl Transport for FakeKaltura {
+    fn post(
+        &self,
+        url: String,
+        body: String,
+    ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
+        let action = action_of(&url);
+        self.calls.borrow_mut().push((
+            action.clone(),
+            serde_json::from_str(&body).expect("the app sends JSON"),
+        ));
+        let reply = self
+            .replies
+            .borrow_mut()
+            .iter_mut()
+            .find(|(a, _)| *a == action)
+            .and_then(|(_, queue)| queue.pop_front());
+        Box::pin(async move {
+            match reply {
+                Some(Reply::Body(body)) => Ok(body),
+                Some(Reply::Delayed(ms, body)) => {
+                    gloo_timers::future::TimeoutFuture::new(ms).await;
+                    Ok(body)
+                }
+                Some(Reply::Fail(e)) => Err(e),
+                None => Ok(format!(
+                    r#"{{"code":"NO_RECORDED_REPLY","message":"no recorded reply for {action}","objectType":"KalturaAPIException","args":[]}}"#
+                )),
+            }
+        })
+    }
+}
+
+/// A Kaltura error body with `args` as `[]`.
+pub fn error(code: &str, message: &str) -> String {
+    format!(
+        r#"{{"code":"{code}","message":"{message}","objectType":"KalturaAPIException","args":[]}}"#
+    )
+}
+
+/// A Kaltura error body with `args` as an object.
+pub fn error_with_args(code: &str, message: &str, args: &str) -> String {
+    format!(
+        r#"{{"code":"{code}","message":"{message}","objectType":"KalturaAPIException","args":{args}}}"#
+    )
+}
+
+/// A fresh element appended to the body; tests mount into it and query
+/// inside it, so earlier tests' nodes never interfere.
+pub fn fresh_root() -> HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root = document
+        .create_element("div")
+        .unwrap()
+        .unchecked_into::<HtmlElement>();
+    document.body().unwrap().append_child(&root).unwrap();
+    root
+}
+
+/// Removes a finished test's nodes.
+pub fn remove(root: &HtmlElement) {
+    root.remove();
+}
+
+/// The element with this `data-testid` inside `root`.
+pub fn by_test_id(root: &Element, id: &str) -> Element {
+    find_test_id(root, id).unwrap_or_else(|| panic!("no element with data-testid={id}"))
+}
+
+/// The element with this `data-testid`, if present.
+pub fn find_test_id(root: &Element, id: &str) -> Option<Element> {
+    root.query_selector(&format!("[data-testid=\"{id}\"]"))
+        .unwrap()
+}
+
+/// The element with this id inside `root`.
+pub fn by_id(root: &Element, id: &str) -> Element {
+    root.query_selector(&format!("#{id}"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element with id={id}"))
+}
+
+/// The input with this id.
+pub fn input(root: &Element, id: &str) -> HtmlInputElement {
+    by_id(root, id).unchecked_into()
+}
+
+/// Types `text` into the input as a user (or a paste) would: sets the value
+/// and fires a bubbling `input` event.
+pub fn type_into(root: &Element, id: &str, text: &str) {
+    let field = input(root, id);
+    field.set_value(text);
+    let init = EventInit::new();
+    init.set_bubbles(true);
+    let event = Event::new_with_event_init_dict("input", &init).unwrap();
+    field.dispatch_event(&event).unwrap();
+}
+
+/// Ticks the checkbox with this id.
+pub fn check(root: &Element, id: &str) {
+    let field = input(root, id);
+    field.click();
+}
+
+/// Clicks the element with this `data-testid`.
+pub fn click(root: &Element, test_id: &str) {
+    by_test_id(root, test_id)
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+/// The trimmed text of the element with this `data-testid`.
+pub fn text(root: &Element, test_id: &str) -> String {
+    by_test_id(root, test_id)
+        .text_content()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// True when the button with this `data-testid` is disabled.
+pub fn is_disabled(root: &Element, test_id: &str) -> bool {
+    by_test_id(root, test_id).has_attribute("disabled")
+}
+
+/// The id of the focused element.
+pub fn focused_id() -> String {
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element()
+        .map(|e| e.id())
+        .unwrap_or_default()
+}
+
+/// Lets Leptos run its effects and the app's zero-delay focus timers.
+pub async fn settle() {
+    for _ in 0..4 {
+        leptos::task::tick().await;
+    }
+    gloo_timers::future::TimeoutFuture::new(20).await;
+    for _ in 0..2 {
+        leptos::task::tick().await;
+    }
+}
+
+/// Waits (polling) until `done` holds, up to about two seconds.
+pub async fn until(mut done: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+        leptos::task::tick().await;
+    }
+    assert!(done(), "condition not reached in time");
+}
+
+/// The browser's `sessionStorage`.
+pub fn session_storage() -> web_sys::Storage {
+    web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+}
+
+/// The browser's `localStorage`.
+pub fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// Starts each test from a signed-out, nothing-remembered browser.
+pub fn clear_storage() {
+    session_storage().clear().unwrap();
+    local_storage().clear().unwrap();
+}
+
+/// Sets the address bar's path without reloading (what the router reads).
+pub fn set_path(path: &str) {
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
+        .unwrap();
+}
+
+/// The address bar's current path.
+pub fn current_path() -> String {
+    web_sys::window().unwrap().location().pathname().unwrap()
+}
+
+/// Mounts the sign-in and account routes, as the app does but with the fake
+/// server, at `path`. Returns the root element and the prefill signal.
+pub fn mount_app(
+    fake: &FakeKaltura,
+    path: &str,
+    config: kmc_login::config::AppConfig,
+) -> (
+    HtmlElement,
+    leptos::prelude::RwSignal<kmc_login::session::LoginPrefill>,
+) {
+    use leptos::prelude::*;
+    use leptos_router::components::{Route, Router, Routes};
+    use leptos_router::path;
+
+    let root = fresh_root();
+    let client = kmc_login::api::ApiClient::new("http://kaltura.test", Rc::new(fake.clone()));
+    set_path(path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    leptos::mount::mount_to(root.clone(), move || {
+        kmc_login::api::provide_api(client);
+        provide_context(config);
+        tx.send(kmc_login::session::provide_login_prefill())
+            .unwrap();
+        view! {
+            <Router>
+                <Routes fallback=|| "not found">
+                    <Route path=path!("/login") view=kmc_login::pages::login::LoginPage />
+                    <Route path=path!("/account") view=kmc_login::pages::account::AccountPage />
+                </Routes>
+            </Router>
+        }
+    })
+    .forget();
+    (root, rx.recv().unwrap())
+}
