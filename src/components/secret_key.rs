@@ -80,7 +80,7 @@ pub fn SecretKey(
         <div class="secret-key">
             <button
                 type="button"
-                class="link-button"
+                class="link"
                 data-testid="cant-scan"
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 aria-controls="manual-key"
