@@ -1,2 +1,388 @@
-//! Browser tests of the set-new-password page.
+//! Browser tests of the set-new-password page
+//! (`/actions/restore-password/:hashKey`), in headless Chromium.
+//!
+//! The page runs inside a real router, mounted into a fresh element; the only
+//! fake is the API transport, which answers with recorded Kaltura-shaped reply
+//! bodies and records which actions were called. Nodes are found by
+//! `data-testid` or id, never by walking the DOM.
 #![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
+use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
+use kmc_login::config::AppConfig;
+use kmc_login::pages::login::LoginPage;
+use kmc_login::pages::restore_password::RestorePasswordPage;
+use kmc_login::session::provide_login_prefill;
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const HASH_KEY: &str = "cmVzZXQtbGluay10b2tlbi1mb3ItdGVzdHM";
+const VALID: &str = r#"{"objectType":"KalturaAuthentication"}"#;
+const QR_REPLY: &str = r#"{"objectType":"KalturaAuthentication","qrCode":"otpauth://totp/Kaltura:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Kaltura&algorithm=SHA1&digits=6&period=30"}"#;
+const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
+
+fn refusal(code: &str, args: &str) -> String {
+    format!(
+        r#"{{"code":"{code}","message":"refused","objectType":"KalturaAPIException","args":{args}}}"#
+    )
+}
+
+/// Answers each action with a recorded body and remembers the calls.
+#[derive(Default)]
+struct FakeKaltura {
+    replies: RefCell<HashMap<&'static str, Result<String, TransportError>>>,
+    calls: RefCell<Vec<String>>,
+}
+
+impl FakeKaltura {
+    fn answering(replies: &[(&'static str, Result<&str, TransportError>)]) -> Rc<Self> {
+        let fake = Rc::new(Self::default());
+        for (action, reply) in replies {
+            fake.replies
+                .borrow_mut()
+                .insert(action, reply.map(str::to_owned));
+        }
+        fake
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+}
+
+struct SharedFake(Rc<FakeKaltura>);
+
+impl Transport for SharedFake {
+    fn post(
+        &self,
+        url: String,
+        _body: String,
+    ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
+        // ".../service/user/action/generateQrCode?format=1" -> "generateQrCode"
+        let action = url
+            .split("/action/")
+            .nth(1)
+            .and_then(|rest| rest.split('?').next())
+            .unwrap_or_default()
+            .to_owned();
+        self.0.calls.borrow_mut().push(action.clone());
+        let reply = self
+            .0
+            .replies
+            .borrow()
+            .get(action.as_str())
+            .cloned()
+            .unwrap_or(Err(TransportError::Network));
+        Box::pin(async move { reply })
+    }
+}
+
+/// The app under test, mounted into its own element; unmounted when dropped.
+struct Mounted {
+    root: Element,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+impl Mounted {
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).ok().flatten()
+    }
+
+    fn get(&self, selector: &str) -> Element {
+        self.find(selector)
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+    }
+
+    fn by_test_id(&self, test_id: &str) -> Element {
+        self.get(&format!("[data-testid=\"{test_id}\"]"))
+    }
+
+    fn text(&self, test_id: &str) -> String {
+        self.by_test_id(test_id).text_content().unwrap_or_default()
+    }
+
+    fn click(&self, test_id: &str) {
+        self.by_test_id(test_id)
+            .dyn_into::<HtmlElement>()
+            .unwrap()
+            .click();
+    }
+
+    fn type_into(&self, selector: &str, value: &str) {
+        let input: HtmlInputElement = self.get(selector).dyn_into().unwrap();
+        input.set_value(value);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    }
+}
+
+fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
+    let window = web_sys::window().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
+        .unwrap();
+    let document = window.document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = ApiClient::new("http://kaltura.test", Rc::new(SharedFake(fake.clone())));
+    let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+        provide_api(client.clone());
+        provide_context(AppConfig::defaults("http://kaltura.test"));
+        provide_login_prefill();
+        view! {
+            <Router>
+                <Routes fallback=|| "not found">
+                    <Route
+                        path=path!("/actions/restore-password/:hashKey")
+                        view=RestorePasswordPage
+                    />
+                    <Route path=path!("/login") view=LoginPage />
+                </Routes>
+            </Router>
+        }
+        .into_any()
+    });
+    Mounted {
+        root,
+        _handle: handle,
+    }
+}
+
+/// Lets Leptos run spawned tasks and update the DOM.
+async fn settle() {
+    for _ in 0..5 {
+        leptos::task::tick().await;
+        gloo_timers::future::TimeoutFuture::new(0).await;
+    }
+}
+
+fn pathname() -> String {
+    web_sys::window().unwrap().location().pathname().unwrap()
+}
+
+fn input_value(page: &Mounted, selector: &str) -> String {
+    page.get(selector)
+        .dyn_into::<HtmlInputElement>()
+        .unwrap()
+        .value()
+}
+
+fn rule(page: &Mounted, test_id: &str) -> String {
+    page.by_test_id(test_id)
+        .get_attribute("data-met")
+        .unwrap_or_default()
+}
+
+async fn open_page(fake: &Rc<FakeKaltura>) -> Mounted {
+    let page = mount_at(&format!("/actions/restore-password/{HASH_KEY}"), fake);
+    settle().await;
+    page
+}
+
+async fn choose(page: &Mounted, password: &str, confirm: &str) {
+    page.type_into("#new-password", password);
+    page.type_into("#confirm-password", confirm);
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn opening_the_link_only_validates_it() {
+    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let page = open_page(&fake).await;
+    assert_eq!(fake.calls(), ["validateHashKey"]);
+    for id in ["#new-password", "#confirm-password"] {
+        assert_eq!(
+            page.get(id).get_attribute("autocomplete").as_deref(),
+            Some("new-password")
+        );
+    }
+    assert!(page.find("[data-testid=\"password-rules\"]").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_link_says_so_and_offers_a_new_one() {
+    let fake = FakeKaltura::answering(&[
+        ("validateHashKey", Ok(INVALID_HASH_REPLY)),
+        ("resetPassword", Ok("null")),
+    ]);
+    let page = open_page(&fake).await;
+    assert!(
+        page.text("link-invalid")
+            .contains("This link is invalid or has expired")
+    );
+    assert!(page.find("#new-password").is_none());
+    page.type_into("#reset-email", "ada@example.com");
+    page.click("reset-submit");
+    settle().await;
+    assert_eq!(fake.calls(), ["validateHashKey", "resetPassword"]);
+    assert!(page.text("reset-result").contains("link is on its way"));
+}
+
+#[wasm_bindgen_test]
+async fn the_rules_are_checked_as_the_user_types() {
+    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let page = open_page(&fake).await;
+    assert_eq!(rule(&page, "rule-length"), "false");
+    assert_eq!(rule(&page, "rule-match"), "false");
+    choose(&page, "short", "").await;
+    assert_eq!(rule(&page, "rule-length"), "false");
+    choose(&page, "long enough phrase", "long enough").await;
+    assert_eq!(rule(&page, "rule-length"), "true");
+    assert_eq!(rule(&page, "rule-match"), "false");
+    choose(&page, "long enough phrase", "long enough phrase").await;
+    assert_eq!(rule(&page, "rule-match"), "true");
+    // The email is unknown on a link opened from an email: the server checks that rule.
+    assert_eq!(rule(&page, "rule-not-email"), "unknown");
+}
+
+#[wasm_bindgen_test]
+async fn a_password_breaking_the_rules_is_not_sent() {
+    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let page = open_page(&fake).await;
+    choose(&page, "short", "short").await;
+    page.click("set-password-submit");
+    settle().await;
+    assert_eq!(fake.calls(), ["validateHashKey"]);
+    assert!(page.text("set-password-alert").contains("rules"));
+    assert_eq!(
+        input_value(&page, "#new-password"),
+        "short",
+        "nothing typed is lost"
+    );
+}
+
+async fn refused_with(reply: &str) -> (Mounted, Rc<FakeKaltura>) {
+    let fake = FakeKaltura::answering(&[
+        ("validateHashKey", Ok(VALID)),
+        ("setInitialPassword", Ok(reply)),
+    ]);
+    let page = open_page(&fake).await;
+    choose(&page, "password123", "password123").await;
+    page.click("set-password-submit");
+    settle().await;
+    (page, fake)
+}
+
+#[wasm_bindgen_test]
+async fn a_structure_refusal_shows_the_servers_rules_next_to_the_field_and_clears_it() {
+    let reply = refusal(
+        "PASSWORD_STRUCTURE_INVALID",
+        r#"{"RULES":"at least 10 characters and one digit"}"#,
+    );
+    let (page, fake) = refused_with(&reply).await;
+    assert_eq!(fake.calls(), ["validateHashKey", "setInitialPassword"]);
+    let error = page.text("password-error");
+    assert!(
+        error.contains("at least 10 characters and one digit"),
+        "{error}"
+    );
+    assert_eq!(input_value(&page, "#new-password"), "");
+    assert_eq!(input_value(&page, "#confirm-password"), "");
+}
+
+#[wasm_bindgen_test]
+async fn a_common_password_refusal_is_explained() {
+    let (page, _) = refused_with(&refusal("COMMON_PASSWORD", "[]")).await;
+    assert!(page.text("password-error").contains("too common"));
+    assert_eq!(input_value(&page, "#new-password"), "");
+}
+
+#[wasm_bindgen_test]
+async fn a_reused_password_refusal_is_explained() {
+    let (page, _) = refused_with(&refusal("PASSWORD_ALREADY_USED", "[]")).await;
+    assert!(page.text("password-error").contains("used this password"));
+    assert_eq!(input_value(&page, "#confirm-password"), "");
+}
+
+#[wasm_bindgen_test]
+async fn a_network_failure_keeps_the_typed_passwords() {
+    let fake = FakeKaltura::answering(&[
+        ("validateHashKey", Ok(VALID)),
+        ("setInitialPassword", Err(TransportError::Timeout)),
+    ]);
+    let page = open_page(&fake).await;
+    choose(&page, "a fine passphrase", "a fine passphrase").await;
+    page.click("set-password-submit");
+    settle().await;
+    assert!(
+        page.text("set-password-alert")
+            .contains("Can't reach the server")
+    );
+    assert_eq!(input_value(&page, "#new-password"), "a fine passphrase");
+    assert_eq!(page.text("password-error"), "");
+}
+
+#[wasm_bindgen_test]
+async fn without_a_qr_code_the_password_is_set_and_sign_in_follows() {
+    let fake = FakeKaltura::answering(&[
+        ("validateHashKey", Ok(VALID)),
+        ("setInitialPassword", Ok(VALID)),
+    ]);
+    let page = open_page(&fake).await;
+    choose(&page, "a fine passphrase", "a fine passphrase").await;
+    page.click("set-password-submit");
+    settle().await;
+    assert!(page.text("password-set").contains("Your password is set"));
+    assert_eq!(
+        pathname(),
+        "/actions/restore-password",
+        "the key left the address bar"
+    );
+    page.click("password-set-continue");
+    settle().await;
+    assert_eq!(pathname(), "/login");
+    assert!(page.find("#login-email").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn with_a_qr_code_the_new_key_is_shown_with_a_warning_about_the_old_entry() {
+    let fake = FakeKaltura::answering(&[
+        ("validateHashKey", Ok(VALID)),
+        ("setInitialPassword", Ok(QR_REPLY)),
+    ]);
+    let page = open_page(&fake).await;
+    choose(&page, "a fine passphrase", "a fine passphrase").await;
+    page.click("set-password-submit");
+    settle().await;
+    let svg = page.get("[data-testid=\"qr-code\"] svg");
+    assert!(
+        svg.get_attribute("aria-label")
+            .unwrap()
+            .contains("ada@example.com")
+    );
+    assert!(
+        page.text("old-authenticator-warning")
+            .contains("no longer works")
+    );
+    assert!(page.find("[data-testid=\"otpauth-link\"]").is_some());
+    assert_eq!(pathname(), "/actions/restore-password");
+    page.click("enroll-continue");
+    settle().await;
+    assert_eq!(pathname(), "/login");
+    let email: HtmlInputElement = page.get("#login-email").dyn_into().unwrap();
+    assert_eq!(email.value(), "ada@example.com");
+    assert!(
+        page.by_test_id("login-card")
+            .class_list()
+            .contains("expanded")
+    );
+}
