@@ -18,8 +18,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-/// How long a step may take before the test fails.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a step may take before the test fails (generous: a loaded
+/// 2-core machine may take many seconds to compile the wasm on first load).
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(100);
