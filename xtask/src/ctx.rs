@@ -26,9 +26,11 @@ impl Ctx {
             .parent()
             .ok_or("xtask is not inside a workspace")?
             .to_path_buf();
+        // CI strips some variables; root's home is known even without HOME.
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .filter(|h| h.is_absolute())
+            .or_else(|| is_root().then(|| PathBuf::from("/root")))
             .ok_or("HOME is not set to an absolute path; tools are installed under it")?;
         let cargo_home = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
