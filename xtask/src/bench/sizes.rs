@@ -114,6 +114,20 @@ mod tests {
     }
 
     #[test]
+    fn every_file_under_dist_is_listed_with_a_total_and_the_budget_verdict() {
+        let dir = std::env::temp_dir().join(format!("xtask-sizes-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<html>".repeat(100)).unwrap();
+        std::fs::write(dir.join("assets/app.wasm"), vec![7u8; 5000]).unwrap();
+        let md = run(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(md.contains("| index.html | 0.6 KB |"), "{md}");
+        assert!(md.contains("| assets/app.wasm | 5.0 KB |"), "{md}");
+        assert!(md.contains("| **total** | **5.6 KB** |"), "{md}");
+        assert!(md.contains("of the 200.0 KB budget: within"), "{md}");
+    }
+
+    #[test]
     fn kilobytes_are_thousands_of_bytes_with_one_decimal() {
         assert_eq!(kb(200_000), "200.0 KB");
         assert_eq!(kb(1234), "1.2 KB");
