@@ -3,7 +3,9 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::task::spawn_local(async {
+    // Leptos' own executor is only set up by `mount_to_body`, so the config load that must
+    // precede mounting runs on wasm-bindgen's (Leptos' spawner silently drops it in release).
+    wasm_bindgen_futures::spawn_local(async {
         let config = kmc_login::config::load_config().await;
         leptos::mount::mount_to_body(move || leptos::view! { <kmc_login::App config=config /> })
     });
