@@ -2,13 +2,13 @@
 //! authenticator-app two-factor authentication.
 //!
 //! A Leptos 0.8 client-side app. Serves:
-//! - [`App`]: the router and the context every page relies on;
-//! - [`api`]: the one typed Kaltura API client;
-//! - [`config`]: `config.json`;
-//! - [`session`]: the KS in `sessionStorage` and the sign-in prefill;
-//! - [`routes`]: the route paths;
-//! - [`pages`] and [`components`]: the views;
-//! - [`totp`], [`password_rules`]: pure logic for enrollment and new passwords.
+//! - [`App`] — the router and the context every page relies on;
+//! - [`api`] — the one typed Kaltura API client;
+//! - [`config`] — `config.json`;
+//! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
+//! - [`routes`] — the route paths;
+//! - [`pages`] and [`components`] — the views;
+//! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords.
 
 pub mod api;
 pub mod components;

@@ -1,10 +1,10 @@
 //! Reusable pieces shared by the pages.
 //!
-//! - [`alert::Alert`]: an error (`role=alert`) or status (`aria-live=polite`) region;
-//! - [`password_field::PasswordField`]: a password input with a show/hide toggle;
-//! - [`code_input::CodeInput`]: the authenticator-code field (normalises, auto-submits);
-//! - [`reset_request::ResetRequestForm`]: "send me a reset link";
-//! - [`qr_code`], [`secret_key`], [`enrollment`]: the authenticator enrollment view.
+//! - [`alert::Alert`] — an error (`role=alert`) or status (`aria-live=polite`) region;
+//! - [`password_field::PasswordField`] — a password input with a show/hide toggle;
+//! - [`code_input::CodeInput`] — the authenticator-code field (normalises, auto-submits);
+//! - [`reset_request::ResetRequestForm`] — "send me a reset link";
+//! - [`qr_code`], [`secret_key`], [`enrollment`] — the authenticator enrollment view.
 
 pub mod alert;
 pub mod code_input;

@@ -2,6 +2,8 @@
 //! recorded Kaltura-shaped reply bodies (the only fake the project allows),
 //! mounting into a fresh element, and finding nodes by id / `data-testid`.
 
+// Each test file uses a different subset of these helpers, so "unused" depends
+// on the file: `expect` would fail in one file or the other.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -24,11 +26,14 @@ pub enum Reply {
     Fail(TransportError),
 }
 
+/// Per `service.action`, the replies still to give.
+type ReplyQueues = Vec<(String, VecDeque<Reply>)>;
+
 /// A server stand-in: per action, a queue of recorded replies; every request
 /// is kept so tests can check what the app sent.
 #[derive(Clone, Default)]
 pub struct FakeKaltura {
-    replies: Rc<RefCell<Vec<(String, VecDeque<Reply>)>>>,
+    replies: Rc<RefCell<ReplyQueues>>,
     /// `(service.action, JSON body)` of every request, in order.
     pub calls: Rc<RefCell<Vec<(String, serde_json::Value)>>>,
 }
