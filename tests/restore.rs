@@ -7,12 +7,11 @@
 //! `data-testid` or id, never by walking the DOM.
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+mod recorded;
+
 use std::rc::Rc;
 
-use futures::future::LocalBoxFuture;
-use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
+use kmc_login::api::{ApiClient, TransportError, provide_api};
 use kmc_login::config::AppConfig;
 use kmc_login::pages::login::LoginPage;
 use kmc_login::pages::restore_password::RestorePasswordPage;
@@ -20,9 +19,10 @@ use kmc_login::session::provide_login_prefill;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use recorded::{FakeKaltura, Mounted, SharedFake, pathname, settle};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement, HtmlInputElement};
+use web_sys::HtmlInputElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -35,102 +35,6 @@ fn refusal(code: &str, args: &str) -> String {
     format!(
         r#"{{"code":"{code}","message":"refused","objectType":"KalturaAPIException","args":{args}}}"#
     )
-}
-
-/// Answers each action with a recorded body and remembers the calls.
-#[derive(Default)]
-struct FakeKaltura {
-    replies: RefCell<HashMap<&'static str, Result<String, TransportError>>>,
-    calls: RefCell<Vec<String>>,
-}
-
-impl FakeKaltura {
-    fn answering(replies: &[(&'static str, Result<&str, TransportError>)]) -> Rc<Self> {
-        let fake = Rc::new(Self::default());
-        for (action, reply) in replies {
-            fake.replies
-                .borrow_mut()
-                .insert(action, reply.map(str::to_owned));
-        }
-        fake
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls.borrow().clone()
-    }
-}
-
-struct SharedFake(Rc<FakeKaltura>);
-
-impl Transport for SharedFake {
-    fn post(
-        &self,
-        url: String,
-        _body: String,
-    ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
-        // ".../service/user/action/generateQrCode?format=1" -> "generateQrCode"
-        let action = url
-            .split("/action/")
-            .nth(1)
-            .and_then(|rest| rest.split('?').next())
-            .unwrap_or_default()
-            .to_owned();
-        self.0.calls.borrow_mut().push(action.clone());
-        let reply = self
-            .0
-            .replies
-            .borrow()
-            .get(action.as_str())
-            .cloned()
-            .unwrap_or(Err(TransportError::Network));
-        Box::pin(async move { reply })
-    }
-}
-
-/// The app under test, mounted into its own element; unmounted when dropped.
-struct Mounted {
-    root: Element,
-    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        self.root.remove();
-    }
-}
-
-impl Mounted {
-    fn find(&self, selector: &str) -> Option<Element> {
-        self.root.query_selector(selector).ok().flatten()
-    }
-
-    fn get(&self, selector: &str) -> Element {
-        self.find(selector)
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
-    }
-
-    fn by_test_id(&self, test_id: &str) -> Element {
-        self.get(&format!("[data-testid=\"{test_id}\"]"))
-    }
-
-    fn text(&self, test_id: &str) -> String {
-        self.by_test_id(test_id).text_content().unwrap_or_default()
-    }
-
-    fn click(&self, test_id: &str) {
-        self.by_test_id(test_id)
-            .dyn_into::<HtmlElement>()
-            .unwrap()
-            .click();
-    }
-
-    fn type_into(&self, selector: &str, value: &str) {
-        let input: HtmlInputElement = self.get(selector).dyn_into().unwrap();
-        input.set_value(value);
-        input
-            .dispatch_event(&web_sys::Event::new("input").unwrap())
-            .unwrap();
-    }
 }
 
 fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
@@ -165,18 +69,6 @@ fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
         root,
         _handle: handle,
     }
-}
-
-/// Lets Leptos run spawned tasks and update the DOM.
-async fn settle() {
-    for _ in 0..5 {
-        leptos::task::tick().await;
-        gloo_timers::future::TimeoutFuture::new(0).await;
-    }
-}
-
-fn pathname() -> String {
-    web_sys::window().unwrap().location().pathname().unwrap()
 }
 
 fn input_value(page: &Mounted, selector: &str) -> String {
