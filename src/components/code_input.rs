@@ -103,6 +103,41 @@ pub fn CodeInput(
     }
 }
 
+/// A [`CodeInput`] that stays collapsed, disabled and hidden from assistive
+/// technology until the server asks for the code (`MISSING_OTP`), then opens
+/// with the same CSS transition as the sign-in card. Used by the forms that
+/// change a password, whose code is needed only for 2FA logins.
+#[component]
+pub fn ExpandingCodeInput(
+    /// The input's `id`.
+    id: &'static str,
+    /// Whether the code has been asked for.
+    #[prop(into)]
+    shown: Signal<bool>,
+    /// The field's raw text, two-way bound.
+    value: RwSignal<String>,
+    /// Called with the six digits when the code is complete.
+    #[prop(into)]
+    on_complete: Callback<String>,
+    /// A handle on the input, for moving focus to it.
+    node_ref: NodeRef<Input>,
+) -> impl IntoView {
+    view! {
+        <div class="code-wrap" class:expanded=move || shown.get()>
+            <div class="code-step" aria-hidden=move || if shown.get() { "false" } else { "true" }>
+                <CodeInput
+                    id=id
+                    label="Authenticator code"
+                    value=value
+                    node_ref=node_ref
+                    disabled=Signal::derive(move || !shown.get())
+                    on_complete=on_complete
+                />
+            </div>
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use kaltura_api::responses::{KalturaPartner, KalturaUser};
 
 use crate::api::{ApiClient, ApiError, Session, use_api};
 use crate::components::alert::Alert;
-use crate::components::code_input::{CodeInput, complete_code};
+use crate::components::code_input::{ExpandingCodeInput, complete_code};
 use crate::components::password_field::PasswordField;
 use crate::config::use_config;
 use crate::pages::login::{
@@ -553,21 +553,13 @@ pub fn AccountPage() -> impl IntoView {
                     value=confirm_password
                     autocomplete="new-password"
                 />
-                <div class="code-wrap" class:expanded=move || code_needed.get()>
-                    <div
-                        class="code-step"
-                        aria-hidden=move || if code_needed.get() { "false" } else { "true" }
-                    >
-                        <CodeInput
-                            id="change-otp"
-                            label="Authenticator code"
-                            value=change_code
-                            node_ref=change_code_ref
-                            disabled=Signal::derive(move || !code_needed.get())
-                            on_complete=move |_| submit_change()
-                        />
-                    </div>
-                </div>
+                <ExpandingCodeInput
+                    id="change-otp"
+                    shown=code_needed
+                    value=change_code
+                    node_ref=change_code_ref
+                    on_complete=move |_| submit_change()
+                />
                 <button
                     type="submit"
                     data-testid="change-password-submit"

@@ -18,7 +18,7 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api::{ApiError, Session, use_api};
 use crate::components::alert::Alert;
-use crate::components::code_input::{CodeInput, complete_code};
+use crate::components::code_input::{CodeInput, ExpandingCodeInput, complete_code};
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::config::use_config;
@@ -595,26 +595,13 @@ pub fn LoginPage() -> impl IntoView {
                                 autocomplete="new-password"
                                 required=true
                             />
-                            <div
-                                class="code-wrap"
-                                class:expanded=move || expired_code_needed.get()
-                            >
-                                <div
-                                    class="code-step"
-                                    aria-hidden=move || {
-                                        if expired_code_needed.get() { "false" } else { "true" }
-                                    }
-                                >
-                                    <CodeInput
-                                        id="expired-otp"
-                                        label="Authenticator code"
-                                        value=expired_code
-                                        node_ref=expired_code_ref
-                                        disabled=Signal::derive(move || !expired_code_needed.get())
-                                        on_complete=move |_| submit()
-                                    />
-                                </div>
-                            </div>
+                            <ExpandingCodeInput
+                                id="expired-otp"
+                                shown=expired_code_needed
+                                value=expired_code
+                                node_ref=expired_code_ref
+                                on_complete=move |_| submit()
+                            />
                             <button
                                 type="submit"
                                 data-testid="expired-submit"
