@@ -279,13 +279,16 @@ impl ApiClient {
         Ok(())
     }
 
-    /// `user.validateHashKey`: checks a link without spending it.
-    pub async fn validate_hash_key(&self, hash_key: &str) -> Result<(), ApiError> {
+    /// `user.validateHashKey`: checks a link without spending it. Returns the
+    /// login's email when the server names it (this project's server does,
+    /// Kaltura's does not).
+    pub async fn validate_hash_key(&self, hash_key: &str) -> Result<Option<String>, ApiError> {
         let params = HashKeyParams {
             hash_key: hash_key.to_owned(),
         };
-        let _: KalturaAuthentication = self.call("user", "validateHashKey", &params, None).await?;
-        Ok(())
+        let reply: KalturaAuthentication =
+            self.call("user", "validateHashKey", &params, None).await?;
+        Ok(reply.email.filter(|e| !e.trim().is_empty()))
     }
 
     /// `user.setInitialPassword`: sets the password through a link and returns

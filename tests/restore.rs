@@ -28,6 +28,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const HASH_KEY: &str = "cmVzZXQtbGluay10b2tlbi1mb3ItdGVzdHM";
 const VALID: &str = r#"{"objectType":"KalturaAuthentication"}"#;
+/// This project's server also names the login the link belongs to.
+const VALID_WITH_EMAIL: &str =
+    r#"{"objectType":"KalturaAuthentication","email":"ada@example.com"}"#;
 const QR_REPLY: &str = r#"{"objectType":"KalturaAuthentication","qrCode":"otpauth://totp/Kaltura:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Kaltura&algorithm=SHA1&digits=6&period=30"}"#;
 const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
 
@@ -142,8 +145,18 @@ async fn the_rules_are_checked_as_the_user_types() {
     assert_eq!(rule(&page, "rule-match"), "false");
     choose(&page, "long enough phrase", "long enough phrase").await;
     assert_eq!(rule(&page, "rule-match"), "true");
-    // The email is unknown on a link opened from an email: the server checks that rule.
+    // Kaltura does not name the login: the server checks that rule.
     assert_eq!(rule(&page, "rule-not-email"), "unknown");
+}
+
+#[wasm_bindgen_test]
+async fn when_the_link_names_the_email_the_not_your_email_rule_is_checked_as_you_type() {
+    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID_WITH_EMAIL))]);
+    let page = open_page(&fake).await;
+    choose(&page, "ADA@example.com", "").await;
+    assert_eq!(rule(&page, "rule-not-email"), "false");
+    choose(&page, "a fine passphrase", "").await;
+    assert_eq!(rule(&page, "rule-not-email"), "true");
 }
 
 #[wasm_bindgen_test]
@@ -224,10 +237,10 @@ async fn a_network_failure_keeps_the_typed_passwords() {
 }
 
 #[wasm_bindgen_test]
-async fn without_a_qr_code_the_password_is_set_and_sign_in_follows() {
+async fn without_a_qr_code_the_password_is_set_and_sign_in_follows_with_the_email_filled_in() {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(VALID)),
-        ("setInitialPassword", Ok(VALID)),
+        ("validateHashKey", Ok(VALID_WITH_EMAIL)),
+        ("setInitialPassword", Ok(VALID_WITH_EMAIL)),
     ]);
     let page = open_page(&fake).await;
     choose(&page, "a fine passphrase", "a fine passphrase").await;
@@ -242,7 +255,7 @@ async fn without_a_qr_code_the_password_is_set_and_sign_in_follows() {
     page.click("password-set-continue");
     settle().await;
     assert_eq!(pathname(), "/login");
-    assert!(page.find("#login-email").is_some());
+    assert_eq!(input_value(&page, "#login-email"), "ada@example.com");
 }
 
 #[wasm_bindgen_test]

@@ -82,8 +82,7 @@ pub fn RestorePassword(
     let api = use_api();
     let prefill = use_login_prefill();
     let navigate = use_navigate();
-    // The email is known only when this tab came from the sign-in card.
-    let email = prefill.get_untracked().email;
+    let typed_email = prefill.get_untracked().email;
     let hash_key = StoredValue::new(hash_key);
 
     let validation = {
@@ -95,12 +94,20 @@ pub fn RestorePassword(
         })
     };
 
+    // The login's email: named by the link check (this project's server), else
+    // what was typed on the sign-in card in this tab, else unknown.
+    let email = Memo::new(move |_| {
+        validation
+            .get()
+            .and_then(|reply| reply.ok().flatten())
+            .or_else(|| typed_email.clone())
+    });
+
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let rules = {
-        let email = email.clone();
-        Memo::new(move |_| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
-    };
+    let rules = Memo::new(move |_| {
+        email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
+    });
     let attempted = RwSignal::new(false);
     let outcome = RwSignal::new(None::<SetOutcome>);
 
@@ -154,9 +161,8 @@ pub fn RestorePassword(
         }
     };
 
-    let email_for_continue = email.clone();
     let on_password_set_continue = move |_| {
-        let email = email_for_continue.clone();
+        let email = email.get_untracked();
         prefill.update(|p| {
             if email.is_some() {
                 p.email = email;
@@ -180,7 +186,7 @@ pub fn RestorePassword(
                     describedby="password-rules"
                     disabled=pending
                 />
-                <RuleList rules=rules email_known=email.is_some() />
+                <RuleList rules=rules email_known=Signal::derive(move || email.with(Option::is_some)) />
                 <PasswordField
                     id="confirm-password"
                     label="Confirm the new password"
@@ -256,7 +262,7 @@ pub fn RestorePassword(
                 }
                 match validation.get() {
                     None => view! { <p class="status" role="status">"Checking your link…"</p> }.into_any(),
-                    Some(Ok(())) => form().into_any(),
+                    Some(Ok(_)) => form().into_any(),
                     Some(Err(e)) if is_dead_link(&e) => {
                         view! {
                             <DeadLink
@@ -295,7 +301,7 @@ fn RuleList(
     /// The live check of the typed passwords.
     rules: Memo<password_rules::RuleCheck>,
     /// Whether the page knows the email (else that rule is left to the server).
-    email_known: bool,
+    email_known: Signal<bool>,
 ) -> impl IntoView {
     let item = move |test_id: &'static str, text: &'static str, met: Signal<Option<bool>>| {
         view! {
@@ -333,7 +339,7 @@ fn RuleList(
     };
     let long_enough = Signal::derive(move || Some(rules.get().long_enough));
     let not_email = Signal::derive(move || {
-        if email_known {
+        if email_known.get() {
             rules.get().not_email
         } else {
             None

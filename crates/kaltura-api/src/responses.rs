@@ -26,6 +26,12 @@ fn user() -> String {
 /// `user.validateHashKey` and `user.setInitialPassword`. `qr_code` is set
 /// when a password reset re-issued the login's TOTP secret: an `otpauth://`
 /// URI from this project's server, base64 PNG bytes from Kaltura's.
+///
+/// `email` is this project's addition: the login the link belongs to, so the
+/// set-password page can check "not your email" as the user types and fill
+/// the email in on the sign-in card afterwards. Only the holder of the link
+/// learns it, and it is the address the link was mailed to. Kaltura's server
+/// leaves it out, and the app then does without.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KalturaAuthentication {
@@ -33,6 +39,8 @@ pub struct KalturaAuthentication {
     pub object_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl KalturaAuthentication {
@@ -40,6 +48,15 @@ impl KalturaAuthentication {
         Self {
             object_type: authentication(),
             qr_code,
+            email: None,
+        }
+    }
+
+    /// The same, naming the login's email.
+    pub fn for_login(email: String, qr_code: Option<String>) -> Self {
+        Self {
+            email: Some(email),
+            ..Self::new(qr_code)
         }
     }
 }

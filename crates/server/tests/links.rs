@@ -124,7 +124,7 @@ async fn the_database_holds_only_hashes_of_links() {
 }
 
 #[tokio::test]
-async fn reset_then_set_password_validates_without_consuming_and_works_once() {
+async fn reset_then_set_password_validates_without_consuming_names_the_email_and_works_once() {
     let t = app().await;
     let p = t.partner("Sandbox", false).await;
     t.user(p, "ada@example.com").await;
@@ -133,7 +133,10 @@ async fn reset_then_set_password_validates_without_consuming_and_works_once() {
         let v = t
             .call("user", "validateHashKey", json!({"hashKey": token}))
             .await;
-        assert_eq!(v, json!({"objectType": "KalturaAuthentication"}));
+        assert_eq!(
+            v,
+            json!({"objectType": "KalturaAuthentication", "email": "ada@example.com"})
+        );
     }
     let v = t
         .call(
@@ -142,7 +145,10 @@ async fn reset_then_set_password_validates_without_consuming_and_works_once() {
             json!({"hashKey": token, "newPassword": "a brand new passphrase"}),
         )
         .await;
-    assert_eq!(v, json!({"objectType": "KalturaAuthentication"}));
+    assert_eq!(
+        v,
+        json!({"objectType": "KalturaAuthentication", "email": "ada@example.com"})
+    );
     assert!(
         t.login("ada@example.com", "a brand new passphrase", None)
             .await

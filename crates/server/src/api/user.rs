@@ -299,14 +299,18 @@ fn link_error(e: LinkError) -> ApiError {
     }
 }
 
-/// `user.validateHashKey`: checks a set-password link without using it.
+/// `user.validateHashKey`: checks a set-password link without using it, and
+/// names the login's email (the address the link was mailed to).
 pub async fn validate_hash_key(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
     let state = &call.state;
-    links::peek(&state.pool, &req.hash_key, Kind::Reset, state.now())
+    let login_id = links::peek(&state.pool, &req.hash_key, Kind::Reset, state.now())
         .await?
         .map_err(link_error)?;
-    to_value(&KalturaAuthentication::new(None))
+    let login = store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(|| link_error(LinkError::Invalid))?;
+    to_value(&KalturaAuthentication::for_login(login.email, None))
 }
 
 /// Applies the password policy, including the history, for a login.
@@ -355,7 +359,7 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
         new_secret = qr_code.is_some(),
         "password set through a link"
     );
-    to_value(&KalturaAuthentication::new(qr_code))
+    to_value(&KalturaAuthentication::for_login(login.email, qr_code))
 }
 
 /// `user.loginByKs`: a session in another account of the same login.
