@@ -15,8 +15,7 @@ use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
 use kaltura_api::requests::{
-    HashKeyParams, ListPartnersForUser, LoginByKs, LoginByLoginId, ResetPassword,
-    SetInitialPassword, UpdatePassword,
+    HashKeyParams, LoginByKs, LoginByLoginId, ResetPassword, SetInitialPassword, UpdatePassword,
 };
 use kaltura_api::responses::{
     KalturaAdminUser, KalturaAuthentication, KalturaPartner, KalturaPartnerListResponse,
@@ -26,7 +25,7 @@ use kaltura_api::{KalturaApiError, ReplyError, action_path, decode_reply};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 /// How long a request may take before the app gives up and says the server
 /// cannot be reached.
@@ -233,10 +232,17 @@ impl ApiClient {
         params: &P,
         ks: Option<&str>,
     ) -> Result<T, ApiError> {
-        let url = format!("{}{}", self.service_url, action_path(service, action));
         let body = request_body(params, ks)?;
-        let reply = self.transport.post(url, body).await?;
+        let reply = self.post(service, action, body).await?;
         Ok(decode_reply::<T>(&reply)?)
+    }
+
+    /// The one non-generic step of every call: the request itself. Kept out of
+    /// [`Self::call`] so the wasm holds a single copy of this future, not one
+    /// per action.
+    async fn post(&self, service: &str, action: &str, body: String) -> Result<String, ApiError> {
+        let url = format!("{}{}", self.service_url, action_path(service, action));
+        Ok(self.transport.post(url, body).await?)
     }
 
     /// `user.loginByLoginId`. `otp` is `""` on the first step, as KMC sends it;
@@ -275,7 +281,7 @@ impl ApiClient {
         let params = ResetPassword {
             email: email.to_owned(),
         };
-        let _: serde_json::Value = self.call("user", "resetPassword", &params, None).await?;
+        let _: IgnoredAny = self.call("user", "resetPassword", &params, None).await?;
         Ok(())
     }
 
@@ -332,25 +338,19 @@ impl ApiClient {
 
     /// `user.get`: the session's user.
     pub async fn get_user(&self, ks: &str) -> Result<KalturaUser, ApiError> {
-        self.call("user", "get", &serde_json::json!({}), Some(ks))
-            .await
+        self.call("user", "get", &NoParams {}, Some(ks)).await
     }
 
     /// `partner.getInfo`: the session's account.
     pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
-        self.call("partner", "getInfo", &serde_json::json!({}), Some(ks))
+        self.call("partner", "getInfo", &NoParams {}, Some(ks))
             .await
     }
 
     /// `partner.listPartnersForUser`: every account of the session's login.
     pub async fn list_partners(&self, ks: &str) -> Result<Vec<KalturaPartner>, ApiError> {
         let reply: KalturaPartnerListResponse = self
-            .call(
-                "partner",
-                "listPartnersForUser",
-                &ListPartnersForUser::default(),
-                Some(ks),
-            )
+            .call("partner", "listPartnersForUser", &NoParams {}, Some(ks))
             .await?;
         Ok(reply.objects)
     }
@@ -367,20 +367,33 @@ impl ApiClient {
 
     /// `session.end`: revokes the KS on the server.
     pub async fn end_session(&self, ks: &str) -> Result<(), ApiError> {
-        let _: serde_json::Value = self
-            .call("session", "end", &serde_json::json!({}), Some(ks))
-            .await?;
+        let _: IgnoredAny = self.call("session", "end", &NoParams {}, Some(ks)).await?;
         Ok(())
     }
 }
 
+/// The parameters of an action that takes none.
+#[derive(Serialize)]
+struct NoParams {}
+
 /// The JSON body of a call: the action's parameters, plus `ks` when signed in.
+/// The KS is written as the object's first member, so the parameters are
+/// serialised once, straight to text.
 fn request_body<P: Serialize>(params: &P, ks: Option<&str>) -> Result<String, ApiError> {
-    let mut value = serde_json::to_value(params).map_err(|_| ApiError::Garbled)?;
-    if let (Some(ks), Some(object)) = (ks, value.as_object_mut()) {
-        object.insert("ks".to_owned(), serde_json::Value::String(ks.to_owned()));
-    }
-    serde_json::to_string(&value).map_err(|_| ApiError::Garbled)
+    let params = serde_json::to_string(params).map_err(|_| ApiError::Garbled)?;
+    let Some(ks) = ks else {
+        return Ok(params);
+    };
+    let members = params
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .ok_or(ApiError::Garbled)?;
+    let ks = serde_json::to_string(ks).map_err(|_| ApiError::Garbled)?;
+    Ok(if members.is_empty() {
+        format!("{{\"ks\":{ks}}}")
+    } else {
+        format!("{{\"ks\":{ks},{members}}}")
+    })
 }
 
 /// Puts the client in context for every page below.
@@ -449,6 +462,27 @@ mod tests {
         futures::executor::block_on(client.end_session("djJ8ks")).unwrap();
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(body, serde_json::json!({"ks":"djJ8ks"}));
+    }
+
+    #[test]
+    fn the_ks_is_json_escaped_and_joins_the_parameters_as_one_object() {
+        let odd = "djJ8\"},\"x\":\\";
+        let body: serde_json::Value =
+            serde_json::from_str(&request_body(&NoParams {}, Some(odd)).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({ "ks": odd }));
+        let params = LoginByKs {
+            requested_partner_id: 7,
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&request_body(&params, Some(odd)).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "ks": odd, "requestedPartnerId": 7 })
+        );
+        assert_eq!(
+            request_body(&params, None).unwrap(),
+            r#"{"requestedPartnerId":7}"#
+        );
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub fn PasswordField(
                     data-testid=toggle_test_id
                     aria-controls=id
                     aria-label=move || {
-                        if shown.get() { format!("Hide {}", label.to_lowercase()) } else { format!("Show {}", label.to_lowercase()) }
+                        // Labels are plain English: ASCII lowering spares the wasm Unicode's case tables.
+                        let what = label.to_ascii_lowercase();
+                        if shown.get() { format!("Hide {what}") } else { format!("Show {what}") }
                     }
                     on:click=move |_| shown.update(|s| *s = !*s)
                 >
