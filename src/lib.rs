@@ -20,7 +20,7 @@ pub mod session;
 pub mod totp;
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::path;
 
 use crate::api::{ApiClient, provide_api};
@@ -43,13 +43,13 @@ pub fn App(
     view! {
         <Router>
             <main class="page">
-                <Routes fallback=|| view! { <NotFound /> }>
+                <FlatRoutes fallback=|| view! { <NotFound /> }>
                     <Route path=path!("/") view=|| view! { <Redirect path=routes::LOGIN /> } />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/account") view=AccountPage />
                     <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
                     <Route path=path!("/actions/restore-password/:hashKey") view=RestorePasswordPage />
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }
