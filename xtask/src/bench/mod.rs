@@ -6,7 +6,7 @@
 //!    next to the argon2id hash rate of this machine (the ceiling a correct server can reach).
 //!
 //! Options: `--only sizes|page|login` (repeatable), `--loads N` (default 10),
-//! `--seconds S` per concurrency level (default 10), `--no-build` (measure the `dist/` and
+//! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
 
@@ -38,7 +38,7 @@ fn parse(rest: &[String]) -> Result<Options, String> {
     let mut o = Options {
         only: Vec::new(),
         loads: 10,
-        seconds: 10,
+        seconds: 30,
         no_build: false,
     };
     let mut it = rest.iter();
