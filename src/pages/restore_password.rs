@@ -186,7 +186,7 @@ pub fn RestorePassword(
                     describedby="password-rules"
                     disabled=pending
                 />
-                <RuleList rules=rules email_known=Signal::derive(move || email.with(Option::is_some)) />
+                <RuleList rules=rules />
                 <PasswordField
                     id="confirm-password"
                     label="Confirm the new password"
@@ -298,10 +298,9 @@ pub fn RestorePassword(
 /// The rules, each marked met / not yet met as the user types.
 #[component]
 fn RuleList(
-    /// The live check of the typed passwords.
+    /// The live check of the typed passwords; its "not the email" rule is
+    /// unknown (left to the server) when the page does not know the email.
     rules: Memo<password_rules::RuleCheck>,
-    /// Whether the page knows the email (else that rule is left to the server).
-    email_known: Signal<bool>,
 ) -> impl IntoView {
     let item = move |test_id: &'static str, text: &'static str, met: Signal<Option<bool>>| {
         view! {
@@ -338,13 +337,7 @@ fn RuleList(
         }
     };
     let long_enough = Signal::derive(move || Some(rules.get().long_enough));
-    let not_email = Signal::derive(move || {
-        if email_known.get() {
-            rules.get().not_email
-        } else {
-            None
-        }
-    });
+    let not_email = Signal::derive(move || rules.get().not_email);
     let confirmed = Signal::derive(move || Some(rules.get().confirmed));
     view! {
         <div class="password-rules">
