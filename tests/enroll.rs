@@ -11,16 +11,14 @@ mod recorded;
 
 use std::rc::Rc;
 
-use kmc_login::api::{ApiClient, TransportError, provide_api};
-use kmc_login::config::AppConfig;
+use kmc_login::api::TransportError;
 use kmc_login::pages::enroll::EnrollPage;
 use kmc_login::pages::login::LoginPage;
-use kmc_login::session::provide_login_prefill;
 use kmc_login::totp::{self, CodeCheck};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use recorded::{FakeKaltura, Mounted, SharedFake, pathname, settle};
+use recorded::{FakeKaltura, Mounted, pathname, settle};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlInputElement;
@@ -43,20 +41,7 @@ const PNG_REPLY: &str = "\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQ
 const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
 
 fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
-    let window = web_sys::window().unwrap();
-    window
-        .history()
-        .unwrap()
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
-        .unwrap();
-    let document = window.document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    let client = ApiClient::new("http://kaltura.test", Rc::new(SharedFake(fake.clone())));
-    let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
-        provide_api(client.clone());
-        provide_context(AppConfig::defaults("http://kaltura.test"));
-        provide_login_prefill();
+    recorded::mount_at(path, fake, || {
         view! {
             <Router>
                 <Routes fallback=|| "not found">
@@ -66,11 +51,7 @@ fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
             </Router>
         }
         .into_any()
-    });
-    Mounted {
-        root,
-        _handle: handle,
-    }
+    })
 }
 
 fn now() -> u64 {

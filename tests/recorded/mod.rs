@@ -11,7 +11,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
-use kmc_login::api::{Transport, TransportError};
+use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
+use kmc_login::config::AppConfig;
+use kmc_login::session::provide_login_prefill;
+use leptos::prelude::*;
+use leptos::tachys::view::any_view::AnyView;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 
@@ -62,6 +66,35 @@ impl Transport for SharedFake {
             .cloned()
             .unwrap_or(Err(TransportError::Network));
         Box::pin(async move { reply })
+    }
+}
+
+/// Opens `path` and mounts `routes` (a router with the pages under test) into a
+/// fresh element, with the fake as the API and the app's other contexts.
+pub fn mount_at(
+    path: &str,
+    fake: &Rc<FakeKaltura>,
+    routes: impl FnOnce() -> AnyView + 'static,
+) -> Mounted {
+    let window = web_sys::window().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path))
+        .unwrap();
+    let document = window.document().unwrap();
+    let root = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = ApiClient::new("http://kaltura.test", Rc::new(SharedFake(fake.clone())));
+    let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+        provide_api(client);
+        provide_context(AppConfig::defaults("http://kaltura.test"));
+        provide_login_prefill();
+        routes()
+    });
+    Mounted {
+        root,
+        _handle: handle,
     }
 }
 
