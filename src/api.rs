@@ -21,11 +21,11 @@ use kaltura_api::responses::{
     KalturaAdminUser, KalturaAuthentication, KalturaPartner, KalturaPartnerListResponse,
     KalturaSessionResponse, KalturaUser,
 };
-use kaltura_api::{KalturaApiError, ReplyError, action_path, decode_reply};
+use kaltura_api::{
+    FromJson, Json, JsonObject, KalturaApiError, ReplyError, ToJson, action_path, decode_reply,
+};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use serde::Serialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
 
 /// How long a request may take before the app gives up and says the server
 /// cannot be reached.
@@ -225,14 +225,14 @@ impl ApiClient {
 
     /// Posts one action and decodes its reply. The KS, when given, travels in
     /// the body (never in a header, a cookie or the URL).
-    async fn call<P: Serialize, T: DeserializeOwned>(
+    async fn call<T: FromJson>(
         &self,
         service: &str,
         action: &str,
-        params: &P,
+        params: &dyn ToJson,
         ks: Option<&str>,
     ) -> Result<T, ApiError> {
-        let body = request_body(params, ks)?;
+        let body = request_body(params, ks);
         let reply = self.post(service, action, body).await?;
         Ok(decode_reply::<T>(&reply)?)
     }
@@ -281,7 +281,7 @@ impl ApiClient {
         let params = ResetPassword {
             email: email.to_owned(),
         };
-        let _: IgnoredAny = self.call("user", "resetPassword", &params, None).await?;
+        let _: Json = self.call("user", "resetPassword", &params, None).await?;
         Ok(())
     }
 
@@ -338,19 +338,18 @@ impl ApiClient {
 
     /// `user.get`: the session's user.
     pub async fn get_user(&self, ks: &str) -> Result<KalturaUser, ApiError> {
-        self.call("user", "get", &NoParams {}, Some(ks)).await
+        self.call("user", "get", &NoParams, Some(ks)).await
     }
 
     /// `partner.getInfo`: the session's account.
     pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
-        self.call("partner", "getInfo", &NoParams {}, Some(ks))
-            .await
+        self.call("partner", "getInfo", &NoParams, Some(ks)).await
     }
 
     /// `partner.listPartnersForUser`: every account of the session's login.
     pub async fn list_partners(&self, ks: &str) -> Result<Vec<KalturaPartner>, ApiError> {
         let reply: KalturaPartnerListResponse = self
-            .call("partner", "listPartnersForUser", &NoParams {}, Some(ks))
+            .call("partner", "listPartnersForUser", &NoParams, Some(ks))
             .await?;
         Ok(reply.objects)
     }
@@ -367,33 +366,27 @@ impl ApiClient {
 
     /// `session.end`: revokes the KS on the server.
     pub async fn end_session(&self, ks: &str) -> Result<(), ApiError> {
-        let _: IgnoredAny = self.call("session", "end", &NoParams {}, Some(ks)).await?;
+        let _: Json = self.call("session", "end", &NoParams, Some(ks)).await?;
         Ok(())
     }
 }
 
 /// The parameters of an action that takes none.
-#[derive(Serialize)]
-struct NoParams {}
+struct NoParams;
 
-/// The JSON body of a call: the action's parameters, plus `ks` when signed in.
-/// The KS is written as the object's first member, so the parameters are
-/// serialised once, straight to text.
-fn request_body<P: Serialize>(params: &P, ks: Option<&str>) -> Result<String, ApiError> {
-    let params = serde_json::to_string(params).map_err(|_| ApiError::Garbled)?;
-    let Some(ks) = ks else {
-        return Ok(params);
-    };
-    let members = params
-        .strip_prefix('{')
-        .and_then(|rest| rest.strip_suffix('}'))
-        .ok_or(ApiError::Garbled)?;
-    let ks = serde_json::to_string(ks).map_err(|_| ApiError::Garbled)?;
-    Ok(if members.is_empty() {
-        format!("{{\"ks\":{ks}}}")
-    } else {
-        format!("{{\"ks\":{ks},{members}}}")
-    })
+impl ToJson for NoParams {
+    fn to_json(&self, _: &mut JsonObject) {}
+}
+
+/// The JSON body of a call: `ks` first when signed in, then the action's
+/// parameters.
+fn request_body(params: &dyn ToJson, ks: Option<&str>) -> String {
+    let mut body = JsonObject::new();
+    if let Some(ks) = ks {
+        body.string("ks", ks);
+    }
+    params.to_json(&mut body);
+    body.finish()
 }
 
 /// Puts the client in context for every page below.
@@ -465,24 +458,21 @@ mod tests {
     }
 
     #[test]
-    fn the_ks_is_json_escaped_and_joins_the_parameters_as_one_object() {
+    fn the_ks_is_json_escaped_and_comes_first_in_the_parameters_object() {
         let odd = "djJ8\"},\"x\":\\";
         let body: serde_json::Value =
-            serde_json::from_str(&request_body(&NoParams {}, Some(odd)).unwrap()).unwrap();
+            serde_json::from_str(&request_body(&NoParams, Some(odd))).unwrap();
         assert_eq!(body, serde_json::json!({ "ks": odd }));
         let params = LoginByKs {
             requested_partner_id: 7,
         };
         let body: serde_json::Value =
-            serde_json::from_str(&request_body(&params, Some(odd)).unwrap()).unwrap();
+            serde_json::from_str(&request_body(&params, Some(odd))).unwrap();
         assert_eq!(
             body,
             serde_json::json!({ "ks": odd, "requestedPartnerId": 7 })
         );
-        assert_eq!(
-            request_body(&params, None).unwrap(),
-            r#"{"requestedPartnerId":7}"#
-        );
+        assert_eq!(request_body(&params, None), r#"{"requestedPartnerId":7}"#);
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! Serves: [`AppConfig`], [`parse_config`] (pure, unit-tested), [`load_config`]
 //! (browser) and [`use_config`].
 
+use kaltura_api::Json;
 use leptos::prelude::*;
-use serde::Deserialize;
 
 /// The settings the app runs with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,22 +50,20 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawConfig {
-    #[serde(default)]
-    service_url: Option<String>,
-    #[serde(default)]
-    kmc_url: Option<String>,
-}
-
 /// Parses the text of `config.json`. Empty strings mean "not set"; a
 /// `serviceUrl` ending in `/api_v3` is accepted too (a common copy-paste from
 /// Kaltura's client settings) and trimmed.
 pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> {
-    let raw: RawConfig =
-        serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-    let service_url = match non_empty(raw.service_url) {
+    let mut raw = Json::parse(text)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?
+        .object()
+        .ok_or_else(|| ConfigError::Invalid("not an object".into()))?;
+    let mut text_field = |key: &'static str| {
+        raw.optional::<String>(key)
+            .ok_or_else(|| ConfigError::Invalid(format!("{key} must be a string")))
+    };
+    let (service_url, kmc_url) = (text_field("serviceUrl")?, text_field("kmcUrl")?);
+    let service_url = match non_empty(service_url) {
         None => origin.trim_end_matches('/').to_owned(),
         Some(url) => {
             if !is_http_url(&url) {
@@ -78,7 +76,7 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
                 .to_owned()
         }
     };
-    let kmc_url = match non_empty(raw.kmc_url) {
+    let kmc_url = match non_empty(kmc_url) {
         None => None,
         Some(url) if is_http_url(&url) => Some(url),
         Some(_) => return Err(ConfigError::BadUrl("kmcUrl")),
@@ -213,6 +211,10 @@ mod tests {
         ));
         assert!(matches!(
             parse_config(r#"{"serviceUrl":42}"#, ORIGIN),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse_config(r#"["https://kaltura.example"]"#, ORIGIN),
             Err(ConfigError::Invalid(_))
         ));
         assert_eq!(

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kaltura_api::{KalturaApiError, ReplyError, action_path, decode_reply};
+use kaltura_api::{Json, KalturaApiError, ReplyError, action_path, decode_reply};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -445,8 +445,10 @@ impl TestApp {
             .text()
             .await
             .unwrap_or_else(|e| panic!("{service}.{action}: unreadable body: {e}"));
-        match decode_reply::<Value>(&body) {
-            Ok(v) => Ok(v),
+        // The app's own reader decides value or error; the tests then read
+        // the value with serde_json's richer API.
+        match decode_reply::<Json>(&body) {
+            Ok(_) => Ok(serde_json::from_str(&body).expect("decode_reply accepted it")),
             Err(ReplyError::Api(e)) => Err(e),
             Err(ReplyError::Garbled(why)) => panic!("{service}.{action}: garbled reply: {why}"),
         }

@@ -10,6 +10,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::json::{FromJson, Json};
+
 /// The `objectType` that marks a reply as an error.
 pub const EXCEPTION_OBJECT_TYPE: &str = "KalturaAPIException";
 
@@ -158,9 +160,77 @@ impl<'de> Deserialize<'de> for ErrorArgs {
     }
 }
 
+/// The app's reader (see `crate::json`), with the serde impls' rules:
+/// `args` may be `[]`, `null` or an object whose non-string values are kept
+/// as their JSON text.
+impl FromJson for KalturaApiError {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        let args = match v.take("args") {
+            Some(Json::Object(members)) => members
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Json::String(s) => (k, s),
+                    other => {
+                        let mut text = String::new();
+                        other.write(&mut text);
+                        (k, text)
+                    }
+                })
+                .collect(),
+            None | Some(Json::Array(_)) => BTreeMap::new(),
+            Some(_) => return None,
+        };
+        Some(Self {
+            code: v.field("code")?,
+            message: v.or_default("message")?,
+            object_type: v
+                .optional("objectType")?
+                .unwrap_or_else(exception_object_type),
+            args: ErrorArgs(args),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_app_reader_agrees_with_serde_on_every_args_shape() {
+        for text in [
+            r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#,
+            r#"{"code":"INVALID_KS","message":"m","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
+            r#"{"code":"X","message":"m","objectType":"KalturaAPIException","args":{"N":5,"B":true,"O":{"a":[1]}}}"#,
+            r#"{"code":"X","objectType":"KalturaAPIException","args":null}"#,
+            r#"{"code":"X","objectType":"KalturaAPIException"}"#,
+        ] {
+            let ours = Json::parse(text).ok().and_then(KalturaApiError::from_json);
+            let theirs: KalturaApiError = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, Some(theirs), "{text}");
+        }
+        let written = serde_json::to_string(
+            &KalturaApiError::new(codes::INVALID_KS, "Invalid KS").with_arg("KSID", "LOGOUT"),
+        )
+        .unwrap();
+        let read = KalturaApiError::from_json(Json::parse(&written).unwrap()).unwrap();
+        assert_eq!(read.arg("KSID"), Some("LOGOUT"));
+    }
+
+    #[test]
+    fn the_app_reader_refuses_an_error_without_a_code_or_with_string_args() {
+        for text in [
+            r#"{"message":"m","objectType":"KalturaAPIException"}"#,
+            r#"{"code":5,"objectType":"KalturaAPIException"}"#,
+            r#"{"code":"X","objectType":"KalturaAPIException","args":"oops"}"#,
+        ] {
+            assert_eq!(
+                Json::parse(text).ok().and_then(KalturaApiError::from_json),
+                None,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn an_error_without_args_serialises_args_as_an_empty_array() {

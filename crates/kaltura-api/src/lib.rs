@@ -7,17 +7,18 @@
 //! - [`requests`]: the parameters of each action, as the JSON body carries them;
 //! - [`responses`]: the objects the actions return;
 //! - [`otpauth`]: the `otpauth://` URI (Google's Key Uri Format);
+//! - [`json`]: the serde-free JSON reader and writer the wasm app uses;
 //! - [`decode_reply`]: turning a reply body into a value or an API error.
 
 pub mod error;
+pub mod json;
 pub mod otpauth;
 pub mod requests;
 pub mod responses;
 
 pub use error::{ErrorArgs, KalturaApiError, codes};
+pub use json::{FromJson, Json, JsonObject, ToJson};
 pub use otpauth::{OtpAuthError, OtpAuthUri};
-
-use serde::de::DeserializeOwned;
 
 /// The path of an action, relative to the service URL, with `format=1` (JSON).
 pub fn action_path(service: &str, action: &str) -> String {
@@ -37,16 +38,16 @@ pub enum ReplyError {
 /// object whose `objectType` is `KalturaAPIException`, the API error.
 ///
 /// Kaltura answers errors with HTTP 200, so the body decides, not the status.
-pub fn decode_reply<T: DeserializeOwned>(body: &str) -> Result<T, ReplyError> {
-    let value: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
-    if value.get("objectType").and_then(|t| t.as_str()) == Some(error::EXCEPTION_OBJECT_TYPE) {
-        return serde_json::from_value::<KalturaApiError>(value)
-            .map(ReplyError::Api)
-            .map(Err)
-            .unwrap_or_else(|e| Err(ReplyError::Garbled(e.to_string())));
+pub fn decode_reply<T: FromJson>(body: &str) -> Result<T, ReplyError> {
+    let value = Json::parse(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
+    if value.get("objectType").and_then(Json::as_str) == Some(error::EXCEPTION_OBJECT_TYPE) {
+        return Err(KalturaApiError::from_json(value).map_or_else(
+            || ReplyError::Garbled("an exception without a code".into()),
+            ReplyError::Api,
+        ));
     }
-    serde_json::from_value(value).map_err(|e| ReplyError::Garbled(e.to_string()))
+    T::from_json(value)
+        .ok_or_else(|| ReplyError::Garbled("not the shape the action returns".into()))
 }
 
 #[cfg(test)]
@@ -68,8 +69,16 @@ mod tests {
     }
 
     #[test]
-    fn decode_reply_reads_null_as_unit() {
-        decode_reply::<()>("null").unwrap();
+    fn decode_reply_reads_null_as_a_value() {
+        assert_eq!(decode_reply::<Json>("null").unwrap(), Json::Null);
+    }
+
+    #[test]
+    fn decode_reply_reports_an_exception_without_a_code_as_garbled() {
+        assert!(matches!(
+            decode_reply::<Json>(r#"{"objectType":"KalturaAPIException","message":"m"}"#),
+            Err(ReplyError::Garbled(_))
+        ));
     }
 
     #[test]
@@ -87,7 +96,7 @@ mod tests {
     #[test]
     fn decode_reply_turns_an_exception_with_object_args_into_an_api_error() {
         let body = r#"{"code":"PASSWORD_STRUCTURE_INVALID","message":"bad","objectType":"KalturaAPIException","args":{"RULES":"at least 8 characters"}}"#;
-        match decode_reply::<serde_json::Value>(body) {
+        match decode_reply::<Json>(body) {
             Err(ReplyError::Api(e)) => assert_eq!(e.arg("RULES"), Some("at least 8 characters")),
             other => panic!("expected an API error, got {other:?}"),
         }

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{JsonObject, ToJson};
+
 /// `user.loginByLoginId`.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,9 +79,100 @@ pub struct ListPartnersForUser {
     pub pager: Option<serde_json::Value>,
 }
 
+// Writers for the app (see `crate::json`): the same names as the serde
+// attributes above; `tests::app_writers_*` pin the two together.
+
+impl ToJson for LoginByLoginId {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.string("loginId", &self.login_id)
+            .string("password", &self.password)
+            .opt_int("partnerId", self.partner_id)
+            .opt_int("expiry", self.expiry)
+            .opt_string("privileges", self.privileges.as_deref())
+            .opt_string("otp", self.otp.as_deref());
+    }
+}
+
+impl ToJson for HashKeyParams {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.string("hashKey", &self.hash_key);
+    }
+}
+
+impl ToJson for ResetPassword {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.string("email", &self.email);
+    }
+}
+
+impl ToJson for SetInitialPassword {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.string("hashKey", &self.hash_key)
+            .string("newPassword", &self.new_password);
+    }
+}
+
+impl ToJson for UpdatePassword {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.string("email", &self.email)
+            .string("password", &self.password)
+            .string("newEmail", &self.new_email)
+            .string("newPassword", &self.new_password)
+            .opt_string("otp", self.otp.as_deref());
+    }
+}
+
+impl ToJson for LoginByKs {
+    fn to_json(&self, out: &mut JsonObject) {
+        out.int("requestedPartnerId", self.requested_partner_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The app's text, read as JSON, equals what serde writes for the same value.
+    fn same_as_serde<T: ToJson + Serialize>(params: &T) {
+        let mut out = JsonObject::new();
+        params.to_json(&mut out);
+        let ours: serde_json::Value = serde_json::from_str(&out.finish()).unwrap();
+        assert_eq!(ours, serde_json::to_value(params).unwrap());
+    }
+
+    #[test]
+    fn app_writers_write_what_serde_writes_for_every_request() {
+        for (partner_id, otp) in [(None, None), (Some(101), Some("123456"))] {
+            same_as_serde(&LoginByLoginId {
+                login_id: "a\"@b.c".into(),
+                password: "p\\w\n é".into(),
+                partner_id,
+                expiry: Some(86_400),
+                privileges: Some("a:b".into()),
+                otp: otp.map(str::to_owned),
+            });
+            same_as_serde(&UpdatePassword {
+                email: "a@b.c".into(),
+                password: "old".into(),
+                new_email: String::new(),
+                new_password: "new\u{0}".into(),
+                otp: otp.map(str::to_owned),
+            });
+        }
+        same_as_serde(&HashKeyParams {
+            hash_key: "k/+=".into(),
+        });
+        same_as_serde(&ResetPassword {
+            email: "a@b.c".into(),
+        });
+        same_as_serde(&SetInitialPassword {
+            hash_key: "k".into(),
+            new_password: "😀".into(),
+        });
+        same_as_serde(&LoginByKs {
+            requested_partner_id: i64::MIN,
+        });
+    }
 
     #[test]
     fn login_params_use_kalturas_camel_case_names_and_omit_absent_ones() {

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{FromJson, Json};
+
 fn authentication() -> String {
     "KalturaAuthentication".into()
 }
@@ -193,9 +195,163 @@ impl KalturaUser {
     }
 }
 
+// Readers for the app (see `crate::json`): the same names and defaults as the
+// serde attributes above; `tests::app_readers_*` pin the two together.
+
+impl FromJson for KalturaAuthentication {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(authentication),
+            qr_code: v.optional("qrCode")?,
+            email: v.optional("email")?,
+        })
+    }
+}
+
+impl FromJson for KalturaAdminUser {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(admin_user),
+            email: v.field("email")?,
+        })
+    }
+}
+
+impl FromJson for KalturaSessionResponse {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(session_response),
+            ks: v.field("ks")?,
+            user_id: v.field("userId")?,
+            partner_id: v.field("partnerId")?,
+        })
+    }
+}
+
+impl FromJson for KalturaPartner {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(partner),
+            id: v.field("id")?,
+            name: v.or_default("name")?,
+        })
+    }
+}
+
+impl FromJson for KalturaPartnerListResponse {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(partner_list),
+            objects: v.or_default("objects")?,
+            total_count: v.or_default("totalCount")?,
+        })
+    }
+}
+
+impl FromJson for KalturaUser {
+    fn from_json(value: Json) -> Option<Self> {
+        let mut v = value.object()?;
+        Some(Self {
+            object_type: v.optional("objectType")?.unwrap_or_else(user),
+            id: v.field("id")?,
+            partner_id: v.field("partnerId")?,
+            email: v.optional("email")?,
+            first_name: v.optional("firstName")?,
+            last_name: v.optional("lastName")?,
+            full_name: v.optional("fullName")?,
+            is_admin: v.or_default("isAdmin")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads `text` both ways: with the app's reader and with serde.
+    fn both<T: FromJson + serde::de::DeserializeOwned>(text: &str) -> (Option<T>, Option<T>) {
+        let ours = Json::parse(text).ok().and_then(T::from_json);
+        (ours, serde_json::from_str(text).ok())
+    }
+
+    /// What the server writes, the app reads back unchanged.
+    fn round_trips<T: FromJson + Serialize + PartialEq>(value: T) {
+        let text = serde_json::to_string(&value).unwrap();
+        let read = T::from_json(Json::parse(&text).unwrap());
+        assert!(read.as_ref() == Some(&value), "{text}");
+    }
+
+    #[test]
+    fn app_readers_read_back_every_reply_the_server_writes() {
+        round_trips(KalturaAuthentication::new(None));
+        round_trips(KalturaAuthentication::for_login(
+            "a@b.c".into(),
+            Some("otpauth://totp/x".into()),
+        ));
+        round_trips(KalturaAdminUser::new("a@b.c".into()));
+        round_trips(KalturaSessionResponse::new(
+            "djJ8".into(),
+            "a@b.c".into(),
+            101,
+        ));
+        round_trips(KalturaPartner::new(-1, "Acme \"Ltd\" é".into()));
+        round_trips(KalturaPartnerListResponse::new(vec![
+            KalturaPartner::new(101, "A".into()),
+            KalturaPartner::new(102, String::new()),
+        ]));
+        round_trips(KalturaUser {
+            object_type: user(),
+            id: "a@b.c".into(),
+            partner_id: 101,
+            email: Some("a@b.c".into()),
+            first_name: Some("Ada".into()),
+            last_name: None,
+            full_name: Some("Ada L".into()),
+            is_admin: true,
+        });
+    }
+
+    #[test]
+    fn app_readers_agree_with_serde_on_real_kaltura_replies_and_defaults() {
+        let (ours, theirs) = both::<KalturaUser>(
+            r#"{"id":"ada","partnerId":101,"screenName":"x","createdAt":1700000000,"status":1,"isAdmin":false,"roleIds":"1","objectType":"KalturaUser"}"#,
+        );
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.unwrap().email, None);
+        let (ours, theirs) = both::<KalturaPartnerListResponse>(
+            r#"{"objects":[{"id":1,"name":"A","website":"w","status":1.5}],"totalCount":1,"objectType":"KalturaPartnerListResponse"}"#,
+        );
+        assert_eq!(ours, theirs);
+        let (ours, theirs) = both::<KalturaPartner>(r#"{"id":7}"#);
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.unwrap().object_type, "KalturaPartner");
+    }
+
+    #[test]
+    fn app_readers_refuse_wrong_types_and_missing_required_fields_as_serde_does() {
+        for text in [
+            r#"{"id":"7","name":"A"}"#,
+            r#"{"name":"A"}"#,
+            r#"{"id":7.5}"#,
+            r#"{"id":7,"name":5}"#,
+            r#"[{"id":7}]"#,
+            r#""a string""#,
+        ] {
+            let (ours, theirs) = both::<KalturaPartner>(text);
+            assert_eq!((ours, theirs), (None, None), "{text}");
+        }
+        let (ours, theirs) = both::<KalturaSessionResponse>(r#"{"ks":"k","userId":"u"}"#);
+        assert!(ours.is_none() && theirs.is_none());
+        let (ours, theirs) = both::<KalturaUser>(r#"{"id":"u","partnerId":1,"isAdmin":"yes"}"#);
+        assert_eq!((ours, theirs), (None, None));
+        let (ours, theirs) = both::<KalturaAuthentication>(r#"{"qrCode":5}"#);
+        assert!(ours.is_none() && theirs.is_none());
+    }
 
     #[test]
     fn a_real_kaltura_partner_with_extra_fields_decodes() {
