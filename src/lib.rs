@@ -8,6 +8,7 @@
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
 //! - [`routes`] — the route paths;
 //! - [`pages`] and [`components`] — the views;
+//! - [`request`] — a form's background request and its pending flag;
 //! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords.
 
 pub mod api;
@@ -15,6 +16,7 @@ pub mod components;
 pub mod config;
 pub mod pages;
 pub mod password_rules;
+pub mod request;
 pub mod routes;
 pub mod session;
 pub mod totp;

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
+use crate::request::Request;
 
 /// The neutral answer to every accepted reset request.
 pub const RESET_SENT: &str = "If an account exists for that email, a link is on its way; it works once and expires in 24 hours.";
@@ -46,18 +47,15 @@ pub fn ResetRequestForm(
 ) -> impl IntoView {
     let api = use_api();
     let email = RwSignal::new(initial_email);
-    let request = Action::new_local(move |email: &String| {
+    let message = RwSignal::new(None::<String>);
+    let request = Request::new(move |email: String| {
         let api = api.clone();
-        let email = email.trim().to_owned();
-        async move { api.reset_password(&email).await }
+        async move {
+            let result = api.reset_password(email.trim()).await;
+            message.set(Some(reset_result_message(&result)));
+        }
     });
     let pending = request.pending();
-    let message = Signal::derive(move || {
-        request
-            .value()
-            .get()
-            .map(|result| reset_result_message(&result))
-    });
     view! {
         <form
             class="reset-request"

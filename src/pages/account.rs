@@ -25,6 +25,7 @@ use crate::config::use_config;
 use crate::pages::login::{
     CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
 };
+use crate::request::Request;
 use crate::routes;
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
 
@@ -264,9 +265,8 @@ pub fn AccountPage() -> impl IntoView {
 
     let switch_api = api.clone();
     let switch_to_login = to_login.clone();
-    let switch = Action::new_local(move |target: &KalturaPartner| {
+    let switch = Request::new(move |target: KalturaPartner| {
         let api = switch_api.clone();
-        let target = target.clone();
         let to_login = switch_to_login.clone();
         async move {
             let Some(old) = ks.get_untracked() else {
@@ -298,9 +298,8 @@ pub fn AccountPage() -> impl IntoView {
 
     let relogin_api = api.clone();
     let relogin_to_login = to_login.clone();
-    let sign_in_again = Action::new_local(move |(target, email): &(KalturaPartner, String)| {
+    let sign_in_again = Request::new(move |(target, email): (KalturaPartner, String)| {
         let api = relogin_api.clone();
-        let (target, email) = (target.clone(), email.clone());
         let to_login = relogin_to_login.clone();
         async move {
             if let Some(old) = ks.get_untracked() {
@@ -312,7 +311,7 @@ pub fn AccountPage() -> impl IntoView {
 
     let logout_api = api.clone();
     let logout_to_login = to_login.clone();
-    let logout = Action::new_local(move |_: &()| {
+    let logout = Request::new(move |()| {
         let api = logout_api.clone();
         let to_login = logout_to_login.clone();
         async move {
@@ -336,10 +335,9 @@ pub fn AccountPage() -> impl IntoView {
     let new_password_ref = NodeRef::<Input>::new();
 
     let change_api = api.clone();
-    let change = Action::new_local(
-        move |(email, old, new, otp): &(String, String, String, Option<String>)| {
+    let change = Request::new(
+        move |(email, old, new, otp): (String, String, String, Option<String>)| {
             let api = change_api.clone();
-            let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
             async move {
                 let result = api
                     .update_password(&email, &old, &new, otp.as_deref())

@@ -17,6 +17,7 @@ use crate::components::enrollment::{
     EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
 };
 use crate::components::reset_request::ResetRequestForm;
+use crate::request::Request;
 use crate::routes;
 use kaltura_api::codes;
 
@@ -96,22 +97,22 @@ pub fn Enroll(
 ) -> impl IntoView {
     let api = use_api();
     let hash_key = StoredValue::new(hash_key);
-    let show = Action::new_local(move |_: &()| {
+    let outcome = RwSignal::new(None::<QrOutcome>);
+    let show = Request::new(move |()| {
         let api = api.clone();
         let key = hash_key.get_value();
         async move {
-            let outcome = qr_outcome(api.generate_qr_code(&key).await);
+            let qr = qr_outcome(api.generate_qr_code(&key).await);
             // Once the server has answered, the key is spent (or was never
             // good): take it out of the address bar. After a network failure
             // it stays, so a reload can still try again.
-            if !matches!(outcome, QrOutcome::Unreachable) {
+            if !matches!(qr, QrOutcome::Unreachable) {
                 forget_hash_key_in_address_bar(routes::AUTH_INFO_PREFIX.trim_end_matches('/'));
             }
-            outcome
+            outcome.set(Some(qr));
         }
     });
     let pending = show.pending();
-    let outcome = show.value();
     let alert = Signal::derive(move || {
         match outcome.get() {
         Some(QrOutcome::Unreachable) => Some(

@@ -22,6 +22,7 @@ use crate::components::code_input::{CodeInput, ExpandingCodeInput, complete_code
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::config::use_config;
+use crate::request::Request;
 use crate::routes;
 use crate::session::{self, LoginPrefill, use_login_prefill};
 use kaltura_api::codes;
@@ -384,9 +385,8 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     let login_api = api.clone();
-    let login = Action::new_local(move |attempt: &LoginAttempt| {
+    let login = Request::new(move |attempt: LoginAttempt| {
         let api = login_api.clone();
-        let attempt = attempt.clone();
         let signed_in = signed_in.clone();
         async move {
             let result = api
@@ -401,19 +401,14 @@ pub fn LoginPage() -> impl IntoView {
                 Ok(session) => {
                     apply(after_login(step.get_untracked(), &Ok(())));
                     signed_in(session);
-                    Ok(())
                 }
-                Err(err) => {
-                    apply(after_login(step.get_untracked(), &Err(err.clone())));
-                    Err(err)
-                }
+                Err(err) => apply(after_login(step.get_untracked(), &Err(err))),
             }
         }
     });
 
-    let update = Action::new_local(move |attempt: &UpdateAttempt| {
+    let update = Request::new(move |attempt: UpdateAttempt| {
         let api = api.clone();
-        let attempt = attempt.clone();
         async move {
             let result = api
                 .update_password(
@@ -443,7 +438,6 @@ pub fn LoginPage() -> impl IntoView {
                     partner_id: partner_id.get_untracked(),
                 });
             }
-            result
         }
     });
 

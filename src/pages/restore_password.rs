@@ -24,6 +24,7 @@ use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_LONG_ENOUGH, RULE_NOT_EMAIL, RULES_SERVER_NOTE,
 };
+use crate::request::Request;
 use crate::routes;
 use crate::session::use_login_prefill;
 
@@ -111,10 +112,9 @@ pub fn RestorePassword(
     let attempted = RwSignal::new(false);
     let outcome = RwSignal::new(None::<SetOutcome>);
 
-    let submit = Action::new_local(move |new_password: &String| {
+    let submit = Request::new(move |new_password: String| {
         let api = api.clone();
         let key = hash_key.get_value();
-        let new_password = new_password.clone();
         async move {
             let result = set_outcome(api.set_initial_password(&key, &new_password).await);
             match &result {
