@@ -61,6 +61,10 @@ pub fn run(dist: &Path) -> Result<String, String> {
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let p = entry?.path();
+        // trunk keeps its `.trunk-lock` in dist/; no page ever loads it.
+        if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue;
+        }
         if p.is_dir() {
             walk(&p, out)?;
         } else {
