@@ -36,7 +36,7 @@ async fn the_page_shows_the_user_the_current_account_and_the_others() {
     let fake = FakeKaltura::default();
     account_load(&fake, SANDBOX);
     signed_in("ks-sandbox");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;
 
     assert_eq!(
@@ -51,7 +51,6 @@ async fn the_page_shows_the_user_the_current_account_and_the_others() {
         "no kmcUrl configured"
     );
     assert_eq!(fake.sent("user.get")[0]["ks"], "ks-sandbox");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -65,7 +64,7 @@ async fn switching_replaces_the_ks_and_ends_the_old_session() {
     .reply("session.end", "null");
     account_load(&fake, MEDIA);
     signed_in("ks-sandbox");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| find_test_id(&root, "switch-account-101").is_some()).await;
 
     click(&root, "switch-account-101");
@@ -80,7 +79,6 @@ async fn switching_replaces_the_ks_and_ends_the_old_session() {
     );
     assert_eq!(fake.sent("user.get")[1]["ks"], "ks-media");
     assert!(find_test_id(&root, "switch-account-100").is_some());
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -97,7 +95,8 @@ async fn a_switch_that_needs_the_code_offers_to_sign_in_again_into_that_account(
         &error("MISSING_OTP", "OTP is missing"),
     );
     signed_in("ks-sandbox");
-    let (root, prefill) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
+    let prefill = root.prefill;
     until(|| find_test_id(&root, "switch-account-101").is_some()).await;
 
     click(&root, "switch-account-101");
@@ -126,7 +125,6 @@ async fn a_switch_that_needs_the_code_offers_to_sign_in_again_into_that_account(
             .class_list()
             .contains("expanded")
     );
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -137,7 +135,7 @@ async fn an_ended_session_sends_the_user_to_sign_in_with_the_message() {
         .reply("partner.getInfo", &invalid)
         .reply("partner.listPartnersForUser", &invalid);
     signed_in("ks-expired");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| current_path() == "/login").await;
     settle().await;
 
@@ -146,7 +144,6 @@ async fn an_ended_session_sends_the_user_to_sign_in_with_the_message() {
         "Your session has ended, please sign in again"
     );
     assert_eq!(session_storage().get_item("kmc.ks").unwrap(), None);
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -158,7 +155,7 @@ async fn an_ended_session_during_a_switch_also_goes_to_sign_in() {
         &error_with_args("INVALID_KS", "Invalid KS", r#"{"KSID":"LOGOUT"}"#),
     );
     signed_in("ks-sandbox");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| find_test_id(&root, "switch-account-101").is_some()).await;
     click(&root, "switch-account-101");
     until(|| current_path() == "/login").await;
@@ -167,7 +164,6 @@ async fn an_ended_session_during_a_switch_also_goes_to_sign_in() {
         text(&root, "login-alert"),
         "Your session has ended, please sign in again"
     );
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -176,7 +172,7 @@ async fn signed_out_visitors_sign_in_first_and_come_back() {
     fake.reply("user.loginByLoginId", "\"ks-new\"");
     account_load(&fake, SANDBOX);
     clear_storage();
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| current_path() == "/login").await;
     settle().await;
     assert_eq!(fake.count("user.get"), 0);
@@ -188,7 +184,6 @@ async fn signed_out_visitors_sign_in_first_and_come_back() {
     until(|| current_path() == "/account").await;
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;
     assert_eq!(fake.sent("user.get")[0]["ks"], "ks-new");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -197,13 +192,12 @@ async fn logout_clears_the_session_even_when_the_server_is_unreachable() {
     account_load(&fake, SANDBOX);
     fake.push("session.end", Reply::Fail(TransportError::Network));
     signed_in("ks-sandbox");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| find_test_id(&root, "logout").is_some()).await;
     click(&root, "logout");
     until(|| current_path() == "/login").await;
     assert_eq!(fake.sent("session.end")[0]["ks"], "ks-sandbox");
     assert_eq!(session_storage().get_item("kmc.ks").unwrap(), None);
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -219,7 +213,7 @@ async fn changing_the_password_asks_for_the_code_when_needed_and_keeps_the_sessi
         r#"{"objectType":"KalturaAdminUser","email":"ada@example.com"}"#,
     );
     signed_in("ks-media");
-    let (root, _) = mount_app(&fake, "/account", AppConfig::default());
+    let root = mount_app(&fake, "/account", AppConfig::default());
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;
 
     type_into(&root, "change-current-password", "correct horse battery");
@@ -244,7 +238,6 @@ async fn changing_the_password_asks_for_the_code_when_needed_and_keeps_the_sessi
         session_storage().get_item("kmc.ks").unwrap().as_deref(),
         Some("ks-media")
     );
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -256,8 +249,7 @@ async fn open_kmc_appears_only_with_a_kmc_url() {
         service_url: "http://kaltura.test".into(),
         kmc_url: Some("http://kmc.test/index.php".into()),
     };
-    let (root, _) = mount_app(&fake, "/account", config);
+    let root = mount_app(&fake, "/account", config);
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;
     assert_eq!(text(&root, "open-kmc"), "Open KMC");
-    remove(&root);
 }

@@ -7,18 +7,20 @@
 //! `data-testid` or id, never by walking the DOM.
 #![cfg(target_arch = "wasm32")]
 
-mod recorded;
-
-use std::rc::Rc;
+mod support;
 
 use kmc_login::api::TransportError;
+use kmc_login::config::AppConfig;
 use kmc_login::pages::enroll::EnrollPage;
 use kmc_login::pages::login::LoginPage;
 use kmc_login::totp::{self, CodeCheck};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use recorded::{FakeKaltura, Mounted, pathname, settle};
+use support::{
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_routes, settle, text,
+    type_into,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlInputElement;
@@ -40,8 +42,8 @@ const PNG_REPLY: &str = "\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQ
 
 const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
 
-fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
-    recorded::mount_at(path, fake, || {
+fn mount_at(path: &str, fake: &FakeKaltura) -> Mounted {
+    mount_routes(fake, path, AppConfig::default(), || {
         view! {
             <Router>
                 <Routes fallback=|| "not found">
@@ -62,25 +64,25 @@ fn key_bytes() -> Vec<u8> {
     kaltura_api::otpauth::base32_decode(SECRET).unwrap()
 }
 
-async fn enrolled_page(fake: &Rc<FakeKaltura>) -> Mounted {
+async fn enrolled_page(fake: &FakeKaltura) -> Mounted {
     let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), fake);
     settle().await;
-    page.click("show-qr");
+    click(&page, "show-qr");
     settle().await;
     page
 }
 
 #[wasm_bindgen_test]
 async fn opening_the_link_calls_nothing_until_show_qr_code_is_pressed() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), &fake);
     settle().await;
-    assert!(fake.calls().is_empty(), "called {:?}", fake.calls());
-    assert!(page.find("[data-testid=\"qr-code\"]").is_none());
-    assert_eq!(page.text("show-qr"), "Show QR code");
-    page.click("show-qr");
+    assert!(fake.actions().is_empty(), "called {:?}", fake.actions());
+    assert!(find(&page, "[data-testid=\"qr-code\"]").is_none());
+    assert_eq!(text(&page, "show-qr"), "Show QR code");
+    click(&page, "show-qr");
     settle().await;
-    assert_eq!(fake.calls(), ["generateQrCode"]);
+    assert_eq!(fake.actions(), ["user.generateQrCode"]);
 }
 
 #[wasm_bindgen_test]
@@ -89,16 +91,16 @@ async fn the_intro_links_google_authenticator_without_a_referrer() {
     let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), &fake);
     settle().await;
     for store in ["play.google.com", "apps.apple.com"] {
-        let link = page.get(&format!("a[href*=\"{store}\"]"));
+        let link = get(&page, &format!("a[href*=\"{store}\"]"));
         assert_eq!(link.get_attribute("rel").as_deref(), Some("noreferrer"));
     }
 }
 
 #[wasm_bindgen_test]
 async fn the_qr_svg_renders_with_a_label_naming_the_account_and_the_key_leaves_the_address_bar() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
-    let svg = page.get("[data-testid=\"qr-code\"] svg");
+    let svg = get(&page, "[data-testid=\"qr-code\"] svg");
     assert_eq!(svg.get_attribute("role").as_deref(), Some("img"));
     let label = svg.get_attribute("aria-label").unwrap();
     assert!(label.contains(EMAIL), "{label}");
@@ -106,7 +108,7 @@ async fn the_qr_svg_renders_with_a_label_naming_the_account_and_the_key_leaves_t
     assert!(width >= 200.0);
     assert!(svg.query_selector("path").unwrap().is_some());
     // The key is spent: it is no longer in the address bar.
-    assert_eq!(pathname(), "/actions/auth-info");
+    assert_eq!(current_path(), "/actions/auth-info");
     assert!(
         !web_sys::window()
             .unwrap()
@@ -119,26 +121,25 @@ async fn the_qr_svg_renders_with_a_label_naming_the_account_and_the_key_leaves_t
 
 #[wasm_bindgen_test]
 async fn cant_scan_reveals_the_grouped_key_account_and_parameters_and_the_app_link() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
-    let manual = page.get("#manual-key");
+    let manual = get(&page, "#manual-key");
     assert!(manual.has_attribute("hidden"));
-    page.click("cant-scan");
+    click(&page, "cant-scan");
     settle().await;
-    assert!(!page.get("#manual-key").has_attribute("hidden"));
+    assert!(!get(&page, "#manual-key").has_attribute("hidden"));
     assert_eq!(
-        page.text("secret-key"),
+        text(&page, "secret-key"),
         "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP"
     );
-    assert!(page.text("secret-account").contains(EMAIL));
+    assert!(text(&page, "secret-account").contains(EMAIL));
     assert!(
-        page.get("#manual-key")
+        get(&page, "#manual-key")
             .text_content()
             .unwrap()
             .contains("time-based, 6 digits, every 30 seconds, SHA-1")
     );
-    let href = page
-        .by_test_id("otpauth-link")
+    let href = by_test_id(&page, "otpauth-link")
         .get_attribute("href")
         .unwrap();
     assert!(href.starts_with("otpauth://totp/"), "{href}");
@@ -152,17 +153,17 @@ async fn copy_puts_the_key_without_spaces_on_the_clipboard_and_says_so() {
            writeText: (t) => { window.__copied = t; return Promise.resolve(); } } });",
     )
     .unwrap();
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
-    page.click("cant-scan");
-    page.click("copy-secret");
+    click(&page, "cant-scan");
+    click(&page, "copy-secret");
     settle().await;
     let copied = js_sys::eval("window.__copied").unwrap().as_string();
     assert_eq!(copied.as_deref(), Some(SECRET));
     assert!(
-        page.text("copy-result").starts_with("Copied"),
+        text(&page, "copy-result").starts_with("Copied"),
         "{}",
-        page.text("copy-result")
+        text(&page, "copy-result")
     );
 }
 
@@ -173,59 +174,67 @@ async fn copy_reports_when_the_browser_refuses() {
            writeText: (t) => Promise.reject(new Error('denied')) } });",
     )
     .unwrap();
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
-    page.click("cant-scan");
-    page.click("copy-secret");
+    click(&page, "cant-scan");
+    click(&page, "copy-secret");
     settle().await;
     assert!(
-        page.text("copy-result").contains("did not allow copying"),
+        text(&page, "copy-result").contains("did not allow copying"),
         "{}",
-        page.text("copy-result")
+        text(&page, "copy-result")
     );
 }
 
 #[wasm_bindgen_test]
 async fn check_code_says_set_up_for_a_current_code_without_calling_the_server() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
     let code = totp::code_at(&key_bytes(), now(), 30, 6);
-    page.type_into("#check-code", &format!("{} {}", &code[..3], &code[3..]));
-    page.click("check-code-submit");
+    type_into(
+        &page,
+        "check-code",
+        &format!("{} {}", &code[..3], &code[3..]),
+    );
+    click(&page, "check-code-submit");
     settle().await;
     assert_eq!(
-        page.text("check-code-result"),
+        text(&page, "check-code-result"),
         "Your authenticator app is set up."
     );
-    assert_eq!(fake.calls(), ["generateQrCode"], "the check is local");
+    assert_eq!(
+        fake.actions(),
+        ["user.generateQrCode"],
+        "the check is local"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn check_code_explains_a_code_from_another_key() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
     // A code of another key that is not, by chance, valid for this one.
     let other = (0u64..)
         .map(|i| totp::code_at(format!("other key {i}").as_bytes(), now(), 30, 6))
         .find(|code| totp::check_code(&key_bytes(), code, now(), 30, 6) == CodeCheck::WrongKey)
         .unwrap();
-    page.type_into("#check-code", &other);
-    page.click("check-code-submit");
+    type_into(&page, "check-code", &other);
+    click(&page, "check-code-submit");
     settle().await;
-    let result = page.text("check-code-result");
+    let result = text(&page, "check-code-result");
     assert!(result.contains("doesn't match"), "{result}");
     assert!(result.contains("clock"), "{result}");
 }
 
 #[wasm_bindgen_test]
 async fn check_code_recognises_a_phone_clock_that_is_off() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
     let five_minutes_behind = totp::code_at(&key_bytes(), now() - 300, 30, 6);
-    page.type_into("#check-code", &five_minutes_behind);
-    page.click("check-code-submit");
+    type_into(&page, "check-code", &five_minutes_behind);
+    click(&page, "check-code-submit");
     settle().await;
-    let result = page.text("check-code-result");
+    let result = text(&page, "check-code-result");
     assert!(
         result.contains("clock is about 5 minutes behind"),
         "{result}"
@@ -234,9 +243,9 @@ async fn check_code_recognises_a_phone_clock_that_is_off() {
 
 #[wasm_bindgen_test]
 async fn a_png_reply_shows_the_image_and_hides_what_needs_the_secret() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(PNG_REPLY))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(PNG_REPLY))]);
     let page = enrolled_page(&fake).await;
-    let img = page.get("[data-testid=\"qr-code\"] img");
+    let img = get(&page, "[data-testid=\"qr-code\"] img");
     assert!(
         img.get_attribute("src")
             .unwrap()
@@ -245,55 +254,56 @@ async fn a_png_reply_shows_the_image_and_hides_what_needs_the_secret() {
     assert!(!img.get_attribute("alt").unwrap().is_empty());
     for hidden in ["cant-scan", "otpauth-link", "check-code-submit"] {
         assert!(
-            page.find(&format!("[data-testid=\"{hidden}\"]")).is_none(),
+            find(&page, &format!("[data-testid=\"{hidden}\"]")).is_none(),
             "{hidden} should not be shown"
         );
     }
-    assert!(page.find("#check-code").is_none());
-    assert!(page.find("[data-testid=\"enroll-continue\"]").is_some());
+    assert!(find(&page, "#check-code").is_none());
+    assert!(find(&page, "[data-testid=\"enroll-continue\"]").is_some());
 }
 
 #[wasm_bindgen_test]
 async fn a_used_link_says_so_and_offers_the_reset_email() {
     let fake = FakeKaltura::answering(&[
-        ("generateQrCode", Ok(INVALID_HASH_REPLY)),
-        ("resetPassword", Ok("null")),
+        ("user.generateQrCode", Ok(INVALID_HASH_REPLY)),
+        ("user.resetPassword", Ok("null")),
     ]);
     let page = enrolled_page(&fake).await;
-    let message = page.text("link-invalid");
+    let message = text(&page, "link-invalid");
     assert!(message.contains("already been used"), "{message}");
     assert!(message.contains("password reset"), "{message}");
-    assert!(page.find("[data-testid=\"qr-code\"]").is_none());
-    page.type_into("#reset-email", EMAIL);
-    page.click("reset-submit");
+    assert!(find(&page, "[data-testid=\"qr-code\"]").is_none());
+    type_into(&page, "reset-email", EMAIL);
+    click(&page, "reset-submit");
     settle().await;
-    assert_eq!(fake.calls(), ["generateQrCode", "resetPassword"]);
-    assert!(page.text("reset-result").contains("link is on its way"));
+    assert_eq!(
+        fake.actions(),
+        ["user.generateQrCode", "user.resetPassword"]
+    );
+    assert!(text(&page, "reset-result").contains("link is on its way"));
 }
 
 #[wasm_bindgen_test]
 async fn a_network_failure_keeps_the_link_and_lets_the_user_try_again() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Err(TransportError::Network))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Err(TransportError::Network))]);
     let page = enrolled_page(&fake).await;
-    assert!(page.text("enroll-alert").contains("Can't reach the server"));
-    assert_eq!(pathname(), format!("/actions/auth-info/{HASH_KEY}"));
-    fake.replies
-        .borrow_mut()
-        .insert("generateQrCode", Ok(otpauth_reply()));
-    page.click("show-qr");
+    assert!(text(&page, "enroll-alert").contains("Can't reach the server"));
+    assert_eq!(current_path(), format!("/actions/auth-info/{HASH_KEY}"));
+    fake.reply("user.generateQrCode", &otpauth_reply());
+    click(&page, "show-qr");
     settle().await;
-    assert!(page.find("[data-testid=\"qr-code\"] svg").is_some());
+    assert!(find(&page, "[data-testid=\"qr-code\"] svg").is_some());
 }
 
 #[wasm_bindgen_test]
 async fn continue_opens_sign_in_with_the_email_filled_and_the_code_step_open() {
-    let fake = FakeKaltura::answering(&[("generateQrCode", Ok(&otpauth_reply()))]);
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
     let page = enrolled_page(&fake).await;
-    page.click("enroll-continue");
+    click(&page, "enroll-continue");
     settle().await;
-    assert_eq!(pathname(), "/login");
-    let email: HtmlInputElement = page.get("#login-email").dyn_into().unwrap();
+    assert_eq!(current_path(), "/login");
+    let email: HtmlInputElement = get(&page, "#login-email").dyn_into().unwrap();
     assert_eq!(email.value(), EMAIL);
-    let card = page.by_test_id("login-card");
+    let card = by_test_id(&page, "login-card");
     assert!(card.class_list().contains("expanded"));
 }

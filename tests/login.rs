@@ -14,9 +14,9 @@ const LOGIN: &str = "user.loginByLoginId";
 const KS: &str = "\"djJ8MTAxfHRlc3Qta3M\"";
 
 /// Mounts the sign-in route with the fake server and lets the router render.
-async fn mount(fake: &FakeKaltura) -> web_sys::HtmlElement {
+async fn mount(fake: &FakeKaltura) -> Mounted {
     clear_storage();
-    let root = mount_app(fake, "/login", AppConfig::default()).0;
+    let root = mount_app(fake, "/login", AppConfig::default());
     settle().await;
     root
 }
@@ -54,7 +54,6 @@ async fn missing_otp_expands_the_card_focuses_the_code_field_and_announces_it() 
     );
     assert_eq!(fake.sent(LOGIN)[0]["otp"], "");
     assert_eq!(text(&root, "login-alert"), "");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -77,7 +76,6 @@ async fn a_pasted_code_with_spaces_is_normalised_and_submitted_once() {
     assert_eq!(sent.len(), 2, "one request per complete code");
     assert_eq!(sent[1]["otp"], "123456");
     assert_eq!(sent[1]["loginId"], "ada@example.com");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -103,7 +101,6 @@ async fn a_dashed_code_is_submitted_by_itself_and_the_ks_goes_to_session_storage
         "nothing in localStorage"
     );
     assert_eq!(current_path(), "/account");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -129,7 +126,6 @@ async fn an_invalid_code_clears_the_field_keeps_focus_and_mentions_the_clock() {
             .class_list()
             .contains("expanded")
     );
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -175,7 +171,6 @@ async fn each_refusal_shows_its_own_message() {
                 .contains("expanded")
         );
         assert!(find_test_id(&root, "retry").is_none());
-        remove(&root);
     }
 }
 
@@ -207,7 +202,6 @@ async fn a_network_failure_offers_a_retry_and_keeps_what_was_typed() {
                 .contains("expanded")
         );
         assert!(find_test_id(&root, "retry").is_none());
-        remove(&root);
     }
 }
 
@@ -233,7 +227,6 @@ async fn the_button_is_disabled_and_shows_progress_while_signing_in() {
         text(&root, "login-alert"),
         "The email or password is incorrect."
     );
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -251,7 +244,6 @@ async fn use_another_account_returns_to_the_first_step() {
     );
     assert!(input(&root, "login-otp").disabled());
     assert_eq!(focused_id(), "login-email");
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -267,16 +259,14 @@ async fn remember_my_email_keeps_only_the_email_in_local_storage() {
         local.get_item("kmc.email").unwrap().as_deref(),
         Some("ada@example.com")
     );
-    remove(&root);
 
     // The next visit starts with the email filled in and the box ticked.
     let fake = FakeKaltura::default();
-    let (root, _) = mount_app(&fake, "/login", AppConfig::default());
+    let root = mount_app(&fake, "/login", AppConfig::default());
     settle().await;
     assert_eq!(input(&root, "login-email").value(), "ada@example.com");
     assert!(input(&root, "remember-email").checked());
     assert_eq!(focused_id(), "login-password");
-    remove(&root);
     clear_storage();
 }
 
@@ -305,7 +295,6 @@ async fn forgot_password_is_prefilled_and_always_gives_the_same_answer() {
     click(&root, "forgot-submit");
     settle().await;
     assert!(text(&root, "forgot-result").starts_with("Can't reach the server"));
-    remove(&root);
 }
 
 #[wasm_bindgen_test]
@@ -372,5 +361,4 @@ async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
             .contains("expanded")
     );
     assert_eq!(focused_id(), "login-otp");
-    remove(&root);
 }

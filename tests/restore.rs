@@ -7,17 +7,19 @@
 //! `data-testid` or id, never by walking the DOM.
 #![cfg(target_arch = "wasm32")]
 
-mod recorded;
-
-use std::rc::Rc;
+mod support;
 
 use kmc_login::api::TransportError;
+use kmc_login::config::AppConfig;
 use kmc_login::pages::login::LoginPage;
 use kmc_login::pages::restore_password::RestorePasswordPage;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use recorded::{FakeKaltura, Mounted, pathname, settle};
+use support::{
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_routes, settle, text,
+    type_into,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlInputElement;
@@ -38,8 +40,8 @@ fn refusal(code: &str, args: &str) -> String {
     )
 }
 
-fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
-    recorded::mount_at(path, fake, || {
+fn mount_at(path: &str, fake: &FakeKaltura) -> Mounted {
+    mount_routes(fake, path, AppConfig::default(), || {
         view! {
             <Router>
                 <Routes fallback=|| "not found">
@@ -56,66 +58,66 @@ fn mount_at(path: &str, fake: &Rc<FakeKaltura>) -> Mounted {
 }
 
 fn input_value(page: &Mounted, selector: &str) -> String {
-    page.get(selector)
+    get(page, selector)
         .dyn_into::<HtmlInputElement>()
         .unwrap()
         .value()
 }
 
 fn rule(page: &Mounted, test_id: &str) -> String {
-    page.by_test_id(test_id)
+    by_test_id(page, test_id)
         .get_attribute("data-met")
         .unwrap_or_default()
 }
 
-async fn open_page(fake: &Rc<FakeKaltura>) -> Mounted {
+async fn open_page(fake: &FakeKaltura) -> Mounted {
     let page = mount_at(&format!("/actions/restore-password/{HASH_KEY}"), fake);
     settle().await;
     page
 }
 
 async fn choose(page: &Mounted, password: &str, confirm: &str) {
-    page.type_into("#new-password", password);
-    page.type_into("#confirm-password", confirm);
+    type_into(page, "new-password", password);
+    type_into(page, "confirm-password", confirm);
     settle().await;
 }
 
 #[wasm_bindgen_test]
 async fn opening_the_link_only_validates_it() {
-    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let fake = FakeKaltura::answering(&[("user.validateHashKey", Ok(VALID))]);
     let page = open_page(&fake).await;
-    assert_eq!(fake.calls(), ["validateHashKey"]);
+    assert_eq!(fake.actions(), ["user.validateHashKey"]);
     for id in ["#new-password", "#confirm-password"] {
         assert_eq!(
-            page.get(id).get_attribute("autocomplete").as_deref(),
+            get(&page, id).get_attribute("autocomplete").as_deref(),
             Some("new-password")
         );
     }
-    assert!(page.find("[data-testid=\"password-rules\"]").is_some());
+    assert!(find(&page, "[data-testid=\"password-rules\"]").is_some());
 }
 
 #[wasm_bindgen_test]
 async fn an_invalid_link_says_so_and_offers_a_new_one() {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(INVALID_HASH_REPLY)),
-        ("resetPassword", Ok("null")),
+        ("user.validateHashKey", Ok(INVALID_HASH_REPLY)),
+        ("user.resetPassword", Ok("null")),
     ]);
     let page = open_page(&fake).await;
-    assert!(
-        page.text("link-invalid")
-            .contains("This link is invalid or has expired")
-    );
-    assert!(page.find("#new-password").is_none());
-    page.type_into("#reset-email", "ada@example.com");
-    page.click("reset-submit");
+    assert!(text(&page, "link-invalid").contains("This link is invalid or has expired"));
+    assert!(find(&page, "#new-password").is_none());
+    type_into(&page, "reset-email", "ada@example.com");
+    click(&page, "reset-submit");
     settle().await;
-    assert_eq!(fake.calls(), ["validateHashKey", "resetPassword"]);
-    assert!(page.text("reset-result").contains("link is on its way"));
+    assert_eq!(
+        fake.actions(),
+        ["user.validateHashKey", "user.resetPassword"]
+    );
+    assert!(text(&page, "reset-result").contains("link is on its way"));
 }
 
 #[wasm_bindgen_test]
 async fn the_rules_are_checked_as_the_user_types() {
-    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let fake = FakeKaltura::answering(&[("user.validateHashKey", Ok(VALID))]);
     let page = open_page(&fake).await;
     assert_eq!(rule(&page, "rule-length"), "false");
     assert_eq!(rule(&page, "rule-match"), "false");
@@ -132,7 +134,7 @@ async fn the_rules_are_checked_as_the_user_types() {
 
 #[wasm_bindgen_test]
 async fn when_the_link_names_the_email_the_not_your_email_rule_is_checked_as_you_type() {
-    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID_WITH_EMAIL))]);
+    let fake = FakeKaltura::answering(&[("user.validateHashKey", Ok(VALID_WITH_EMAIL))]);
     let page = open_page(&fake).await;
     choose(&page, "ADA@example.com", "").await;
     assert_eq!(rule(&page, "rule-not-email"), "false");
@@ -142,13 +144,13 @@ async fn when_the_link_names_the_email_the_not_your_email_rule_is_checked_as_you
 
 #[wasm_bindgen_test]
 async fn a_password_breaking_the_rules_is_not_sent() {
-    let fake = FakeKaltura::answering(&[("validateHashKey", Ok(VALID))]);
+    let fake = FakeKaltura::answering(&[("user.validateHashKey", Ok(VALID))]);
     let page = open_page(&fake).await;
     choose(&page, "short", "short").await;
-    page.click("set-password-submit");
+    click(&page, "set-password-submit");
     settle().await;
-    assert_eq!(fake.calls(), ["validateHashKey"]);
-    assert!(page.text("set-password-alert").contains("rules"));
+    assert_eq!(fake.actions(), ["user.validateHashKey"]);
+    assert!(text(&page, "set-password-alert").contains("rules"));
     assert_eq!(
         input_value(&page, "#new-password"),
         "short",
@@ -156,14 +158,14 @@ async fn a_password_breaking_the_rules_is_not_sent() {
     );
 }
 
-async fn refused_with(reply: &str) -> (Mounted, Rc<FakeKaltura>) {
+async fn refused_with(reply: &str) -> (Mounted, FakeKaltura) {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(VALID)),
-        ("setInitialPassword", Ok(reply)),
+        ("user.validateHashKey", Ok(VALID)),
+        ("user.setInitialPassword", Ok(reply)),
     ]);
     let page = open_page(&fake).await;
     choose(&page, "password123", "password123").await;
-    page.click("set-password-submit");
+    click(&page, "set-password-submit");
     settle().await;
     (page, fake)
 }
@@ -175,8 +177,11 @@ async fn a_structure_refusal_shows_the_servers_rules_next_to_the_field_and_clear
         r#"{"RULES":"at least 10 characters and one digit"}"#,
     );
     let (page, fake) = refused_with(&reply).await;
-    assert_eq!(fake.calls(), ["validateHashKey", "setInitialPassword"]);
-    let error = page.text("password-error");
+    assert_eq!(
+        fake.actions(),
+        ["user.validateHashKey", "user.setInitialPassword"]
+    );
+    let error = text(&page, "password-error");
     assert!(
         error.contains("at least 10 characters and one digit"),
         "{error}"
@@ -188,86 +193,80 @@ async fn a_structure_refusal_shows_the_servers_rules_next_to_the_field_and_clear
 #[wasm_bindgen_test]
 async fn a_common_password_refusal_is_explained() {
     let (page, _) = refused_with(&refusal("COMMON_PASSWORD", "[]")).await;
-    assert!(page.text("password-error").contains("too common"));
+    assert!(text(&page, "password-error").contains("too common"));
     assert_eq!(input_value(&page, "#new-password"), "");
 }
 
 #[wasm_bindgen_test]
 async fn a_reused_password_refusal_is_explained() {
     let (page, _) = refused_with(&refusal("PASSWORD_ALREADY_USED", "[]")).await;
-    assert!(page.text("password-error").contains("used this password"));
+    assert!(text(&page, "password-error").contains("used this password"));
     assert_eq!(input_value(&page, "#confirm-password"), "");
 }
 
 #[wasm_bindgen_test]
 async fn a_network_failure_keeps_the_typed_passwords() {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(VALID)),
-        ("setInitialPassword", Err(TransportError::Timeout)),
+        ("user.validateHashKey", Ok(VALID)),
+        ("user.setInitialPassword", Err(TransportError::Timeout)),
     ]);
     let page = open_page(&fake).await;
     choose(&page, "a fine passphrase", "a fine passphrase").await;
-    page.click("set-password-submit");
+    click(&page, "set-password-submit");
     settle().await;
-    assert!(
-        page.text("set-password-alert")
-            .contains("Can't reach the server")
-    );
+    assert!(text(&page, "set-password-alert").contains("Can't reach the server"));
     assert_eq!(input_value(&page, "#new-password"), "a fine passphrase");
-    assert_eq!(page.text("password-error"), "");
+    assert_eq!(text(&page, "password-error"), "");
 }
 
 #[wasm_bindgen_test]
 async fn without_a_qr_code_the_password_is_set_and_sign_in_follows_with_the_email_filled_in() {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(VALID_WITH_EMAIL)),
-        ("setInitialPassword", Ok(VALID_WITH_EMAIL)),
+        ("user.validateHashKey", Ok(VALID_WITH_EMAIL)),
+        ("user.setInitialPassword", Ok(VALID_WITH_EMAIL)),
     ]);
     let page = open_page(&fake).await;
     choose(&page, "a fine passphrase", "a fine passphrase").await;
-    page.click("set-password-submit");
+    click(&page, "set-password-submit");
     settle().await;
-    assert!(page.text("password-set").contains("Your password is set"));
+    assert!(text(&page, "password-set").contains("Your password is set"));
     assert_eq!(
-        pathname(),
+        current_path(),
         "/actions/restore-password",
         "the key left the address bar"
     );
-    page.click("password-set-continue");
+    click(&page, "password-set-continue");
     settle().await;
-    assert_eq!(pathname(), "/login");
+    assert_eq!(current_path(), "/login");
     assert_eq!(input_value(&page, "#login-email"), "ada@example.com");
 }
 
 #[wasm_bindgen_test]
 async fn with_a_qr_code_the_new_key_is_shown_with_a_warning_about_the_old_entry() {
     let fake = FakeKaltura::answering(&[
-        ("validateHashKey", Ok(VALID)),
-        ("setInitialPassword", Ok(QR_REPLY)),
+        ("user.validateHashKey", Ok(VALID)),
+        ("user.setInitialPassword", Ok(QR_REPLY)),
     ]);
     let page = open_page(&fake).await;
     choose(&page, "a fine passphrase", "a fine passphrase").await;
-    page.click("set-password-submit");
+    click(&page, "set-password-submit");
     settle().await;
-    let svg = page.get("[data-testid=\"qr-code\"] svg");
+    let svg = get(&page, "[data-testid=\"qr-code\"] svg");
     assert!(
         svg.get_attribute("aria-label")
             .unwrap()
             .contains("ada@example.com")
     );
-    assert!(
-        page.text("old-authenticator-warning")
-            .contains("no longer works")
-    );
-    assert!(page.find("[data-testid=\"otpauth-link\"]").is_some());
-    assert_eq!(pathname(), "/actions/restore-password");
-    page.click("enroll-continue");
+    assert!(text(&page, "old-authenticator-warning").contains("no longer works"));
+    assert!(find(&page, "[data-testid=\"otpauth-link\"]").is_some());
+    assert_eq!(current_path(), "/actions/restore-password");
+    click(&page, "enroll-continue");
     settle().await;
-    assert_eq!(pathname(), "/login");
-    let email: HtmlInputElement = page.get("#login-email").dyn_into().unwrap();
+    assert_eq!(current_path(), "/login");
+    let email: HtmlInputElement = get(&page, "#login-email").dyn_into().unwrap();
     assert_eq!(email.value(), "ada@example.com");
     assert!(
-        page.by_test_id("login-card")
+        by_test_id(&page, "login-card")
             .class_list()
             .contains("expanded")
     );

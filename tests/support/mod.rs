@@ -1,6 +1,7 @@
 //! Shared by the browser tests: a fake [`Transport`] that answers with
 //! recorded Kaltura-shaped reply bodies (the only fake the project allows),
-//! mounting into a fresh element, and finding nodes by id / `data-testid`.
+//! mounting the pages under a real router into a fresh element, and finding
+//! nodes by id, `data-testid` or selector, never by walking the DOM.
 
 // Each test file uses a different subset of these helpers, so "unused" depends
 // on the file: `expect` would fail in one file or the other.
@@ -11,7 +12,11 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
-use kmc_login::api::{Transport, TransportError};
+use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
+use kmc_login::config::AppConfig;
+use kmc_login::session::{LoginPrefill, provide_login_prefill};
+use leptos::prelude::*;
+use leptos::tachys::view::any_view::{AnyView, AnyViewState};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement};
 
@@ -39,6 +44,26 @@ pub struct FakeKaltura {
 }
 
 impl FakeKaltura {
+    /// A fake with one reply queued per `(service.action, reply)`, in order.
+    pub fn answering(replies: &[(&str, Result<&str, TransportError>)]) -> Self {
+        let fake = Self::default();
+        for (action, reply) in replies {
+            fake.push(
+                action,
+                match reply {
+                    Ok(body) => Reply::Body((*body).to_owned()),
+                    Err(e) => Reply::Fail(*e),
+                },
+            );
+        }
+        fake
+    }
+
+    /// The `service.action` of every request, in order.
+    pub fn actions(&self) -> Vec<String> {
+        self.calls.borrow().iter().map(|(a, _)| a.clone()).collect()
+    }
+
     /// Queues a reply body for `service.action`.
     pub fn reply(&self, action: &str, body: &str) -> &Self {
         self.push(action, Reply::Body(body.to_owned()))
@@ -124,21 +149,14 @@ pub fn error_with_args(code: &str, message: &str, args: &str) -> String {
     )
 }
 
-/// A fresh element appended to the body; tests mount into it and query
-/// inside it, so earlier tests' nodes never interfere.
-pub fn fresh_root() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document
-        .create_element("div")
-        .unwrap()
-        .unchecked_into::<HtmlElement>();
-    document.body().unwrap().append_child(&root).unwrap();
-    root
+/// The first element inside `root` that matches a CSS selector, if any.
+pub fn find(root: &Element, selector: &str) -> Option<Element> {
+    root.query_selector(selector).unwrap()
 }
 
-/// Removes a finished test's nodes.
-pub fn remove(root: &HtmlElement) {
-    root.remove();
+/// The first element inside `root` that matches a CSS selector.
+pub fn get(root: &Element, selector: &str) -> Element {
+    find(root, selector).unwrap_or_else(|| panic!("no element matches {selector}"))
 }
 
 /// The element with this `data-testid` inside `root`.
@@ -148,15 +166,12 @@ pub fn by_test_id(root: &Element, id: &str) -> Element {
 
 /// The element with this `data-testid`, if present.
 pub fn find_test_id(root: &Element, id: &str) -> Option<Element> {
-    root.query_selector(&format!("[data-testid=\"{id}\"]"))
-        .unwrap()
+    find(root, &format!("[data-testid=\"{id}\"]"))
 }
 
 /// The element with this id inside `root`.
 pub fn by_id(root: &Element, id: &str) -> Element {
-    root.query_selector(&format!("#{id}"))
-        .unwrap()
-        .unwrap_or_else(|| panic!("no element with id={id}"))
+    get(root, &format!("#{id}"))
 }
 
 /// The input with this id.
@@ -271,38 +286,73 @@ pub fn current_path() -> String {
     web_sys::window().unwrap().location().pathname().unwrap()
 }
 
-/// Mounts the sign-in and account routes, as the app does but with the fake
-/// server, at `path`. Returns the root element and the prefill signal.
-pub fn mount_app(
+/// A page under test: the app mounted into its own element with the fake as
+/// its server. Derefs to that element; dropping it unmounts the app and
+/// removes the element, so no test sees another's nodes.
+pub struct Mounted {
+    pub root: HtmlElement,
+    /// The sign-in prefill the pages share (what "Continue to sign in" fills).
+    pub prefill: RwSignal<LoginPrefill>,
+    _app: leptos::mount::UnmountHandle<AnyViewState>,
+}
+
+impl std::ops::Deref for Mounted {
+    type Target = HtmlElement;
+
+    fn deref(&self) -> &HtmlElement {
+        &self.root
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+/// Opens `path` and mounts `routes` (a router with the pages under test),
+/// with the fake as the API and the app's other contexts.
+pub fn mount_routes(
     fake: &FakeKaltura,
     path: &str,
-    config: kmc_login::config::AppConfig,
-) -> (
-    HtmlElement,
-    leptos::prelude::RwSignal<kmc_login::session::LoginPrefill>,
-) {
-    use leptos::prelude::*;
+    config: AppConfig,
+    routes: impl FnOnce() -> AnyView + 'static,
+) -> Mounted {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let client = ApiClient::new("http://kaltura.test", Rc::new(fake.clone()));
+    set_path(path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let app = leptos::mount::mount_to(root.clone(), move || {
+        provide_api(client);
+        provide_context(config);
+        tx.send(provide_login_prefill()).unwrap();
+        routes()
+    });
+    Mounted {
+        root,
+        prefill: rx.recv().unwrap(),
+        _app: app,
+    }
+}
+
+/// Mounts the sign-in and account routes, as the app does, at `path`.
+pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
+    use kmc_login::pages::account::AccountPage;
+    use kmc_login::pages::login::LoginPage;
     use leptos_router::components::{Route, Router, Routes};
     use leptos_router::path;
 
-    let root = fresh_root();
-    let client = kmc_login::api::ApiClient::new("http://kaltura.test", Rc::new(fake.clone()));
-    set_path(path);
-    let (tx, rx) = std::sync::mpsc::channel();
-    leptos::mount::mount_to(root.clone(), move || {
-        kmc_login::api::provide_api(client);
-        provide_context(config);
-        tx.send(kmc_login::session::provide_login_prefill())
-            .unwrap();
+    mount_routes(fake, path, config, || {
         view! {
             <Router>
                 <Routes fallback=|| "not found">
-                    <Route path=path!("/login") view=kmc_login::pages::login::LoginPage />
-                    <Route path=path!("/account") view=kmc_login::pages::account::AccountPage />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/account") view=AccountPage />
                 </Routes>
             </Router>
         }
+        .into_any()
     })
-    .forget();
-    (root, rx.recv().unwrap())
 }
