@@ -1,8 +1,8 @@
 //! A small JSON reader and writer for the wire types, without serde.
 //!
 //! The server speaks JSON through serde; the wasm app uses this instead,
-//! because serde_json and the derived visitors cost about a seventh of the
-//! app's compressed bundle. The reader is strict RFC 8259 (what serde_json
+//! because serde_json and the derived visitors cost 17.6 KB of the app's
+//! brotli-compressed wasm (8 %). The reader is strict RFC 8259 (what serde_json
 //! and `JSON.parse` accept, nothing more), keeps numbers as their text so no
 //! float parser is linked, and refuses nesting deeper than [`MAX_DEPTH`] so a
 //! hostile body cannot exhaust the stack. Tests pin it to serde_json: the same
