@@ -48,14 +48,10 @@ impl std::error::Error for JsonError {}
 impl Json {
     /// Parses one JSON value; only whitespace may surround it.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
-        let mut reader = Reader {
-            text,
-            bytes: text.as_bytes(),
-            pos: 0,
-        };
+        let mut reader = Reader { text, pos: 0 };
         let value = reader.value(0)?;
         reader.skip_space();
-        if reader.pos < reader.bytes.len() {
+        if reader.pos < text.len() {
             return Err(reader.error("trailing characters"));
         }
         Ok(value)
@@ -135,7 +131,6 @@ impl Json {
 
 struct Reader<'a> {
     text: &'a str,
-    bytes: &'a [u8],
     pos: usize,
 }
 
@@ -147,14 +142,19 @@ impl Reader<'_> {
         }
     }
 
+    /// The bytes not read yet.
+    fn rest(&self) -> &[u8] {
+        &self.text.as_bytes()[self.pos..]
+    }
+
     fn skip_space(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
     fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+        self.rest().first().copied()
     }
 
     /// Consumes `b` after optional whitespace, or fails with `what`.
@@ -182,7 +182,7 @@ impl Reader<'_> {
                     ("true", Json::Bool(true)),
                     ("false", Json::Bool(false)),
                 ] {
-                    if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+                    if self.rest().starts_with(word.as_bytes()) {
                         self.pos += word.len();
                         return Ok(value);
                     }
@@ -294,7 +294,7 @@ impl Reader<'_> {
         let high = self.hex4()?;
         let code = match high {
             0xD800..=0xDBFF => {
-                if !self.bytes[self.pos + 1..].starts_with(b"\\u") {
+                if !self.rest()[1..].starts_with(b"\\u") {
                     return Err(self.error("lone surrogate in escape"));
                 }
                 self.pos += 2;
