@@ -52,12 +52,20 @@ pub mod codes {
     pub const ACTION_DOES_NOT_EXISTS: &str = "ACTION_DOES_NOT_EXISTS";
     pub const MISSING_MANDATORY_PARAMETER: &str = "MISSING_MANDATORY_PARAMETER";
     pub const INVALID_PARAMETER_TYPE: &str = "INVALID_PARAMETER_TYPE";
-    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// Kaltura's own spelling (`KalturaErrors::INTERNAL_SERVERL_ERROR`), kept
+    /// so clients that match on it see the same code from both servers.
+    pub const INTERNAL_SERVERL_ERROR: &str = "INTERNAL_SERVERL_ERROR";
 
     /// `args.KSID` of `INVALID_KS` for a session past its expiry.
     pub const KSID_EXPIRED: &str = "EXPIRED";
     /// `args.KSID` of `INVALID_KS` for a session ended by `session.end`.
     pub const KSID_LOGOUT: &str = "LOGOUT";
+    /// `args.ERR_CODE` of `INVALID_KS` as Kaltura's API front controller
+    /// sends it for every session it refuses (`ks::INVALID_STR`); the reason
+    /// itself travels in `args.KSID`.
+    pub const KS_ERR_CODE_INVALID_STR: &str = "-1";
+    /// `args.ERR_DESC` that goes with [`KS_ERR_CODE_INVALID_STR`].
+    pub const KS_ERR_DESC_INVALID_STR: &str = "INVALID_STR";
 }
 
 /// The error body: `{"code","message","objectType":"KalturaAPIException","args"}`.

@@ -506,6 +506,13 @@ impl JsonObject {
         self
     }
 
+    /// Adds a nested object (Kaltura's filters and pagers travel as one).
+    pub fn object(&mut self, key: &str, value: JsonObject) -> &mut Self {
+        self.key(key);
+        self.text.push_str(&value.finish());
+        self
+    }
+
     /// The object's text, `{}` when nothing was added.
     pub fn finish(mut self) -> String {
         if self.text.is_empty() {

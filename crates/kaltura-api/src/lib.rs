@@ -103,6 +103,15 @@ mod tests {
     }
 
     #[test]
+    fn decode_reply_reads_kalturas_escaped_slashes_and_non_ascii() {
+        // Kaltura's PHP json_encode writes `/` as `\/` and every non-ASCII
+        // character as `\uXXXX` (astral ones as a surrogate pair).
+        let body = r#"{"id":102,"name":"Caf\u00e9 \/ M\u00fcnchen \ud83c\udfac","objectType":"KalturaPartner"}"#;
+        let partner = decode_reply::<KalturaPartner>(body).unwrap();
+        assert_eq!(partner.name, "Café / München 🎬");
+    }
+
+    #[test]
     fn decode_reply_reports_html_as_garbled() {
         assert!(matches!(
             decode_reply::<String>("<html>502 Bad Gateway</html>"),

@@ -79,6 +79,26 @@ pub struct ListPartnersForUser {
     pub pager: Option<serde_json::Value>,
 }
 
+/// What the app sends to `partner.listPartnersForUser`, as KMC sends it: the
+/// active accounts only (`partnerFilter.statusEqual`), on one page of
+/// `page_size`. Without a pager Kaltura answers at most 30 accounts and its
+/// `totalCount` counts only that page, so a login with more would lose some.
+/// The server reads the same body as [`ListPartnersForUser`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListActivePartners {
+    /// `pager.pageSize`; KMC asks for 500.
+    pub page_size: i64,
+}
+
+/// `KalturaPartnerStatus::ACTIVE`.
+pub const PARTNER_STATUS_ACTIVE: i64 = 1;
+
+impl Default for ListActivePartners {
+    fn default() -> Self {
+        Self { page_size: 500 }
+    }
+}
+
 // Writers for the app (see `crate::json`): the same names as the serde
 // attributes above; `tests::app_writers_*` pin the two together.
 
@@ -128,6 +148,20 @@ impl ToJson for LoginByKs {
     }
 }
 
+impl ToJson for ListActivePartners {
+    fn to_json(&self, out: &mut JsonObject) {
+        let mut filter = JsonObject::new();
+        filter
+            .string("objectType", "KalturaPartnerFilter")
+            .int("statusEqual", PARTNER_STATUS_ACTIVE);
+        let mut pager = JsonObject::new();
+        pager
+            .string("objectType", "KalturaFilterPager")
+            .int("pageSize", self.page_size);
+        out.object("partnerFilter", filter).object("pager", pager);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +206,24 @@ mod tests {
         same_as_serde(&LoginByKs {
             requested_partner_id: i64::MIN,
         });
+    }
+
+    #[test]
+    fn the_account_list_asks_for_active_accounts_on_a_page_of_500_as_kmc_does() {
+        let mut out = JsonObject::new();
+        ListActivePartners::default().to_json(&mut out);
+        let text = out.finish();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "partnerFilter": {"objectType": "KalturaPartnerFilter", "statusEqual": 1},
+                "pager": {"objectType": "KalturaFilterPager", "pageSize": 500},
+            })
+        );
+        let read: ListPartnersForUser = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.pager.unwrap()["pageSize"], 500);
+        assert_eq!(read.partner_filter.unwrap()["statusEqual"], 1);
     }
 
     #[test]

@@ -83,23 +83,30 @@ impl KalturaAdminUser {
 }
 
 /// `user.loginByKs`: a session in another account.
+///
+/// Only `ks` is required: Kaltura drops null fields from its replies, and the
+/// app needs nothing but the new session, so a reply without `userId` or
+/// `partnerId` still switches accounts.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KalturaSessionResponse {
     #[serde(default = "session_response")]
     pub object_type: String,
     pub ks: String,
-    pub user_id: String,
-    pub partner_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<i64>,
 }
 
 impl KalturaSessionResponse {
+    /// A full reply, as kmc-server writes it.
     pub fn new(ks: String, user_id: String, partner_id: i64) -> Self {
         Self {
             object_type: session_response(),
             ks,
-            user_id,
-            partner_id,
+            user_id: Some(user_id),
+            partner_id: Some(partner_id),
         }
     }
 }
@@ -225,8 +232,8 @@ impl FromJson for KalturaSessionResponse {
         Some(Self {
             object_type: v.optional("objectType")?.unwrap_or_else(session_response),
             ks: v.field("ks")?,
-            user_id: v.field("userId")?,
-            partner_id: v.field("partnerId")?,
+            user_id: v.optional("userId")?,
+            partner_id: v.optional("partnerId")?,
         })
     }
 }
@@ -345,12 +352,25 @@ mod tests {
             let (ours, theirs) = both::<KalturaPartner>(text);
             assert_eq!((ours, theirs), (None, None), "{text}");
         }
-        let (ours, theirs) = both::<KalturaSessionResponse>(r#"{"ks":"k","userId":"u"}"#);
+        let (ours, theirs) = both::<KalturaSessionResponse>(r#"{"userId":"u","partnerId":1}"#);
+        assert!(ours.is_none() && theirs.is_none());
+        let (ours, theirs) = both::<KalturaSessionResponse>(r#"{"ks":"k","partnerId":"1"}"#);
         assert!(ours.is_none() && theirs.is_none());
         let (ours, theirs) = both::<KalturaUser>(r#"{"id":"u","partnerId":1,"isAdmin":"yes"}"#);
         assert_eq!((ours, theirs), (None, None));
         let (ours, theirs) = both::<KalturaAuthentication>(r#"{"qrCode":5}"#);
         assert!(ours.is_none() && theirs.is_none());
+    }
+
+    #[test]
+    fn a_session_response_needs_only_the_ks_as_kaltura_drops_null_fields() {
+        let (ours, theirs) = both::<KalturaSessionResponse>(
+            r#"{"ks":"djJ8MTAyfH","objectType":"KalturaSessionResponse"}"#,
+        );
+        assert!(ours == theirs);
+        let read = ours.unwrap();
+        assert_eq!(read.ks, "djJ8MTAyfH");
+        assert_eq!((read.user_id, read.partner_id), (None, None));
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub enum ApiError {
     #[error("request body too large")]
     TooLarge,
     /// Something broke inside the server (database, mail, key file). The
-    /// cause is logged, the caller only sees `INTERNAL_SERVER_ERROR`.
+    /// cause is logged, the caller only sees `INTERNAL_SERVERL_ERROR`
+    /// (Kaltura's spelling, so clients matching Kaltura's code see it too).
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -44,7 +45,7 @@ impl ApiError {
         match self {
             Self::Kaltura(e) => &e.code,
             Self::TooLarge => codes::INVALID_REQUEST,
-            Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) => codes::INTERNAL_SERVERL_ERROR,
         }
     }
 
@@ -71,9 +72,23 @@ impl ApiError {
         .with_arg("PARAM_NAME", name)
     }
 
-    /// `INVALID_KS` with `args.KSID` (`EXPIRED`, `LOGOUT` or `INVALID`).
+    /// `INVALID_KS` as Kaltura's API front controller sends it for a refused
+    /// session: the reason (`EXPIRED`, `LOGOUT` or `INVALID`) in `args.KSID`,
+    /// then `ERR_CODE` `-1` and `ERR_DESC` `INVALID_STR`, and the message
+    /// built from Kaltura's template. Clients written against Kaltura read
+    /// any of the three.
     pub fn invalid_ks(ksid: &str) -> Self {
-        Self::new(codes::INVALID_KS, format!("Invalid KS. Error: {ksid}")).with_arg("KSID", ksid)
+        Self::new(
+            codes::INVALID_KS,
+            format!(
+                "Invalid KS \"{ksid}\", Error \"{},{}\"",
+                codes::KS_ERR_CODE_INVALID_STR,
+                codes::KS_ERR_DESC_INVALID_STR
+            ),
+        )
+        .with_arg("KSID", ksid)
+        .with_arg("ERR_CODE", codes::KS_ERR_CODE_INVALID_STR)
+        .with_arg("ERR_DESC", codes::KS_ERR_DESC_INVALID_STR)
     }
 
     /// The wire body of this error.
@@ -85,8 +100,8 @@ impl ApiError {
                 "Request body is larger than the 64 KiB limit",
             ),
             Self::Internal(_) => KalturaApiError::new(
-                codes::INTERNAL_SERVER_ERROR,
-                "Internal server error, please try again later",
+                codes::INTERNAL_SERVERL_ERROR,
+                "Internal server error occurred",
             ),
         }
     }
@@ -130,4 +145,40 @@ pub fn json_response<T: serde::Serialize>(status: StatusCode, value: &T) -> Resp
         HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_failure_goes_out_with_kalturas_spelling_and_no_cause() {
+        let e = ApiError::Internal(anyhow::anyhow!("disk full at /var/lib/secret"));
+        assert_eq!(e.code(), "INTERNAL_SERVERL_ERROR");
+        let body = serde_json::to_value(e.to_body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "code": "INTERNAL_SERVERL_ERROR",
+                "message": "Internal server error occurred",
+                "objectType": "KalturaAPIException",
+                "args": [],
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_ks_carries_ksid_err_code_and_err_desc_as_kaltura_sends_them() {
+        let body =
+            serde_json::to_value(ApiError::invalid_ks(codes::KSID_EXPIRED).to_body()).unwrap();
+        assert_eq!(body["code"], "INVALID_KS");
+        assert_eq!(
+            body["args"],
+            serde_json::json!({"KSID": "EXPIRED", "ERR_CODE": "-1", "ERR_DESC": "INVALID_STR"})
+        );
+        assert_eq!(
+            body["message"],
+            r#"Invalid KS "EXPIRED", Error "-1,INVALID_STR""#
+        );
+    }
 }

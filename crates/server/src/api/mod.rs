@@ -86,13 +86,21 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
-/// Any other path under `/api_v3`.
+/// Any other path under `/api_v3`: no service is named, so `SRV_NAME` is
+/// empty.
 pub async fn unknown_path() -> Response {
+    service_does_not_exist("").into_response()
+}
+
+/// `SERVICE_DOES_NOT_EXISTS` as Kaltura sends it: the name in `args.SRV_NAME`
+/// and Kaltura's message template. `name` must already be safe to echo
+/// ([`printable`]).
+fn service_does_not_exist(name: &str) -> ApiError {
     ApiError::new(
         codes::SERVICE_DOES_NOT_EXISTS,
-        "Use POST /api_v3/service/{service}/action/{action}",
+        format!("Service \"{name}\" does not exists"),
     )
-    .into_response()
+    .with_arg("SRV_NAME", name)
 }
 
 async fn handle(
@@ -121,11 +129,7 @@ async fn dispatch(
     let service_lc = service.to_ascii_lowercase();
     let action_lc = action.to_ascii_lowercase();
     let Some((_, actions)) = SERVICES.iter().find(|(s, _)| *s == service_lc) else {
-        return Err(ApiError::new(
-            codes::SERVICE_DOES_NOT_EXISTS,
-            format!("Service \"{}\" does not exist", printable(&service)),
-        )
-        .with_arg("SERVICE_NAME", printable(&service)));
+        return Err(service_does_not_exist(&printable(&service)));
     };
     if !actions.contains(&action_lc.as_str()) {
         return Err(ApiError::new(
@@ -191,4 +195,22 @@ fn printable(s: &str) -> String {
 /// Serialises a wire value for the reply.
 pub fn to_value<T: serde::Serialize>(v: &T) -> ApiResult<Value> {
     serde_json::to_value(v).map_err(|e| ApiError::Internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_service_is_named_in_srv_name_as_kaltura_names_it() {
+        let body = serde_json::to_value(service_does_not_exist("media").to_body()).unwrap();
+        assert_eq!(body["code"], "SERVICE_DOES_NOT_EXISTS");
+        assert_eq!(body["args"], serde_json::json!({"SRV_NAME": "media"}));
+        assert_eq!(body["message"], r#"Service "media" does not exists"#);
+    }
+
+    #[test]
+    fn a_hostile_service_name_is_echoed_only_as_printable_ascii() {
+        assert_eq!(printable("<script>\u{0}é x"), "<script>x");
+    }
 }
