@@ -7,10 +7,13 @@
 //! - `serve` = build + `kmc-server serve --demo` on 127.0.0.1:8080.
 //! - `test` = setup (with Chromium) + fmt, clippy, native tests, browser tests, end-to-end tests.
 //! - `bench` = the figures for the notes: bundle sizes, time to a usable login form, login throughput.
+//! - `attack` = the server's security promises measured under attack: hostile input, parallel
+//!   guessing, spraying, slow clients, a flood, and `kill -9` during writes.
 //!
 //! The default build uses only std so that CI, which compiles xtask first, starts at once; the
 //! bench's compression, hashing and JSON crates sit behind the `bench` feature, which
-//! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]).
+//! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]); the attacker's async
+//! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
 
 mod ctx;
 mod setup;
@@ -18,6 +21,9 @@ mod steps;
 
 #[cfg(feature = "bench")]
 mod bench;
+
+#[cfg(feature = "attack")]
+mod attack;
 
 use std::process::ExitCode;
 
@@ -33,6 +39,8 @@ commands:
   test    setup (with Chromium), then fmt, clippy, native, browser and end-to-end tests
   bench   bundle sizes, time to a usable login form, server login throughput
           (writes target/bench-report.md)
+  attack  attack a release kmc-server: hostile input, parallel guessing, spraying, slow
+          clients, flood, kill -9 during writes (writes target/attack-report.md)
 ";
 
 fn main() -> ExitCode {
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
         "serve" => steps::serve(&ctx),
         "test" => steps::test(&ctx),
         "bench" => bench_entry(&ctx, &args[1..]),
+        "attack" => attack_entry(&ctx, &args[1..]),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -94,4 +103,30 @@ fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
 #[cfg(feature = "bench")]
 fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
     bench::run(ctx, rest)
+}
+
+/// Runs the attacks. Like [`bench_entry`], the std-only build re-runs itself with the `attack`
+/// feature in release mode: the load generator must be fast enough to push the server.
+#[cfg(not(feature = "attack"))]
+fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
+    let mut cmd = ctx.cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "xtask",
+        "--features",
+        "attack",
+        "--",
+        "attack",
+    ])
+    .args(rest);
+    ctx::run_status(&mut cmd)
+}
+
+/// Runs the attacks in this (feature-enabled) binary.
+#[cfg(feature = "attack")]
+fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
+    attack::run(ctx, rest)
 }

@@ -1,0 +1,204 @@
+//! Slow clients (slowloris): 1,000 connections, each from its own loopback address, send a
+//! request's headers one byte a second and never finish them, while a normal client signs in
+//! every two seconds on a fresh connection. The normal sign-in must stay within twice its
+//! unloaded time, and the server's memory must stay bounded.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::http::{Conn, client_ip, connect};
+use super::server::{Server, TempDir, random_password};
+use super::{Env, Row, mib, percentile, rss_sampler};
+
+/// Allowed RSS growth over the baseline.
+const RSS_GROWTH_MIB: u64 = 64;
+
+enum SlowEnd {
+    /// The connection could not be opened.
+    Refused,
+    /// The server closed it after this long.
+    Closed(Duration),
+    /// Still open when the attack ended.
+    Open,
+}
+
+async fn slow_client(
+    addr: std::net::SocketAddr,
+    i: usize,
+    start_in: Duration,
+    until: Instant,
+) -> SlowEnd {
+    tokio::time::sleep(start_in).await;
+    let Ok(mut s) = connect(addr, Some(client_ip(i)), Duration::from_secs(10)).await else {
+        return SlowEnd::Refused;
+    };
+    let opened = Instant::now();
+    let head = format!(
+        "POST /api_v3/service/user/action/get?format=1 HTTP/1.1\r\nHost: {addr}\r\nX-Slow: {}",
+        "a".repeat(4096)
+    );
+    let mut buf = [0u8; 512];
+    for b in head.bytes().cycle() {
+        if Instant::now() >= until {
+            return SlowEnd::Open;
+        }
+        if s.write_all(&[b]).await.is_err() {
+            return SlowEnd::Closed(opened.elapsed());
+        }
+        // Wait a second, noticing a close (EOF, an error reply, a reset) meanwhile.
+        let tick = tokio::time::sleep(Duration::from_secs(1));
+        tokio::select! {
+            () = tick => {}
+            r = s.read(&mut buf) => {
+                let _ = r;
+                return SlowEnd::Closed(opened.elapsed());
+            }
+        }
+    }
+    SlowEnd::Open
+}
+
+async fn timed_sign_in(
+    addr: std::net::SocketAddr,
+    body: &serde_json::Value,
+) -> Result<f64, String> {
+    let mut c = Conn::new(addr, Some([127, 0, 0, 2].into()));
+    let t = Instant::now();
+    let r = c
+        .call("user", "loginByLoginId", body, Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    match r.outcome() {
+        super::http::Outcome::Value(serde_json::Value::String(_)) => Ok(ms),
+        _ => Err(format!("refused: {}", r.text(120))),
+    }
+}
+
+/// Runs the attack.
+pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+    let n = env.opts.slow;
+    let secs = env.opts.slow_seconds.max(10);
+    let tmp = TempDir::new("slow")?;
+    let server = Server::start(&env.bin, tmp.path(), &[])?;
+    let addr = server.addr;
+    let partner = server.add_partner("Slow Sandbox", false)?;
+    let password = random_password();
+    server.add_user(partner, "normal@example.com", Some(&password))?;
+    let body = json!({"loginId": "normal@example.com", "password": password, "partnerId": partner});
+
+    // Unloaded: a warm-up, then five timed sign-ins on fresh connections.
+    timed_sign_in(addr, &body).await?;
+    let mut unloaded = Vec::new();
+    for _ in 0..5 {
+        unloaded.push(timed_sign_in(addr, &body).await?);
+    }
+    unloaded.sort_by(f64::total_cmp);
+    let unloaded_max = unloaded.last().copied().unwrap_or(f64::NAN);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = rss_sampler(server.pid(), Duration::from_millis(250), stop.clone());
+    println!("  {n} slow connections for {secs} s …");
+    let until = Instant::now() + Duration::from_secs(secs);
+    let slow: Vec<_> = (0..n)
+        .map(|i| {
+            // Open them over the first two seconds.
+            let start_in = Duration::from_millis((i as u64 * 2000) / n.max(1) as u64);
+            tokio::spawn(slow_client(addr, i, start_in, until))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut loaded = Vec::new();
+    let mut failures = Vec::new();
+    while Instant::now() + Duration::from_secs(2) < until {
+        let t = Instant::now();
+        match timed_sign_in(addr, &body).await {
+            Ok(ms) => loaded.push(ms),
+            Err(e) => failures.push(e),
+        }
+        tokio::time::sleep(Duration::from_secs(2).saturating_sub(t.elapsed())).await;
+    }
+    let (mut refused, mut open, mut closed) = (0, 0, Vec::new());
+    for t in slow {
+        match t.await.unwrap_or(SlowEnd::Refused) {
+            SlowEnd::Refused => refused += 1,
+            SlowEnd::Open => open += 1,
+            SlowEnd::Closed(d) => closed.push(d.as_secs_f64()),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (base, peak, _) = sampler.await.unwrap_or((0, 0, Vec::new()));
+    let panics = server.panics();
+    drop(server);
+    closed.sort_by(f64::total_cmp);
+    loaded.sort_by(f64::total_cmp);
+    let loaded_max = loaded.last().copied().unwrap_or(f64::NAN);
+
+    let sign_in_ok = failures.is_empty() && !loaded.is_empty() && loaded_max <= 2.0 * unloaded_max;
+    let rss_ok = peak.saturating_sub(base) <= RSS_GROWTH_MIB * 1024;
+    let how = format!(
+        "{n} connections (one source address each) send headers 1 byte/s for {secs} s; a normal \
+         client signs in every 2 s on a fresh connection"
+    );
+    let rows = vec![
+        Row {
+            promise: "Slow clients do not slow down sign-in".into(),
+            how: how.clone(),
+            figure: format!(
+                "{} sign-ins under attack: median {:.0} ms, max {loaded_max:.0} ms, {} failed; \
+                 unloaded: median {:.0} ms, max {unloaded_max:.0} ms",
+                loaded.len() + failures.len(),
+                percentile(&loaded, 50.0),
+                failures.len(),
+                percentile(&unloaded, 50.0)
+            ),
+            target: "every sign-in answered within 2× the unloaded max".into(),
+            pass: sign_in_ok && panics.is_empty(),
+        },
+        Row {
+            promise: "Slow clients cannot exhaust memory".into(),
+            how,
+            figure: format!(
+                "RSS {} → peak {}; slow connections: {} closed by the server (median after \
+                 {:.0} s), {open} still open at the end, {refused} refused",
+                mib(base),
+                mib(peak),
+                closed.len(),
+                percentile(&closed, 50.0)
+            ),
+            target: format!("RSS growth ≤ {RSS_GROWTH_MIB} MiB"),
+            pass: rss_ok,
+        },
+    ];
+    let mut note = format!(
+        "Each slow connection starts a `POST` and sends one more header byte every second, never \
+         ending the headers. `--header-read-timeout-secs` is {} and `--max-connections` is {} in \
+         this build.",
+        if env.flags.has("--header-read-timeout-secs") {
+            "present"
+        } else {
+            "absent"
+        },
+        if env.flags.has("--max-connections") {
+            "present"
+        } else {
+            "absent"
+        },
+    );
+    if !closed.is_empty() {
+        note.push_str(&format!(
+            " The server closed slow connections after {:.0}–{:.0} s.",
+            closed[0],
+            closed[closed.len() - 1]
+        ));
+    }
+    if let Some(f) = failures.first() {
+        note.push_str(&format!(" First failed sign-in: {f}."));
+    }
+    note.push_str(&format!(" Panics in the log: {}.\n", panics.len()));
+    Ok((rows, note))
+}
