@@ -9,13 +9,17 @@
 //! - [`ApiClient`], provided through Leptos context ([`provide_api`], [`use_api`]);
 //! - [`Transport`] and the real [`FetchTransport`] (gloo-net fetch, 10 s timeout);
 //! - [`ApiError`], the one error type, with its Kaltura `code()`.
+//!
+//! Every call carries `clientTag: "kmc-login"`, so Kaltura's logs and
+//! monitoring can tell this app's calls from KMC's and other clients'.
 
 use std::fmt;
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
 use kaltura_api::requests::{
-    HashKeyParams, LoginByKs, LoginByLoginId, ResetPassword, SetInitialPassword, UpdatePassword,
+    HashKeyParams, ListActivePartners, LoginByKs, LoginByLoginId, ResetPassword,
+    SetInitialPassword, UpdatePassword,
 };
 use kaltura_api::responses::{
     KalturaAdminUser, KalturaAuthentication, KalturaPartner, KalturaPartnerListResponse,
@@ -30,6 +34,9 @@ use send_wrapper::SendWrapper;
 /// How long a request may take before the app gives up and says the server
 /// cannot be reached.
 pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
+
+/// The `clientTag` of every call: Kaltura logs it with each request.
+pub const CLIENT_TAG: &str = "kmc-login";
 
 /// Why a request produced no reply body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +197,10 @@ impl fmt::Debug for Session {
 #[derive(Clone)]
 pub struct ApiClient {
     service_url: String,
+    /// `privileges` of the KS that sign-in asks for.
+    privileges: String,
+    /// `expiry` of the KS that sign-in asks for, in seconds.
+    expiry: i64,
     // Leptos context needs Send + Sync; the browser runs one thread, so the
     // wrapper's same-thread check always holds.
     transport: SendWrapper<Rc<dyn Transport>>,
@@ -206,11 +217,24 @@ impl fmt::Debug for ApiClient {
 impl ApiClient {
     /// A client for the Kaltura server at `service_url` (without `/api_v3`),
     /// reaching it through `transport`.
+    /// Sign-in asks for the KS KMC asks for
+    /// ([`crate::config::DEFAULT_PRIVILEGES`], a day) until
+    /// [`Self::with_ks_shape`] says otherwise.
     pub fn new(service_url: impl Into<String>, transport: Rc<dyn Transport>) -> Self {
         Self {
             service_url: service_url.into().trim_end_matches('/').to_owned(),
+            privileges: crate::config::DEFAULT_PRIVILEGES.to_owned(),
+            expiry: crate::config::DEFAULT_EXPIRY_SECONDS,
             transport: SendWrapper::new(transport),
         }
+    }
+
+    /// The same client, asking for KSs with these `privileges` and `expiry`
+    /// (seconds) at sign-in, as `config.json` sets them.
+    pub fn with_ks_shape(mut self, privileges: impl Into<String>, expiry: i64) -> Self {
+        self.privileges = privileges.into();
+        self.expiry = expiry;
+        self
     }
 
     /// A client that uses the browser's fetch.
@@ -246,7 +270,9 @@ impl ApiClient {
     }
 
     /// `user.loginByLoginId`. `otp` is `""` on the first step, as KMC sends it;
-    /// `partner_id` targets one account of a login that has several.
+    /// `partner_id` targets one account of a login that has several. The KS
+    /// is asked for with explicit `privileges` and `expiry`, as KMC asks:
+    /// without them Kaltura issues `*`, which applies entitlements to admins.
     pub async fn login(
         &self,
         email: &str,
@@ -258,8 +284,8 @@ impl ApiClient {
             login_id: email.to_owned(),
             password: password.to_owned(),
             partner_id,
-            expiry: None,
-            privileges: None,
+            expiry: Some(self.expiry),
+            privileges: Some(self.privileges.clone()),
             otp: Some(otp.to_owned()),
         };
         let ks: String = self.call("user", "loginByLoginId", &params, None).await?;
@@ -346,15 +372,22 @@ impl ApiClient {
         self.call("partner", "getInfo", &NoParams, Some(ks)).await
     }
 
-    /// `partner.listPartnersForUser`: every account of the session's login.
+    /// `partner.listPartnersForUser`: every active account of the session's
+    /// login, on one page of 500 as KMC asks (Kaltura's default page is 30).
     pub async fn list_partners(&self, ks: &str) -> Result<Vec<KalturaPartner>, ApiError> {
         let reply: KalturaPartnerListResponse = self
-            .call("partner", "listPartnersForUser", &NoParams, Some(ks))
+            .call(
+                "partner",
+                "listPartnersForUser",
+                &ListActivePartners::default(),
+                Some(ks),
+            )
             .await?;
         Ok(reply.objects)
     }
 
-    /// `user.loginByKs`: a session in another account of the same login.
+    /// `user.loginByKs`: a session in another account of the same login. Only
+    /// the reply's `ks` is read.
     pub async fn login_by_ks(&self, ks: &str, partner_id: i64) -> Result<Session, ApiError> {
         let params = LoginByKs {
             requested_partner_id: partner_id,
@@ -379,13 +412,14 @@ impl ToJson for NoParams {
 }
 
 /// The JSON body of a call: `ks` first when signed in, then the action's
-/// parameters.
+/// parameters, then the [`CLIENT_TAG`].
 fn request_body(params: &dyn ToJson, ks: Option<&str>) -> String {
     let mut body = JsonObject::new();
     if let Some(ks) = ks {
         body.string("ks", ks);
     }
     params.to_json(&mut body);
+    body.string("clientTag", CLIENT_TAG);
     body.finish()
 }
 
@@ -433,6 +467,42 @@ mod tests {
     }
 
     #[test]
+    fn login_asks_for_the_configured_privileges_and_expiry() {
+        let (client, rec) = fake_client(Ok("\"djJ8ks\""));
+        let client = client.with_ks_shape("disableentitlement", 3600);
+        futures::executor::block_on(client.login("a@b.c", "pw", "123456", Some(102))).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
+        assert_eq!(body["privileges"], "disableentitlement");
+        assert_eq!(body["expiry"], 3600);
+        assert_eq!(body["partnerId"], 102);
+        assert_eq!(body["otp"], "123456");
+    }
+
+    #[test]
+    fn every_call_carries_the_client_tag() {
+        let (client, rec) = fake_client(Ok("null"));
+        futures::executor::block_on(client.reset_password("a@b.c")).unwrap();
+        futures::executor::block_on(client.end_session("ks")).unwrap();
+        let _ = futures::executor::block_on(client.list_partners("ks"));
+        for (_, body) in rec.posted.borrow().iter() {
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["clientTag"], "kmc-login", "{body}");
+        }
+    }
+
+    #[test]
+    fn the_account_list_is_asked_for_active_accounts_on_one_page_of_500() {
+        let (client, rec) = fake_client(Ok(
+            r#"{"objects":[{"id":101,"name":"A","objectType":"KalturaPartner"}],"totalCount":1,"objectType":"KalturaPartnerListResponse"}"#,
+        ));
+        let partners = futures::executor::block_on(client.list_partners("ks")).unwrap();
+        assert_eq!(partners.len(), 1);
+        let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
+        assert_eq!(body["pager"]["pageSize"], 500);
+        assert_eq!(body["partnerFilter"]["statusEqual"], 1);
+    }
+
+    #[test]
     fn login_posts_kalturas_parameters_with_an_empty_otp_and_no_ks() {
         let (client, rec) = fake_client(Ok("\"djJ8ks\""));
         let session = futures::executor::block_on(client.login("a@b.c", "pw", "", None)).unwrap();
@@ -445,7 +515,14 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&posted[0].1).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"loginId":"a@b.c","password":"pw","otp":""})
+            serde_json::json!({
+                "loginId": "a@b.c",
+                "password": "pw",
+                "expiry": 86400,
+                "privileges": "disableentitlement,appid:kmc",
+                "otp": "",
+                "clientTag": "kmc-login",
+            })
         );
     }
 
@@ -454,7 +531,10 @@ mod tests {
         let (client, rec) = fake_client(Ok("null"));
         futures::executor::block_on(client.end_session("djJ8ks")).unwrap();
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
-        assert_eq!(body, serde_json::json!({"ks":"djJ8ks"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"ks": "djJ8ks", "clientTag": "kmc-login"})
+        );
     }
 
     #[test]
@@ -462,7 +542,10 @@ mod tests {
         let odd = "djJ8\"},\"x\":\\";
         let body: serde_json::Value =
             serde_json::from_str(&request_body(&NoParams, Some(odd))).unwrap();
-        assert_eq!(body, serde_json::json!({ "ks": odd }));
+        assert_eq!(
+            body,
+            serde_json::json!({ "ks": odd, "clientTag": "kmc-login" })
+        );
         let params = LoginByKs {
             requested_partner_id: 7,
         };
@@ -470,9 +553,12 @@ mod tests {
             serde_json::from_str(&request_body(&params, Some(odd))).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({ "ks": odd, "requestedPartnerId": 7 })
+            serde_json::json!({ "ks": odd, "requestedPartnerId": 7, "clientTag": "kmc-login" })
         );
-        assert_eq!(request_body(&params, None), r#"{"requestedPartnerId":7}"#);
+        assert_eq!(
+            request_body(&params, None),
+            r#"{"requestedPartnerId":7,"clientTag":"kmc-login"}"#
+        );
     }
 
     #[test]
@@ -532,6 +618,15 @@ mod tests {
     }
 
     #[test]
+    fn login_by_ks_needs_only_the_ks_when_kaltura_drops_the_other_fields() {
+        let (client, _) = fake_client(Ok(
+            r#"{"ks":"djJ8MTAyfG5ldw==","objectType":"KalturaSessionResponse"}"#,
+        ));
+        let s = futures::executor::block_on(client.login_by_ks("old", 102)).unwrap();
+        assert_eq!(s.ks, "djJ8MTAyfG5ldw==");
+    }
+
+    #[test]
     fn login_by_ks_reads_the_new_ks_from_the_session_response() {
         let (client, rec) = fake_client(Ok(
             r#"{"objectType":"KalturaSessionResponse","ks":"new","userId":"a@b.c","partnerId":101}"#,
@@ -541,7 +636,7 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"requestedPartnerId":101,"ks":"old"})
+            serde_json::json!({"requestedPartnerId":101,"ks":"old","clientTag":"kmc-login"})
         );
     }
 

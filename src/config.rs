@@ -1,10 +1,11 @@
 //! Run-time configuration read from `config.json` beside `index.html`.
 //!
 //! One build is deployed anywhere by editing that file: `serviceUrl` names the
-//! Kaltura server (default: the page's own origin) and `kmcUrl`, when set,
-//! names the KMC the user is handed off to after signing in. A missing or
-//! invalid file falls back to the defaults with a console warning, never a
-//! blank page.
+//! Kaltura server (default: the page's own origin); `kmcUrl`, when set, is
+//! KMC's base URL, to which the user is handed off after signing in;
+//! `privileges` and `expiry` shape the KS that sign-in asks for (default: what
+//! KMC itself asks for). A missing or invalid file falls back to the defaults
+//! with a console warning, never a blank page.
 //!
 //! Serves: [`AppConfig`], [`parse_config`] (pure, unit-tested), [`load_config`]
 //! (browser) and [`use_config`].
@@ -12,24 +13,63 @@
 use kaltura_api::Json;
 use leptos::prelude::*;
 
+/// The KS privileges KMC asks for at sign-in. Without `disableentitlement`
+/// Kaltura issues `*`, which enforces category entitlements even for an
+/// account admin, so an admin handed to KMC would see fewer entries there.
+pub const DEFAULT_PRIVILEGES: &str = "disableentitlement,appid:kmc";
+
+/// The KS lifetime KMC asks for at sign-in, in seconds (a day).
+pub const DEFAULT_EXPIRY_SECONDS: i64 = 86_400;
+
 /// The settings the app runs with.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppConfig {
     /// Base URL of the Kaltura server, without `/api_v3` and without a
     /// trailing slash.
     pub service_url: String,
-    /// Where KMC lives; when set, sign-in hands the session over to it.
+    /// KMC's base URL (e.g. `https://kaltura.example/index.php/kmcng`),
+    /// without a trailing slash; when set, sign-in hands the session over to
+    /// it (see [`AppConfig::kmc_handoff_url`]).
     pub kmc_url: Option<String>,
+    /// `privileges` sent with `user.loginByLoginId`.
+    pub privileges: String,
+    /// `expiry` sent with `user.loginByLoginId`, in seconds.
+    pub expiry: i64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self::defaults("")
+    }
 }
 
 impl AppConfig {
-    /// The defaults: the API on the page's own origin, no KMC handoff.
+    /// The defaults: the API on the page's own origin, no KMC handoff, and
+    /// the KS KMC itself asks for.
     pub fn defaults(origin: &str) -> Self {
         Self {
             service_url: origin.trim_end_matches('/').to_owned(),
             kmc_url: None,
+            privileges: DEFAULT_PRIVILEGES.to_owned(),
+            expiry: DEFAULT_EXPIRY_SECONDS,
         }
     }
+
+    /// Where the KS is posted to hand the session to KMC, when configured.
+    pub fn kmc_handoff_url(&self) -> Option<String> {
+        self.kmc_url.as_deref().map(kmc_handoff_url)
+    }
+}
+
+/// KMC's route that reads a posted KS and keeps the session
+/// (`actions/persist-login-by-ks`). KMC copies a posted `ks` into its
+/// configuration on any page, but only this route and `actions/login-by-ks`
+/// sign in with it; its root shows KMC's own login page instead.
+pub fn kmc_handoff_url(kmc_base: &str) -> String {
+    format!(
+        "{}/actions/persist-login-by-ks",
+        kmc_base.trim_end_matches('/')
+    )
 }
 
 /// Why `config.json` was not used as written.
@@ -63,6 +103,17 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
             .ok_or_else(|| ConfigError::Invalid(format!("{key} must be a string")))
     };
     let (service_url, kmc_url) = (text_field("serviceUrl")?, text_field("kmcUrl")?);
+    let privileges =
+        non_empty(text_field("privileges")?).unwrap_or_else(|| DEFAULT_PRIVILEGES.to_owned());
+    let expiry = match raw.take("expiry") {
+        None | Some(Json::Null) => DEFAULT_EXPIRY_SECONDS,
+        Some(value) => value
+            .as_i64()
+            .filter(|seconds| *seconds > 0)
+            .ok_or_else(|| {
+                ConfigError::Invalid("expiry must be a positive whole number of seconds".into())
+            })?,
+    };
     let service_url = match non_empty(service_url) {
         None => origin.trim_end_matches('/').to_owned(),
         Some(url) => {
@@ -78,12 +129,14 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
     };
     let kmc_url = match non_empty(kmc_url) {
         None => None,
-        Some(url) if is_http_url(&url) => Some(url),
+        Some(url) if is_http_url(&url) => Some(url.trim_end_matches('/').to_owned()),
         Some(_) => return Err(ConfigError::BadUrl("kmcUrl")),
     };
     Ok(AppConfig {
         service_url,
         kmc_url,
+        privileges,
+        expiry,
     })
 }
 
@@ -180,6 +233,58 @@ mod tests {
             c.kmc_url.as_deref(),
             Some("https://kmc.example/index.php/kmcng")
         );
+    }
+
+    #[test]
+    fn the_handoff_goes_to_kmcs_persist_login_by_ks_route_under_its_base_url() {
+        for base in [
+            "https://kmc.example/index.php/kmcng",
+            "https://kmc.example/index.php/kmcng/",
+        ] {
+            let c = parse_config(&format!(r#"{{"kmcUrl":"{base}"}}"#), ORIGIN).unwrap();
+            assert_eq!(
+                c.kmc_handoff_url().as_deref(),
+                Some("https://kmc.example/index.php/kmcng/actions/persist-login-by-ks")
+            );
+        }
+        assert_eq!(AppConfig::defaults(ORIGIN).kmc_handoff_url(), None);
+    }
+
+    #[test]
+    fn the_ks_privileges_and_expiry_default_to_what_kmc_asks_for() {
+        for c in [
+            parse_config("{}", ORIGIN).unwrap(),
+            parse_config(r#"{"privileges":" ","expiry":null}"#, ORIGIN).unwrap(),
+            AppConfig::default(),
+        ] {
+            assert_eq!(c.privileges, "disableentitlement,appid:kmc");
+            assert_eq!(c.expiry, 86_400);
+        }
+        let c = parse_config(
+            r#"{"privileges":"disableentitlement","expiry":3600}"#,
+            ORIGIN,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.privileges.as_str(), c.expiry),
+            ("disableentitlement", 3600)
+        );
+    }
+
+    #[test]
+    fn an_expiry_that_is_not_a_positive_whole_number_is_refused() {
+        for text in [
+            r#"{"expiry":0}"#,
+            r#"{"expiry":-5}"#,
+            r#"{"expiry":1.5}"#,
+            r#"{"expiry":"86400"}"#,
+            r#"{"privileges":7}"#,
+        ] {
+            assert!(
+                matches!(parse_config(text, ORIGIN), Err(ConfigError::Invalid(_))),
+                "{text}"
+            );
+        }
     }
 
     #[test]

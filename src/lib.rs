@@ -39,7 +39,10 @@ pub fn App(
     /// The configuration read from `config.json` (or the defaults).
     config: AppConfig,
 ) -> impl IntoView {
-    provide_api(ApiClient::with_fetch(config.service_url.clone()));
+    provide_api(
+        ApiClient::with_fetch(config.service_url.clone())
+            .with_ks_shape(config.privileges.clone(), config.expiry),
+    );
     provide_context(config);
     session::provide_login_prefill();
     view! {

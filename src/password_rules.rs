@@ -6,6 +6,11 @@
 //! most refusals never reach the server. What only the server can know (its
 //! common-password list, the last passwords used, its own structure rules) is
 //! explained next to the field by [`refusal_message`].
+//!
+//! The texts promise nothing about the server's own settings: a real Kaltura's
+//! default rules are stricter (8–14 characters, with a digit, a lower-case
+//! letter and a symbol) and each deployment may change them. When the server
+//! states its rules (`args.RULES`), [`server_rules`] is what the page shows.
 
 use kaltura_api::codes;
 
@@ -46,14 +51,28 @@ pub fn check(password: &str, confirm: &str, email: Option<&str>) -> RuleCheck {
 }
 
 /// The rule texts, in the order the page lists them.
-pub const RULE_LONG_ENOUGH: &str = "At least 8 characters (a long phrase is welcome)";
+pub const RULE_LONG_ENOUGH: &str = "At least 8 characters";
 /// See [`RULE_LONG_ENOUGH`].
 pub const RULE_NOT_EMAIL: &str = "Not your email address";
 /// See [`RULE_LONG_ENOUGH`].
 pub const RULE_CONFIRMED: &str = "Both fields match";
 /// Shown under the rules: what only the server checks.
-pub const RULES_SERVER_NOTE: &str =
-    "Very common passwords and your last few passwords are not accepted.";
+pub const RULES_SERVER_NOTE: &str = "The server may have rules of its own, and it refuses very common passwords and your last few passwords; if it refuses this one, it says why.";
+
+/// The server's own statement of its rules (`args.RULES` of
+/// `PASSWORD_STRUCTURE_INVALID`), ready to show with its line breaks, or
+/// `None` when it sent none. Kaltura writes its rules one per line; from
+/// `adminUser.updatePassword` the breaks arrive as a literal backslash and
+/// `n`, which are turned into real line breaks here.
+pub fn server_rules(rules: Option<&str>) -> Option<String> {
+    let text = rules?.replace("\\n", "\n").replace("\r\n", "\n");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
 
 /// The plain-words explanation of a server refusal of the new password, or
 /// `None` when `code` is not about the password itself.
@@ -63,11 +82,13 @@ pub const RULES_SERVER_NOTE: &str =
 /// still limits length and demands character classes).
 pub fn refusal_message(code: &str, rules: Option<&str>) -> Option<String> {
     match code {
-        codes::PASSWORD_STRUCTURE_INVALID => Some(match rules.map(str::trim) {
-            Some(rules) if !rules.is_empty() => {
-                format!("The server did not accept this password. Its rules: {rules}")
+        codes::PASSWORD_STRUCTURE_INVALID => Some(match server_rules(rules) {
+            Some(rules) => {
+                format!("The server did not accept this password. Its rules:\n{rules}")
             }
-            _ => "The server did not accept this password: it does not meet its rules.".to_owned(),
+            None => {
+                "The server did not accept this password: it does not meet its rules.".to_owned()
+            }
         }),
         codes::COMMON_PASSWORD => Some(
             "This password is too common: it appears in lists attackers try first. \
@@ -141,6 +162,36 @@ mod tests {
         )
         .unwrap();
         assert!(message.contains("at least 8 characters"), "{message}");
+    }
+
+    #[test]
+    fn kalturas_rules_keep_their_line_breaks_whether_real_or_a_literal_backslash_n() {
+        let expected = "- Must be 8-14 characters long.\n- Must contain at least one digit (0-9).";
+        for sent in [
+            "- Must be 8-14 characters long.\n- Must contain at least one digit (0-9).",
+            "- Must be 8-14 characters long.\\n- Must contain at least one digit (0-9).",
+            "- Must be 8-14 characters long.\r\n- Must contain at least one digit (0-9).\n",
+        ] {
+            assert_eq!(
+                server_rules(Some(sent)).as_deref(),
+                Some(expected),
+                "{sent:?}"
+            );
+        }
+        let message = refusal_message(codes::PASSWORD_STRUCTURE_INVALID, Some("a\\nb")).unwrap();
+        assert!(message.ends_with("Its rules:\na\nb"), "{message:?}");
+    }
+
+    #[test]
+    fn empty_server_rules_count_as_none() {
+        assert_eq!(server_rules(None), None);
+        assert_eq!(server_rules(Some(" \\n ")), None);
+    }
+
+    #[test]
+    fn the_listed_rules_promise_nothing_about_the_servers_settings() {
+        assert!(!RULE_LONG_ENOUGH.contains("long phrase"));
+        assert!(!RULES_SERVER_NOTE.contains("minutes"));
     }
 
     #[test]

@@ -131,10 +131,17 @@ pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
         .unwrap_or_else(|| RwSignal::new(LoginPrefill::default()))
 }
 
-/// Hands the session over to KMC the way KMC accepts it without putting the
-/// KS in a URL: a POST form with a `ks` field, built and submitted at once.
-/// The page then leaves the app.
-pub fn handoff_to_kmc(kmc_url: &str, ks: &str) {
+/// Hands the session over to KMC the way KMC reads it, without putting the
+/// KS in a URL: a POST form with a `ks` field to
+/// `{kmc_base}/actions/persist-login-by-ks` ([`crate::config::kmc_handoff_url`]),
+/// built and submitted at once. KMC signs in with a posted KS only on that
+/// route (and `actions/login-by-ks`, which does not keep the session); at its
+/// root it would show its own login page. The page then leaves the app.
+///
+/// The form is sent with `requestSubmit`, so a `submit` event fires first
+/// (the browser tests read the form there and keep the page); browsers
+/// without it fall back to `submit`.
+pub fn handoff_to_kmc(kmc_base: &str, ks: &str) {
     #[cfg(target_arch = "wasm32")]
     {
         use wasm_bindgen::JsCast;
@@ -154,17 +161,20 @@ pub fn handoff_to_kmc(kmc_url: &str, ks: &str) {
             return;
         };
         form.set_method("post");
-        form.set_action(kmc_url);
+        form.set_action(&crate::config::kmc_handoff_url(kmc_base));
         form.set_hidden(true);
+        form.set_attribute("data-testid", "kmc-handoff").ok();
         field.set_type("hidden");
         field.set_name("ks");
         field.set_value(ks);
         let _ = form.append_child(&field);
         if let Some(body) = document.body() {
             let _ = body.append_child(&form);
-            form.submit().ok();
+            if form.request_submit().is_err() {
+                form.submit().ok();
+            }
         }
     }
     #[cfg(not(target_arch = "wasm32"))]
-    let _ = (kmc_url, ks);
+    let _ = (kmc_base, ks);
 }

@@ -248,6 +248,7 @@ async fn open_kmc_appears_only_with_a_kmc_url() {
     let config = AppConfig {
         service_url: "http://kaltura.test".into(),
         kmc_url: Some("http://kmc.test/index.php".into()),
+        ..AppConfig::default()
     };
     let root = mount_app(&fake, "/account", config);
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;

@@ -6,8 +6,14 @@
 //! session) sends the user to `/login` with "Your session has ended, please
 //! sign in again"; arriving here signed out goes to `/login` and back.
 //!
+//! A user who is not an account admin may not call `partner.getInfo` (Kaltura
+//! answers `SERVICE_FORBIDDEN`), and perhaps not the account list either: the
+//! page then shows what it knows (the user, the account id from `user.get`,
+//! the name if the list has it) and switching, hand-off and logout go on
+//! working.
+//!
 //! Decisions are plain functions with native tests: [`switch_outcome`],
-//! [`other_accounts`], [`change_password_transition`].
+//! [`other_accounts`], [`change_password_transition`], [`assemble_account`].
 
 use leptos::html::Input;
 use leptos::prelude::*;
@@ -34,10 +40,15 @@ use crate::session::{self, SESSION_ENDED, use_login_prefill};
 pub struct AccountData {
     /// The signed-in user (`user.get`).
     pub user: KalturaUser,
-    /// The current account (`partner.getInfo`).
+    /// The current account (`partner.getInfo`, else what the user and the
+    /// account list say about it).
     pub partner: KalturaPartner,
-    /// Every account of the login (`partner.listPartnersForUser`).
+    /// Every account of the login (`partner.listPartnersForUser`); empty when
+    /// the server would not list them.
     pub partners: Vec<KalturaPartner>,
+    /// The server refused some account details to this user (not an account
+    /// admin): the page says why they are missing.
+    pub limited: bool,
 }
 
 impl AccountData {
@@ -173,14 +184,18 @@ pub fn change_password_transition(
     }
 }
 
-/// Loads user, account and account list together; the first error wins,
-/// with `INVALID_KS` first so an ended session is always recognised.
-async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiError> {
-    let (user, partner, partners) = futures::join!(
-        api.get_user(&ks),
-        api.get_partner_info(&ks),
-        api.list_partners(&ks)
-    );
+/// Puts the three replies of a page load together. `INVALID_KS` from any of
+/// them wins, so an ended session is always recognised; then the user is
+/// required; a refusal of the account details or of the account list (a user
+/// who is not an account admin gets `SERVICE_FORBIDDEN`) only limits what is
+/// shown: the account is then named by its id from `user.get`, or by the
+/// list's entry for it. A server that cannot be reached still fails the load,
+/// so the page offers a retry.
+pub fn assemble_account(
+    user: Result<KalturaUser, ApiError>,
+    partner: Result<KalturaPartner, ApiError>,
+    partners: Result<Vec<KalturaPartner>, ApiError>,
+) -> Result<AccountData, ApiError> {
     let errors = [
         user.as_ref().err(),
         partner.as_ref().err(),
@@ -189,11 +204,35 @@ async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiErro
     if let Some(e) = errors.iter().flatten().find(|e| e.is(codes::INVALID_KS)) {
         return Err((*e).clone());
     }
+    if let Some(e) = errors.iter().flatten().find(|e| e.is_unreachable()) {
+        return Err((*e).clone());
+    }
+    let user = user?;
+    let limited = partner.is_err() || partners.is_err();
+    let partners = partners.unwrap_or_default();
+    let partner = partner.unwrap_or_else(|_| {
+        partners
+            .iter()
+            .find(|p| p.id == user.partner_id)
+            .cloned()
+            .unwrap_or_else(|| KalturaPartner::new(user.partner_id, String::new()))
+    });
     Ok(AccountData {
-        user: user?,
-        partner: partner?,
-        partners: partners?,
+        user,
+        partner,
+        partners,
+        limited,
     })
+}
+
+/// Loads user, account and account list together, then [`assemble_account`].
+async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiError> {
+    let (user, partner, partners) = futures::join!(
+        api.get_user(&ks),
+        api.get_partner_info(&ks),
+        api.list_partners(&ks)
+    );
+    assemble_account(user, partner, partners)
 }
 
 /// The account page: who is signed in, the current account, switching,
@@ -375,7 +414,11 @@ pub fn AccountPage() -> impl IntoView {
             change_result.set(Some("Enter your current password.".to_owned()));
             return;
         }
-        if let Err(why) = check_new_password(&new, &confirm_password.get_untracked()) {
+        if let Err(why) = check_new_password(
+            &current_password.get_untracked(),
+            &new,
+            &confirm_password.get_untracked(),
+        ) {
             change_result.set(Some(why.to_owned()));
             return;
         }
@@ -413,6 +456,15 @@ pub fn AccountPage() -> impl IntoView {
                 <p data-testid="current-account">
                     <strong>{account_label(&d.partner)}</strong>
                 </p>
+                {d
+                    .limited
+                    .then(|| {
+                        view! {
+                            <p class="muted" data-testid="account-details-limited">
+                                "Some account details are shown to account administrators only."
+                            </p>
+                        }
+                    })}
             </div>
             {kmc_url
                 .map(|kmc| {
@@ -675,7 +727,66 @@ mod tests {
             user,
             partner: partner(101, "A"),
             partners: vec![],
+            limited: false,
         };
         assert_eq!(d.email(), "ada@example.com");
+    }
+
+    fn user(partner_id: i64) -> KalturaUser {
+        serde_json::from_str(&format!(
+            r#"{{"id":"viewer@example.com","partnerId":{partner_id},"isAdmin":false}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_forbidden_account_info_is_named_from_the_list_or_by_its_id() {
+        let d = assemble_account(
+            Ok(user(102)),
+            Err(api(codes::SERVICE_FORBIDDEN)),
+            Ok(vec![partner(101, "A"), partner(102, "Studio")]),
+        )
+        .unwrap();
+        assert_eq!(account_label(&d.partner), "Studio (ID 102)");
+        assert!(d.limited);
+        assert_eq!(
+            other_accounts(&d.partners, d.partner.id),
+            [partner(101, "A")]
+        );
+        let d = assemble_account(
+            Ok(user(102)),
+            Err(api(codes::SERVICE_FORBIDDEN)),
+            Err(api(codes::SERVICE_FORBIDDEN)),
+        )
+        .unwrap();
+        assert_eq!(account_label(&d.partner), "Account 102");
+        assert!(d.partners.is_empty() && d.limited);
+    }
+
+    #[test]
+    fn an_ended_session_or_an_unreachable_server_still_fails_the_load() {
+        let e = assemble_account(
+            Ok(user(102)),
+            Err(api(codes::SERVICE_FORBIDDEN)),
+            Err(api(codes::INVALID_KS)),
+        )
+        .unwrap_err();
+        assert!(e.is(codes::INVALID_KS));
+        let e = assemble_account(Ok(user(102)), Err(ApiError::Timeout), Ok(vec![])).unwrap_err();
+        assert_eq!(e, ApiError::Timeout);
+        let e = assemble_account(
+            Err(api(codes::SERVICE_FORBIDDEN)),
+            Ok(partner(102, "S")),
+            Ok(vec![]),
+        )
+        .unwrap_err();
+        assert!(e.is(codes::SERVICE_FORBIDDEN));
+    }
+
+    #[test]
+    fn full_replies_are_not_marked_limited() {
+        let d = assemble_account(Ok(user(101)), Ok(partner(101, "A")), Ok(vec![])).unwrap();
+        assert!(!d.limited);
+        assert_eq!(d.partner, partner(101, "A"));
     }
 }

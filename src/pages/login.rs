@@ -92,6 +92,14 @@ pub const CODE_PROMPT: &str =
 /// Shown when the server cannot be reached, times out or answers garbage.
 pub const UNREACHABLE: &str =
     "Can't reach the server. Check your connection and try again; nothing you typed is lost.";
+/// Shown when the server says the login is locked. How long it stays locked
+/// is each server's (and on Kaltura each account's) setting, so no duration
+/// is promised.
+pub const LOCKED: &str = "This account is temporarily locked after too many failed sign-in attempts. Try again later; if you forgot your password, use \"Forgot password?\" below.";
+/// Shown when a sign-in is refused as a wrong password on the code step,
+/// although the same password was just accepted: Kaltura masks a lockout as
+/// `USER_WRONG_PASSWORD`, and refused codes count towards it.
+pub const BLOCKED_ON_CODE_STEP: &str = "The sign-in was blocked after too many attempts. Try again later; if you forgot your password, use \"Forgot password?\" below.";
 /// Shown after a refused authenticator code.
 pub const CODE_REJECTED: &str = "That code was not accepted. Type the code your authenticator app shows now. If codes keep failing, your phone's clock may be off: set it to update automatically.";
 
@@ -106,7 +114,7 @@ pub fn login_error_message(err: &ApiError) -> String {
     };
     match e.code.as_str() {
         codes::USER_WRONG_PASSWORD => "The email or password is incorrect.".to_owned(),
-        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => "This account is temporarily locked after too many failed sign-in attempts. Wait 15 minutes, then try again; if you forgot your password, use \"Forgot password?\" below.".to_owned(),
+        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => LOCKED.to_owned(),
         codes::DIRECT_LOGIN_BLOCKED => "This account signs in through single sign-on (SSO). Use your organisation's sign-in page instead of a password.".to_owned(),
         codes::PASSWORD_EXPIRED => "Your password has expired. Choose a new one to continue.".to_owned(),
         codes::INVALID_OTP => CODE_REJECTED.to_owned(),
@@ -125,12 +133,12 @@ pub fn password_update_error_message(err: &ApiError) -> String {
         return login_error_message(err);
     };
     match e.code.as_str() {
-        codes::PASSWORD_STRUCTURE_INVALID => match e.arg("RULES").map(str::trim) {
-            Some(rules) if !rules.is_empty() => {
-                format!("The new password does not follow the rules: {rules}")
+        codes::PASSWORD_STRUCTURE_INVALID => {
+            match crate::password_rules::server_rules(e.arg("RULES")) {
+                Some(rules) => format!("The new password does not follow the rules:\n{rules}"),
+                None => "The new password does not follow the password rules.".to_owned(),
             }
-            _ => "The new password does not follow the password rules.".to_owned(),
-        },
+        }
         codes::COMMON_PASSWORD => {
             "This password is too common and easy to guess. Choose another one.".to_owned()
         }
@@ -161,7 +169,16 @@ fn refuses_new_password(err: &ApiError) -> bool {
 
 /// The next state of the card after `user.loginByLoginId` answered.
 /// Success keeps the step (the page navigates away).
-pub fn after_login(step: LoginStep, result: &Result<(), ApiError>) -> Transition {
+///
+/// `password_accepted` says the password of this attempt is the one the
+/// server already accepted (it answered `MISSING_OTP` to it): a
+/// `USER_WRONG_PASSWORD` then cannot mean a wrong password, only a lockout
+/// the server masks, and the card says so.
+pub fn after_login(
+    step: LoginStep,
+    password_accepted: bool,
+    result: &Result<(), ApiError>,
+) -> Transition {
     let Err(err) = result else {
         return Transition::stay(step);
     };
@@ -189,6 +206,12 @@ pub fn after_login(step: LoginStep, result: &Result<(), ApiError>) -> Transition
             focus: Focus::NewPassword,
             ..Transition::stay(LoginStep::ExpiredPassword { code_needed: false })
         },
+        Some(codes::USER_WRONG_PASSWORD) if step == LoginStep::Code && password_accepted => {
+            Transition {
+                alert: Some(BLOCKED_ON_CODE_STEP.to_owned()),
+                ..Transition::stay(step)
+            }
+        }
         _ => Transition {
             alert: Some(login_error_message(err)),
             ..Transition::stay(step)
@@ -239,12 +262,17 @@ pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -
     }
 }
 
-/// Checks the two new-password fields before anything is sent.
-pub fn check_new_password(new: &str, confirm: &str) -> Result<(), &'static str> {
+/// Checks the new-password fields against the current password before
+/// anything is sent. A new password equal to the current one is refused here,
+/// as KMC refuses it: the server would refuse it anyway (or, worse, accept a
+/// change that changes nothing).
+pub fn check_new_password(current: &str, new: &str, confirm: &str) -> Result<(), &'static str> {
     if new.is_empty() {
         Err("Choose a new password.")
     } else if new != confirm {
         Err("The two new passwords do not match.")
+    } else if new == current {
+        Err("The new password must be different from the current one.")
     } else {
         Ok(())
     }
@@ -341,6 +369,9 @@ pub fn LoginPage() -> impl IntoView {
     }));
     let retry = RwSignal::new(false);
     let forgot_open = RwSignal::new(false);
+    // The password the server last answered `MISSING_OTP` to, i.e. accepted;
+    // memory only, dropped with the page.
+    let accepted_password = StoredValue::new(None::<String>);
 
     let new_password = RwSignal::new(String::new());
     let confirm_password = RwSignal::new(String::new());
@@ -397,12 +428,20 @@ pub fn LoginPage() -> impl IntoView {
                     attempt.partner_id,
                 )
                 .await;
+            let accepted =
+                accepted_password.with_value(|p| p.as_deref() == Some(attempt.password.as_str()));
             match result {
                 Ok(session) => {
-                    apply(after_login(step.get_untracked(), &Ok(())));
+                    accepted_password.set_value(None);
+                    apply(after_login(step.get_untracked(), accepted, &Ok(())));
                     signed_in(session);
                 }
-                Err(err) => apply(after_login(step.get_untracked(), &Err(err))),
+                Err(err) => {
+                    if err.is(codes::MISSING_OTP) {
+                        accepted_password.set_value(Some(attempt.password.clone()));
+                    }
+                    apply(after_login(step.get_untracked(), accepted, &Err(err)));
+                }
             }
         }
     });
@@ -486,7 +525,9 @@ pub fn LoginPage() -> impl IntoView {
             }
             LoginStep::ExpiredPassword { code_needed } => {
                 let new = new_password.get_untracked();
-                if let Err(why) = check_new_password(&new, &confirm_password.get_untracked()) {
+                if let Err(why) =
+                    check_new_password(&password_text, &new, &confirm_password.get_untracked())
+                {
                     alert.set(Some(why.to_owned()));
                     return;
                 }
@@ -520,6 +561,7 @@ pub fn LoginPage() -> impl IntoView {
         password.set(String::new());
         code.set(String::new());
         partner_id.set(None);
+        accepted_password.set_value(None);
         alert.set(None);
         retry.set(false);
         status.set(Some("Sign in with another account.".to_owned()));
@@ -719,11 +761,12 @@ mod tests {
     }
 
     #[test]
-    fn a_locked_account_says_it_is_temporary_and_what_to_do() {
+    fn a_locked_account_says_it_is_temporary_and_what_to_do_without_promising_how_long() {
         for code in [codes::LOGIN_BLOCKED, codes::LOGIN_RETRIES_EXCEEDED] {
             let m = login_error_message(&api(code));
             assert!(m.contains("temporarily locked"), "{m}");
-            assert!(m.contains("Wait"), "{m}");
+            assert!(m.contains("Try again later"), "{m}");
+            assert!(!m.contains("minutes"), "no duration is promised: {m}");
         }
     }
 
@@ -746,7 +789,7 @@ mod tests {
     fn network_timeout_and_garbled_replies_all_say_the_server_cannot_be_reached() {
         for e in [ApiError::Network, ApiError::Timeout, ApiError::Garbled] {
             assert!(login_error_message(&e).starts_with("Can't reach the server"));
-            let t = after_login(LoginStep::Code, &Err(e));
+            let t = after_login(LoginStep::Code, true, &Err(e));
             assert!(t.retry);
             assert_eq!(t.step, LoginStep::Code);
             assert!(!t.clear_code);
@@ -755,7 +798,7 @@ mod tests {
 
     #[test]
     fn missing_otp_expands_the_card_and_focuses_the_code_field() {
-        let t = after_login(LoginStep::Credentials, &Err(api(codes::MISSING_OTP)));
+        let t = after_login(LoginStep::Credentials, false, &Err(api(codes::MISSING_OTP)));
         assert_eq!(t.step, LoginStep::Code);
         assert_eq!(t.focus, Focus::Code);
         assert_eq!(t.status.as_deref(), Some(CODE_PROMPT));
@@ -764,7 +807,7 @@ mod tests {
 
     #[test]
     fn invalid_otp_clears_the_code_keeps_focus_and_mentions_the_clock() {
-        let t = after_login(LoginStep::Code, &Err(api(codes::INVALID_OTP)));
+        let t = after_login(LoginStep::Code, true, &Err(api(codes::INVALID_OTP)));
         assert_eq!(t.step, LoginStep::Code);
         assert!(t.clear_code);
         assert_eq!(t.focus, Focus::Code);
@@ -773,8 +816,12 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_password_on_the_code_step_stays_there_with_the_message() {
-        let t = after_login(LoginStep::Code, &Err(api(codes::USER_WRONG_PASSWORD)));
+    fn a_changed_password_refused_on_the_code_step_stays_there_with_the_message() {
+        let t = after_login(
+            LoginStep::Code,
+            false,
+            &Err(api(codes::USER_WRONG_PASSWORD)),
+        );
         assert_eq!(t.step, LoginStep::Code);
         assert_eq!(
             t.alert.as_deref(),
@@ -784,15 +831,33 @@ mod tests {
     }
 
     #[test]
+    fn a_masked_lockout_on_the_code_step_says_the_sign_in_was_blocked() {
+        let t = after_login(LoginStep::Code, true, &Err(api(codes::USER_WRONG_PASSWORD)));
+        assert_eq!(t.step, LoginStep::Code);
+        assert_eq!(t.alert.as_deref(), Some(BLOCKED_ON_CODE_STEP));
+        assert!(!t.alert.unwrap().contains("incorrect"));
+        // On the first step the same code still means a wrong password.
+        let t = after_login(
+            LoginStep::Credentials,
+            true,
+            &Err(api(codes::USER_WRONG_PASSWORD)),
+        );
+        assert_eq!(
+            t.alert.as_deref(),
+            Some("The email or password is incorrect.")
+        );
+    }
+
+    #[test]
     fn password_expired_opens_the_expired_password_step() {
-        let t = after_login(LoginStep::Code, &Err(api(codes::PASSWORD_EXPIRED)));
+        let t = after_login(LoginStep::Code, true, &Err(api(codes::PASSWORD_EXPIRED)));
         assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: false });
         assert_eq!(t.focus, Focus::NewPassword);
     }
 
     #[test]
     fn success_keeps_the_step_without_messages() {
-        let t = after_login(LoginStep::Code, &Ok(()));
+        let t = after_login(LoginStep::Code, true, &Ok(()));
         assert_eq!(t, Transition::stay(LoginStep::Code));
     }
 
@@ -815,6 +880,15 @@ mod tests {
         let t = after_password_update(false, &Err(rules));
         assert!(t.clear_new_password);
         assert!(t.alert.unwrap().contains("at least 8 characters"));
+        // Kaltura's updatePassword sends its rules with a literal `\n`.
+        let kaltura = ApiError::Api(
+            KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
+                .with_arg("RULES", "- 8-14 characters\\n- one digit"),
+        );
+        assert_eq!(
+            password_update_error_message(&kaltura),
+            "The new password does not follow the rules:\n- 8-14 characters\n- one digit"
+        );
         for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
             let t = after_password_update(true, &Err(api(code)));
             assert!(t.clear_new_password, "{code}");
@@ -837,12 +911,23 @@ mod tests {
 
     #[test]
     fn new_passwords_must_be_present_and_match() {
-        assert!(check_new_password("", "").is_err());
+        assert!(check_new_password("old", "", "").is_err());
         assert_eq!(
-            check_new_password("correct horse", "correct hors"),
+            check_new_password("old", "correct horse", "correct hors"),
             Err("The two new passwords do not match.")
         );
-        assert_eq!(check_new_password("correct horse", "correct horse"), Ok(()));
+        assert_eq!(
+            check_new_password("old", "correct horse", "correct horse"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_new_password_equal_to_the_current_one_is_refused_before_sending() {
+        assert_eq!(
+            check_new_password("correct horse", "correct horse", "correct horse"),
+            Err("The new password must be different from the current one.")
+        );
     }
 
     #[test]

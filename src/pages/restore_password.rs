@@ -9,6 +9,13 @@
 //! `user.setInitialPassword` spends the link; for a 2FA login it returns a
 //! new key, shown at once in the [`EnrollmentView`] with a warning that the
 //! old authenticator entry stopped working.
+//!
+//! When the server states its own rules (`args.RULES` of a refusal), they
+//! replace ours in the list, line breaks kept. When the outcome of
+//! `setInitialPassword` is unknown (a timeout, a garbled reply, or Kaltura's
+//! `INTERNAL_SERVERL_ERROR`, which it answers when fetching the QR image fails
+//! after it already saved the password and spent the link), the page says the
+//! password may have been changed rather than that it was not.
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -20,6 +27,7 @@ use crate::components::enrollment::{
     EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
 };
 use crate::components::password_field::PasswordField;
+use crate::components::reset_request::ResetRequestForm;
 use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_LONG_ENOUGH, RULE_NOT_EMAIL, RULES_SERVER_NOTE,
@@ -27,14 +35,19 @@ use crate::password_rules::{
 use crate::request::Request;
 use crate::routes;
 use crate::session::use_login_prefill;
+use kaltura_api::codes;
 
 /// What `user.setInitialPassword` led to.
 #[derive(Clone)]
 pub enum SetOutcome {
     /// The password is set; a 2FA login also got a new key.
     Set(Option<EnrollmentKey>),
-    /// The server refused this password: the explanation for the field.
-    Refused(String),
+    /// The server refused this password: the explanation for the field, and
+    /// the server's own rules when it stated them.
+    Refused(String, Option<String>),
+    /// The outcome is unknown: the password may have been changed and the
+    /// link spent, so a retry could only be refused.
+    MaybeSet,
     /// The link died meanwhile (used in another tab, expired).
     InvalidLink,
     /// Not reached, or another refusal: a message; the fields are kept.
@@ -50,12 +63,13 @@ pub fn set_outcome(reply: Result<Option<String>, ApiError>) -> SetOutcome {
         {
             SetOutcome::Refused(
                 password_rules::refusal_message(&e.code, e.arg("RULES")).unwrap_or_default(),
+                password_rules::server_rules(e.arg("RULES")),
             )
         }
         Err(e) if is_dead_link(&e) => SetOutcome::InvalidLink,
+        Err(e) if outcome_unknown(&e) => SetOutcome::MaybeSet,
         Err(e) if e.is_unreachable() => SetOutcome::Failed(
-            "Can't reach the server, so your password was not changed. Check your connection and try again."
-                .to_owned(),
+            "Can't reach the server. Check your connection and try again.".to_owned(),
         ),
         Err(ApiError::Api(e)) => SetOutcome::Failed(if e.message.is_empty() {
             format!("The server refused: {}", e.code)
@@ -65,6 +79,21 @@ pub fn set_outcome(reply: Result<Option<String>, ApiError>) -> SetOutcome {
         Err(_) => SetOutcome::Failed("Something went wrong. Try again.".to_owned()),
     }
 }
+
+/// True when the server may have set the password although the app got no
+/// success: the request timed out (it may have been processed), the reply
+/// was unreadable, or the server failed internally. Kaltura answers
+/// `INTERNAL_SERVERL_ERROR` (its spelling) when the outside QR service fails,
+/// after it saved the password and spent the link.
+pub fn outcome_unknown(error: &ApiError) -> bool {
+    matches!(error, ApiError::Timeout | ApiError::Garbled)
+        || error.is(codes::INTERNAL_SERVERL_ERROR)
+        // Kaltura's older API layer spells it right; treat it the same.
+        || error.is("INTERNAL_SERVER_ERROR")
+}
+
+/// Shown when the outcome of setting the password is unknown.
+pub const MAYBE_SET: &str = "Your password may have been changed: the server did not confirm it. Try signing in with the new password. If that does not work, ask for a new link below.";
 
 /// The routed page: reads the hash key from the path and shows [`RestorePassword`].
 #[component]
@@ -111,6 +140,8 @@ pub fn RestorePassword(
     });
     let attempted = RwSignal::new(false);
     let outcome = RwSignal::new(None::<SetOutcome>);
+    // The server's own rules, once a refusal stated them.
+    let server_rules = RwSignal::new(None::<String>);
 
     let submit = Request::new(move |new_password: String| {
         let api = api.clone();
@@ -125,11 +156,16 @@ pub fn RestorePassword(
                 // That password was refused: clear it, so the next attempt
                 // starts from empty fields rather than editing a refused one.
                 // Nothing else ever clears what the user typed.
-                SetOutcome::Refused(_) => {
+                SetOutcome::Refused(_, rules) => {
                     password.set(String::new());
                     confirm.set(String::new());
+                    if rules.is_some() {
+                        server_rules.set(rules.clone());
+                    }
                 }
-                SetOutcome::Failed(_) => {}
+                // The link may still work (the request may never have been
+                // processed), so it stays where a reload can use it.
+                SetOutcome::MaybeSet | SetOutcome::Failed(_) => {}
             }
             outcome.set(Some(result));
         }
@@ -137,7 +173,7 @@ pub fn RestorePassword(
     let pending = submit.pending();
 
     let password_error = Signal::derive(move || match outcome.get() {
-        Some(SetOutcome::Refused(message)) => Some(message),
+        Some(SetOutcome::Refused(message, _)) => Some(message),
         Some(SetOutcome::Failed(_)) | None => None,
         _ => None,
     });
@@ -186,7 +222,7 @@ pub fn RestorePassword(
                     describedby="password-rules"
                     disabled=pending
                 />
-                <RuleList rules=rules />
+                <RuleList rules=rules server_rules=server_rules />
                 <PasswordField
                     id="confirm-password"
                     label="Confirm the new password"
@@ -249,6 +285,30 @@ pub fn RestorePassword(
                         }
                             .into_any();
                     }
+                    Some(SetOutcome::MaybeSet) => {
+                        return view! {
+                            <div data-testid="password-maybe-set" role="alert">
+                                <h1>"Your password may have been changed"</h1>
+                                <p>{MAYBE_SET}</p>
+                            </div>
+                            <div class="actions">
+                                <button
+                                    type="button"
+                                    class="primary"
+                                    data-testid="password-set-continue"
+                                    on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
+                                >
+                                    "Sign in with the new password"
+                                </button>
+                            </div>
+                            <ResetRequestForm
+                                email_id="reset-email"
+                                submit_test_id="reset-submit"
+                                result_test_id="reset-result"
+                            />
+                        }
+                            .into_any();
+                    }
                     Some(SetOutcome::InvalidLink) => {
                         return view! {
                             <DeadLink
@@ -301,6 +361,9 @@ fn RuleList(
     /// The live check of the typed passwords; its "not the email" rule is
     /// unknown (left to the server) when the page does not know the email.
     rules: Memo<password_rules::RuleCheck>,
+    /// The server's own rules, once it stated them: shown instead of our
+    /// length and email rules, which may differ from the server's.
+    server_rules: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let item = move |test_id: &'static str, text: &'static str, met: Signal<Option<bool>>| {
         view! {
@@ -339,14 +402,25 @@ fn RuleList(
     let long_enough = Signal::derive(move || Some(rules.get().long_enough));
     let not_email = Signal::derive(move || rules.get().not_email);
     let confirmed = Signal::derive(move || Some(rules.get().confirmed));
+    let ours = move || server_rules.with(Option::is_none);
     view! {
         <div class="password-rules">
+            <Show when=move || !ours()>
+                <p class="hint">"The server's password rules:"</p>
+                <p class="server-rules" data-testid="server-rules">
+                    {move || server_rules.get()}
+                </p>
+            </Show>
             <ul id="password-rules" data-testid="password-rules">
-                {item("rule-length", RULE_LONG_ENOUGH, long_enough)}
-                {item("rule-not-email", RULE_NOT_EMAIL, not_email)}
+                <Show when=ours>
+                    {item("rule-length", RULE_LONG_ENOUGH, long_enough)}
+                    {item("rule-not-email", RULE_NOT_EMAIL, not_email)}
+                </Show>
                 {item("rule-match", RULE_CONFIRMED, confirmed)}
             </ul>
-            <p class="hint">{RULES_SERVER_NOTE}</p>
+            <Show when=ours>
+                <p class="hint">{RULES_SERVER_NOTE}</p>
+            </Show>
         </div>
     }
 }
@@ -365,13 +439,19 @@ mod tests {
         let structure = KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
             .with_arg("RULES", "at least 8 characters, not your email");
         match set_outcome(refused(structure)) {
-            SetOutcome::Refused(message) => assert!(message.contains("not your email")),
+            SetOutcome::Refused(message, rules) => {
+                assert!(message.contains("not your email"));
+                assert_eq!(
+                    rules.as_deref(),
+                    Some("at least 8 characters, not your email")
+                );
+            }
             _ => panic!("expected a refusal"),
         }
         for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
             assert!(matches!(
                 set_outcome(refused(KalturaApiError::new(code, "no"))),
-                SetOutcome::Refused(_)
+                SetOutcome::Refused(_, None)
             ));
         }
     }
@@ -395,5 +475,24 @@ mod tests {
             set_outcome(Err(ApiError::Network)),
             SetOutcome::Failed(_)
         ));
+    }
+
+    #[test]
+    fn a_timeout_a_garbled_reply_or_an_internal_error_may_have_set_the_password() {
+        for error in [
+            ApiError::Timeout,
+            ApiError::Garbled,
+            ApiError::Api(KalturaApiError::new(
+                codes::INTERNAL_SERVERL_ERROR,
+                "Internal server error occurred",
+            )),
+        ] {
+            assert!(
+                matches!(set_outcome(Err(error.clone())), SetOutcome::MaybeSet),
+                "{error:?}"
+            );
+        }
+        assert!(MAYBE_SET.contains("may have been changed"));
+        assert!(MAYBE_SET.contains("new link"));
     }
 }
