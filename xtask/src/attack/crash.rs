@@ -37,12 +37,13 @@ struct Worker {
     partner: i64,
     otp_partner: i64,
     last_step: u64,
-    /// Codes the server accepted: (step, code).
+    /// Codes the server accepted since the last check: (step, code).
     codes: Vec<(u64, String)>,
-    /// Answered sessions, live and ended.
+    /// Answered sessions, live and ended, since the last check. A password change may end the
+    /// login's sessions, so the live ones opened before a change are not expected to survive it.
     sessions: Vec<String>,
     ended: Vec<String>,
-    /// Links whose use was answered OK.
+    /// Links whose use was answered OK, since the last check.
     used_links: Vec<String>,
     seen_links: Vec<String>,
     /// Things that went wrong while the server was up (unexpected refusals).
@@ -74,6 +75,7 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                     Ok(r) => match r.outcome() {
                         Outcome::Value(_) => {
                             w.password = new;
+                            w.sessions.clear();
                             counts.password_changes += 1;
                         }
                         _ => w
@@ -82,6 +84,7 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                     },
                     Err(_) => {
                         w.pending = Some(new);
+                        w.sessions.clear();
                         counts.in_flight += 1;
                         return;
                     }
@@ -112,6 +115,7 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                     Ok(r) => match r.outcome() {
                         Outcome::Value(_) => {
                             w.password = new;
+                            w.sessions.clear();
                             w.used_links.push(key);
                             counts.link_uses += 1;
                         }
@@ -121,6 +125,7 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                     },
                     Err(_) => {
                         w.pending = Some(new);
+                        w.sessions.clear();
                         w.pending_link = Some(key);
                         counts.in_flight += 1;
                         return;
@@ -205,12 +210,7 @@ async fn signs_in(conn: &mut Conn, email: &str, pw: &str, partner: i64) -> bool 
 
 /// After a restart: checks what the worker was told against the server. Returns the failures;
 /// a link spent by a use in flight whose password did not change goes to `split`.
-async fn verify(
-    w: &mut Worker,
-    server: &Server,
-    marks: &Marks,
-    split: &mut Vec<String>,
-) -> Vec<String> {
+async fn verify(w: &mut Worker, server: &Server, split: &mut Vec<String>) -> Vec<String> {
     let mut bad = Vec::new();
     let mut conn = Conn::new(server.addr, Some(client_ip(200 + w.n)));
     // The password: the last answered one, or the one in flight at the kill.
@@ -244,7 +244,7 @@ async fn verify(
     w.pending = None;
     w.pending_link = None;
     // Sessions and ended sessions.
-    for ks in w.sessions.iter().skip(marks.sessions) {
+    for ks in std::mem::take(&mut w.sessions) {
         match conn.call("user", "get", &json!({"ks": ks}), CALL).await {
             Ok(r) if matches!(r.outcome(), Outcome::Value(_)) => {}
             Ok(r) => bad.push(format!(
@@ -255,7 +255,7 @@ async fn verify(
             Err(e) => bad.push(format!("user.get: {e}")),
         }
     }
-    for ks in w.ended.iter().skip(marks.ended) {
+    for ks in std::mem::take(&mut w.ended) {
         match conn.call("user", "get", &json!({"ks": ks}), CALL).await {
             Ok(r) if r.code().as_deref() == Some("INVALID_KS") => {}
             Ok(r) => bad.push(format!(
@@ -267,16 +267,16 @@ async fn verify(
         }
     }
     // Used links.
-    for key in w.used_links.iter().skip(marks.links) {
-        let s = link_state(&mut conn, key).await;
+    for key in std::mem::take(&mut w.used_links) {
+        let s = link_state(&mut conn, &key).await;
         if s == "valid" {
             bad.push(format!("{}: a used reset link is usable again", w.email));
         }
     }
     // Accepted codes, replayed while still inside the ±1 step window.
     let now = current_step();
-    for (step, code) in w.codes.iter().skip(marks.codes) {
-        if *step + 1 < now {
+    for (step, code) in std::mem::take(&mut w.codes) {
+        if step + 1 < now {
             continue;
         }
         let body = json!({"loginId": w.otp_email, "password": w.otp_password,
@@ -306,15 +306,6 @@ async fn link_state(conn: &mut Conn, key: &str) -> String {
         },
         Err(e) => e.to_string(),
     }
-}
-
-/// How far each list had been checked (only what a round added is checked after it).
-#[derive(Default, Clone, Copy)]
-struct Marks {
-    sessions: usize,
-    ended: usize,
-    links: usize,
-    codes: usize,
 }
 
 fn integrity(db: &std::path::Path) -> Result<String, String> {
@@ -409,7 +400,6 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let mut counts = Counts::default();
     let mut failures: Vec<String> = Vec::new();
     let mut integrity_bad = Vec::new();
-    let mut marks = [Marks::default(); WORKERS];
     let mut split = Vec::new();
     let mut done = 0;
     for round in 0..rounds {
@@ -453,15 +443,9 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         server
             .restart()
             .map_err(|e| format!("restart after kill {} failed: {e}", round + 1))?;
-        for (w, m) in workers.iter_mut().zip(marks.iter_mut()) {
-            let bad = verify(w, &server, m, &mut split).await;
+        for w in workers.iter_mut() {
+            let bad = verify(w, &server, &mut split).await;
             failures.extend(bad.into_iter().map(|b| format!("round {}: {b}", round + 1)));
-            *m = Marks {
-                sessions: w.sessions.len(),
-                ended: w.ended.len(),
-                links: w.used_links.len(),
-                codes: w.codes.len(),
-            };
         }
         done += 1;
         print!("  round {}/{rounds} ", round + 1);

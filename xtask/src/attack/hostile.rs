@@ -744,6 +744,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         ks,
     });
 
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = super::rss_sampler(server.pid(), Duration::from_secs(1), stop.clone());
     let next = Arc::new(AtomicU64::new(0));
     let hash_left = Arc::new(AtomicU64::new(o.hash_budget));
     let total = o.requests;
@@ -846,6 +848,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         tally.merge(t.await.map_err(|e| format!("a client task failed: {e}"))?);
     }
     progress.abort();
+    stop.store(true, Ordering::Relaxed);
+    let (rss_base, rss_peak, _) = sampler.await.unwrap_or_default();
     let secs = start.elapsed().as_secs_f64();
     let alive = server.alive();
     let panics = server.panics();
@@ -889,12 +893,14 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let mut note = format!(
         "Sent {} requests in {secs:.1} s over {} connections ({} re-sent once on a fresh \
          connection after a kept-alive one had been closed). {} of them could reach an argon2id \
-         hash (the budget was {}). Server RSS at the end: {}.\n\n",
+         hash (the budget was {}). Server RSS: {} at the start, peak {}, {} at the end.\n\n",
         tally.sent,
         o.connections,
         tally.stale_retries,
         tally.hashing,
         o.hash_budget,
+        super::mib(rss_base),
+        super::mib(rss_peak),
         super::mib(rss)
     );
     note.push_str("How the requests were made: ");
