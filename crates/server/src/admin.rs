@@ -7,7 +7,7 @@ use lettre::Address;
 use crate::AppState;
 use crate::api::user::{otpauth_uri, secret_of};
 use crate::auth::links::{self, Kind};
-use crate::auth::passwords;
+use crate::auth::{passwords, sessions};
 use crate::mail;
 use crate::store;
 
@@ -114,7 +114,7 @@ pub async fn add_user(
                 )
             })?;
             let hash = state.hasher.hash(pw).await?;
-            store::set_password(&state.pool, login_id, &hash, now).await?;
+            store::set_password(&state.pool, login_id, &hash, now, None).await?;
             if partner.two_factor && login.totp_secret.is_none() {
                 let login = store::login_by_id(&state.pool, login_id)
                     .await?
@@ -164,11 +164,30 @@ async fn send_qr_link(
     Ok(link)
 }
 
-/// Turns 2FA on or off for an account. `on` emails every admin login of the
-/// account that has a password a QR link, creating a secret only for logins
-/// that have none (logins still waiting for their set-password link get the
-/// QR code when they set it). Returns how many emails were sent.
-pub async fn set_two_factor(state: &AppState, partner_id: i64, on: bool) -> anyhow::Result<usize> {
+/// What turning 2FA on did, for the operator.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TwoFactorOn {
+    /// Logins without an authenticator, mailed a QR link.
+    pub qr_links: usize,
+    /// Logins that already had one, mailed a notice (no link, no secret).
+    pub notices: usize,
+    /// Sessions in the account that were not proven with a code, ended.
+    pub sessions_ended: u64,
+}
+
+/// Turns 2FA on or off for an account.
+///
+/// `on` ends the account's sessions that were not proven with a code, and
+/// mails every user of the account that has a password what they need: a
+/// QR link (and a new secret) to a login that has no authenticator yet, a
+/// notice that codes are now required to one that has (its secret is not
+/// touched and never mailed). Logins still waiting for their set-password
+/// link get the QR code when they set it.
+pub async fn set_two_factor(
+    state: &AppState,
+    partner_id: i64,
+    on: bool,
+) -> anyhow::Result<TwoFactorOn> {
     let partner = store::partner(&state.pool, partner_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
@@ -177,26 +196,39 @@ pub async fn set_two_factor(state: &AppState, partner_id: i64, on: bool) -> anyh
         .bind(on)
         .execute(&state.pool)
         .await?;
+    let mut out = TwoFactorOn::default();
     if !on {
-        return Ok(0);
+        return Ok(out);
     }
-    let admins: Vec<i64> = sqlx::query_scalar(
+    out.sessions_ended =
+        sessions::revoke_unproven_in_partner(&state.pool, partner_id, state.now()).await?;
+    let logins: Vec<i64> = sqlx::query_scalar(
         "SELECT u.login_id FROM users u JOIN logins l ON l.id = u.login_id
-         WHERE u.partner_id = ?1 AND u.is_admin = 1 AND l.password_hash IS NOT NULL",
+         WHERE u.partner_id = ?1 AND l.password_hash IS NOT NULL ORDER BY u.login_id",
     )
     .bind(partner_id)
     .fetch_all(&state.pool)
     .await?;
-    let mut sent = 0;
-    for login_id in admins {
+    for login_id in logins {
         let login = store::login_by_id(&state.pool, login_id)
             .await?
             .context("the login vanished")?;
-        secret_of(state, &login).await?;
-        send_qr_link(state, login_id, &login.email, &partner.name).await?;
-        sent += 1;
+        if login.totp_secret.is_some() {
+            state
+                .mailer
+                .send(
+                    &state.config.mail_from,
+                    mail::codes_required_mail(&login.email, &partner.name),
+                )
+                .await?;
+            out.notices += 1;
+        } else {
+            secret_of(state, &login).await?;
+            send_qr_link(state, login_id, &login.email, &partner.name).await?;
+            out.qr_links += 1;
+        }
     }
-    Ok(sent)
+    Ok(out)
 }
 
 /// Marks a login's password as expired: its next sign-in answers
@@ -243,7 +275,7 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<Option<Demo>> {
         };
         let password = demo_password();
         let hash = state.hasher.hash(&password).await?;
-        store::set_password(&state.pool, login.id, &hash, state.now()).await?;
+        store::set_password(&state.pool, login.id, &hash, state.now(), None).await?;
         secret_of(state, &login)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -143,6 +143,41 @@ pub fn reset_mail(to: &str, link: &str) -> Mail {
     }
 }
 
+/// The notice to a login that already has an authenticator when an account
+/// of it starts requiring codes: nothing to scan, so no link and no secret.
+pub fn codes_required_mail(to: &str, account_name: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Kaltura now asks for your authenticator code".into(),
+        body: format!(
+            "Hello,\n\n\
+             Two-factor authentication is now required to sign in to {account_name}.\n\
+             Your login already has an authenticator app set up: from now on, after your\n\
+             password, enter the 6-digit code it shows for Kaltura. There is nothing to scan.\n\n\
+             If you no longer have that authenticator app, use \"Forgot password?\" on the\n\
+             sign-in page: after choosing a new password you will be shown a new QR code.\n"
+        ),
+    }
+}
+
+/// The notice that a password reset replaced the login's authenticator key
+/// (sent beside the QR code the reset shows, so the owner hears of it even
+/// when someone else used the link).
+pub fn new_key_notice_mail(to: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Your Kaltura password was changed and a new authenticator key was issued".into(),
+        body: "Hello,\n\n\
+             Your Kaltura password was changed through a reset link, and a new authenticator\n\
+             key was issued: codes from the key you had before no longer work. Every session\n\
+             signed in before the change was ended.\n\n\
+             If this was not you, someone can read your email: secure your email account, then\n\
+             use \"Forgot password?\" on the sign-in page to choose a new password, and tell\n\
+             your administrator.\n"
+            .into(),
+    }
+}
+
 /// The new-user message with a set-password link.
 pub fn new_user_mail(to: &str, account_name: &str, link: &str) -> Mail {
     Mail {

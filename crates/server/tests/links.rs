@@ -192,17 +192,12 @@ async fn a_reset_link_expires_after_24_hours() {
 }
 
 #[tokio::test]
-async fn a_new_link_voids_the_previous_one_for_the_same_login() {
+async fn a_new_link_voids_the_previous_one_of_its_kind_and_a_reset_leaves_the_qr_link_alone() {
     let t = app().await;
     let p = t.partner("Media", true).await;
     t.user(p, "ada@example.com").await;
     let qr = t.link_tokens("ada@example.com", QR).pop().unwrap();
     let reset = reset_link(&t, "ada@example.com").await;
-    assert_error(
-        &t.call("user", "generateQrCode", json!({"hashKey": qr}))
-            .await,
-        codes::INVALID_HASH,
-    );
     // A reset link is not a QR link.
     assert_error(
         &t.call("user", "generateQrCode", json!({"hashKey": reset}))
@@ -220,6 +215,15 @@ async fn a_new_link_voids_the_previous_one_for_the_same_login() {
             .await["objectType"],
         "KalturaAuthentication"
     );
+    // Anyone can have reset links mailed: they never void the pending QR
+    // link, which still works once.
+    let uri = t
+        .call("user", "generateQrCode", json!({"hashKey": qr}))
+        .await;
+    assert!(uri.as_str().unwrap().starts_with("otpauth://"), "{uri}");
+    admin::set_two_factor(&t.state, p, true).await.unwrap();
+    let qr2 = t.link_tokens("ada@example.com", QR).pop().unwrap();
+    assert_eq!(qr2, qr, "an enrolled login gets no new QR link");
 }
 
 #[tokio::test]
@@ -392,7 +396,7 @@ async fn a_new_user_without_a_password_gets_a_set_password_link_and_then_the_qr_
 }
 
 #[tokio::test]
-async fn turning_2fa_on_emails_every_admin_with_a_password_a_qr_link() {
+async fn turning_2fa_on_emails_every_user_with_a_password_and_no_authenticator_a_qr_link() {
     let t = app().await;
     let p = t.partner("Sandbox", false).await;
     t.user(p, "ada@example.com").await;
@@ -407,9 +411,11 @@ async fn turning_2fa_on_emails_every_admin_with_a_password_a_qr_link() {
     )
     .await
     .unwrap();
-    assert_eq!(admin::set_two_factor(&t.state, p, true).await.unwrap(), 1);
+    let done = admin::set_two_factor(&t.state, p, true).await.unwrap();
+    assert_eq!((done.qr_links, done.notices), (2, 0));
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
-    assert!(t.link_tokens("viewer@example.com", QR).is_empty());
+    // Not only account admins sign in: every user needs the code.
+    assert_eq!(t.link_tokens("viewer@example.com", QR).len(), 1);
     let uri = t
         .call("user", "generateQrCode", json!({"hashKey": token}))
         .await;

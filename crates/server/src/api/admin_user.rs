@@ -1,6 +1,8 @@
 //! The `adminUser` service: changing a password with the current one (and
 //! the authenticator code when the login has a 2FA account). The new
-//! password is never echoed back (Kaltura does echo it).
+//! password is never echoed back (Kaltura does echo it). A change ends every
+//! other session of the login: all of them, unless the call carries a KS of
+//! that login, which stays signed in.
 
 use kaltura_api::codes;
 use kaltura_api::requests::UpdatePassword;
@@ -9,6 +11,7 @@ use serde_json::Value;
 
 use super::user::{accept_without_otp, check_new_password, check_otp, check_password, mask};
 use super::{Call, to_value};
+use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::store;
@@ -35,21 +38,36 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
         ));
     }
     let result = async {
-        let login = check_password(state, &req.email, &req.password, wrong_old_password).await?;
-        if login.totp_secret.is_some()
-            && store::login_has_2fa_account(&state.pool, login.id).await?
-        {
-            check_otp(state, &login, req.otp.as_deref()).await?;
+        let (login, r) =
+            check_password(state, &req.email, &req.password, wrong_old_password).await?;
+        let needs_code = login.totp_secret.is_some()
+            && store::login_has_2fa_account(&state.pool, login.id).await?;
+        if needs_code {
+            check_otp(state, &login, r, req.otp.as_deref()).await?;
         } else {
-            accept_without_otp(state, &login).await?;
+            accept_without_otp(state, r).await?;
         }
         Ok::<_, ApiError>(login)
     }
     .await;
     let login = result.map_err(|e| mask(state, e, wrong_old_password))?;
     check_new_password(state, &login, &req.new_password).await?;
+    // The session that asked (the account page sends its KS) stays signed
+    // in; every other session of the login ends with the old password.
+    let keep = match p.ks.as_deref() {
+        Some(ks) => sessions::check(&state.pool, Some(ks), state.now())
+            .await
+            .ok()
+            .filter(|s| s.login_id == login.id)
+            .map(|s| s.id),
+        None => None,
+    };
     let hash = state.hasher.hash(&req.new_password).await?;
-    store::set_password(&state.pool, login.id, &hash, state.now()).await?;
-    tracing::info!(login = login.id, "password changed");
+    store::set_password(&state.pool, login.id, &hash, state.now(), keep).await?;
+    tracing::info!(
+        login = login.id,
+        kept_session = keep.is_some(),
+        "password changed"
+    );
     to_value(&KalturaAdminUser::new(login.email))
 }

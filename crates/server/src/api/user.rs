@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{Call, to_value};
 use crate::AppState;
 use crate::auth::links::{self, Kind, LinkError};
-use crate::auth::lockout::{self, Failure, Success};
+use crate::auth::lockout::{self, Failure, Reservation, Success};
 use crate::auth::{passwords, sessions, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -57,59 +57,74 @@ pub fn mask(state: &AppState, e: ApiError, replacement: fn() -> ApiError) -> Api
     }
 }
 
-/// Counts a failed attempt and picks the answer: the failure's own error
-/// below the limit, `LOGIN_RETRIES_EXCEEDED` at it, `LOGIN_BLOCKED` past it.
-pub async fn count_failure(state: &AppState, login_id: i64, own: ApiError) -> ApiResult<ApiError> {
+/// Counts a failed check and picks the answer: the failure's own error
+/// below the limit, `LOGIN_RETRIES_EXCEEDED` for the check that spent the
+/// budget.
+pub async fn count_failure(
+    state: &AppState,
+    r: Reservation,
+    code: bool,
+    own: ApiError,
+) -> ApiResult<ApiError> {
     Ok(
-        match lockout::record_failure(&state.pool, login_id, state.now(), state.config.limits)
-            .await?
-        {
+        match lockout::fail(&state.pool, r, code, state.now(), state.config.limits).await? {
             Failure::Counted => own,
             Failure::LimitReached => ApiError::new(
                 codes::LOGIN_RETRIES_EXCEEDED,
                 "Too many failed attempts: this login is blocked for a while",
             ),
-            Failure::Blocked => login_blocked(),
         },
     )
 }
 
-/// Checks the login's password (blocked logins are refused first; unknown
-/// logins spend the same hashing time). On a wrong password the attempt is
-/// counted and `wrong` is the error below the limit.
+/// Checks the login's password. A check is reserved from the login's guess
+/// budget before the hash is computed; a blocked login, or one whose budget
+/// is spent by checks in flight, is refused without checking (but after the
+/// same hashing time, as is an unknown login, so the answer time does not
+/// tell that the email exists). On a wrong password the check stays counted
+/// and `wrong` is the error below the limit. The returned reservation must
+/// be resolved by the caller ([`check_otp`], [`accept_without_otp`] or
+/// [`lockout::give_back`]).
 pub async fn check_password(
     state: &AppState,
     email: &str,
     password: &str,
     wrong: fn() -> ApiError,
-) -> ApiResult<Login> {
+) -> ApiResult<(Login, Reservation)> {
     let Some(login) = store::login_by_email(&state.pool, email).await? else {
         state.hasher.verify(None, password).await?;
         return Err(wrong());
     };
-    if lockout::is_blocked(login.blocked_until, state.now()) {
-        // Spend the hashing time anyway: a fast answer would tell that the
-        // email exists (only existing logins can be blocked).
+    let Some(r) = lockout::reserve(&state.pool, login.id, state.now(), state.config.limits).await?
+    else {
         state.hasher.verify(None, password).await?;
         return Err(login_blocked());
-    }
+    };
     if !state
         .hasher
         .verify(login.password_hash.as_deref(), password)
         .await?
     {
-        return Err(count_failure(state, login.id, wrong()).await?);
+        return Err(count_failure(state, r, false, wrong()).await?);
     }
-    Ok(login)
+    Ok((login, r))
 }
 
-/// Checks an authenticator code for a login whose password was right:
-/// empty → `MISSING_OTP` (not counted); wrong or replayed → `INVALID_OTP`
-/// (counted); right → the step is recorded and the counter reset, in one
-/// statement that also refuses a blocked login.
-pub async fn check_otp(state: &AppState, login: &Login, otp: Option<&str>) -> ApiResult<()> {
+/// Checks an authenticator code for a login whose password was right, on
+/// the reservation of that password check: empty → `MISSING_OTP` (the
+/// reservation is given back, nothing is forgiven); wrong or replayed →
+/// `INVALID_OTP` (counted as a code failure); right → the step is recorded
+/// and the whole counter reset, in one statement that also refuses a
+/// blocked login.
+pub async fn check_otp(
+    state: &AppState,
+    login: &Login,
+    r: Reservation,
+    otp: Option<&str>,
+) -> ApiResult<()> {
     let otp = otp.unwrap_or_default();
     if otp.trim().is_empty() {
+        lockout::give_back(&state.pool, r).await?;
         return Err(ApiError::new(codes::MISSING_OTP, "OTP is missing"));
     }
     let now = state.now();
@@ -121,18 +136,19 @@ pub async fn check_otp(state: &AppState, login: &Login, otp: Option<&str>) -> Ap
         None => None,
     };
     let Some(step) = step else {
-        return Err(count_failure(state, login.id, invalid_otp()).await?);
+        return Err(count_failure(state, r, true, invalid_otp()).await?);
     };
-    match lockout::record_otp_success(&state.pool, login.id, step, now).await? {
+    match lockout::succeed_with_code(&state.pool, &r, step, now).await? {
         Success::Accepted => Ok(()),
         Success::Blocked => Err(login_blocked()),
-        Success::Replay => Err(count_failure(state, login.id, invalid_otp()).await?),
+        Success::Replay => Err(count_failure(state, r, true, invalid_otp()).await?),
     }
 }
 
-/// A success without a code: accepted unless the login is blocked.
-pub async fn accept_without_otp(state: &AppState, login: &Login) -> ApiResult<()> {
-    match lockout::record_success(&state.pool, login.id, state.now()).await? {
+/// A success without a code: accepted unless the login was blocked
+/// meanwhile; forgives password failures only.
+pub async fn accept_without_otp(state: &AppState, r: Reservation) -> ApiResult<()> {
+    match lockout::succeed_without_code(&state.pool, r, state.now()).await? {
         Success::Accepted => Ok(()),
         _ => Err(login_blocked()),
     }
@@ -159,7 +175,7 @@ pub async fn login_by_login_id(call: &Call, p: &Params) -> ApiResult<Value> {
 }
 
 async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
-    let login = check_password(state, &req.login_id, &req.password, wrong_password).await?;
+    let (login, r) = check_password(state, &req.login_id, &req.password, wrong_password).await?;
     let partners = store::partners_of(&state.pool, login.id).await?;
     let target = match req.partner_id {
         Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
@@ -167,17 +183,25 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
                 codes::INVALID_PARTNER_ID,
                 format!("Invalid partner id {id}"),
             )
-        })?,
+        }),
         None => login
             .last_partner_id
             .and_then(|last| partners.iter().find(|p| p.id == last))
             .or_else(|| partners.first())
-            .ok_or_else(|| ApiError::new(codes::USER_NOT_FOUND, "User was not found"))?,
+            .ok_or_else(|| ApiError::new(codes::USER_NOT_FOUND, "User was not found")),
+    };
+    let target = match target {
+        Ok(t) => t,
+        Err(e) => {
+            // The password was right: this check is not a failed guess.
+            lockout::give_back(&state.pool, r).await?;
+            return Err(e);
+        }
     };
     if target.two_factor {
-        check_otp(state, &login, req.otp.as_deref()).await?;
+        check_otp(state, &login, r, req.otp.as_deref()).await?;
     } else {
-        accept_without_otp(state, &login).await?;
+        accept_without_otp(state, r).await?;
     }
     if login.password_expired {
         return Err(ApiError::new(
@@ -191,10 +215,14 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
     let privileges = req.privileges.as_deref().unwrap_or("*");
     let ks = sessions::create(
         &state.pool,
-        login.id,
-        target.id,
-        privileges,
-        expires_at,
+        sessions::New {
+            login_id: login.id,
+            partner_id: target.id,
+            privileges,
+            expires_at,
+            proven_with_code: target.two_factor,
+            epoch: login.session_epoch,
+        },
         now,
     )
     .await?;
@@ -268,6 +296,16 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
         }
     });
     Ok(Value::Null)
+}
+
+/// Sends a mail after the reply, logging (not answering) a failure.
+fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = state.mailer.send(&state.config.mail_from, mail).await {
+            tracing::error!(error = %e, "sending {what} failed");
+        }
+    });
 }
 
 async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
@@ -345,11 +383,22 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
     links::consume(&state.pool, &req.hash_key, Kind::Reset, state.now())
         .await?
         .map_err(link_error)?;
-    store::set_password(&state.pool, login.id, &hash, state.now()).await?;
+    // Every session of the login ends with the old password.
+    store::set_password(&state.pool, login.id, &hash, state.now(), None).await?;
     let qr_code = if store::login_has_2fa_account(&state.pool, login.id).await? {
         let secret = totp::new_secret();
         let sealed = state.secrets.seal(login.id, &secret)?;
         store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+        if login.totp_secret.is_some() {
+            // An enrolled login is told apart from the page: whoever holds
+            // the authenticator learns that its key no longer works, even
+            // when someone else used the link.
+            send_in_background(
+                state,
+                crate::mail::new_key_notice_mail(&login.email),
+                "the new-authenticator-key notice",
+            );
+        }
         Some(otpauth_uri(state, &login.email, &secret))
     } else {
         None
@@ -363,8 +412,9 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
 }
 
 /// `user.loginByKs`: a session in another account of the same login.
-/// Password-only → 2FA needs a new login with a code (`NEW_LOGIN_REQUIRED`);
-/// 2FA → 2FA and anything → password-only switch directly.
+/// Into a 2FA account only from a session proven with a code (else
+/// `NEW_LOGIN_REQUIRED`: sign in again with a code); into a password-only
+/// account from any session. The new session inherits the proof.
 pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
     let state = &call.state;
     let now = state.now();
@@ -373,7 +423,6 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
         requested_partner_id: p.i64("requestedPartnerId")?,
     };
     let partners = store::partners_of(&state.pool, session.login_id).await?;
-    let current = partners.iter().find(|x| x.id == session.partner_id);
     let target = partners
         .iter()
         .find(|x| x.id == req.requested_partner_id)
@@ -383,8 +432,10 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
                 format!("Invalid partner id {}", req.requested_partner_id),
             )
         })?;
-    let from_2fa = current.is_some_and(|c| c.two_factor);
-    if target.two_factor && !from_2fa {
+    // Only a session that was itself proven with a code switches directly
+    // into a 2FA account: what the current account requires today says
+    // nothing about how this session was made.
+    if target.two_factor && !session.proven_with_code {
         return Err(ApiError::new(
             codes::NEW_LOGIN_REQUIRED,
             "This account requires two-factor authentication: sign in again",
@@ -397,10 +448,14 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
     // extends a session.
     let ks = sessions::create(
         &state.pool,
-        login.id,
-        target.id,
-        "*",
-        session.expires_at,
+        sessions::New {
+            login_id: login.id,
+            partner_id: target.id,
+            privileges: "*",
+            expires_at: session.expires_at,
+            proven_with_code: session.proven_with_code,
+            epoch: session.epoch,
+        },
         now,
     )
     .await?;

@@ -1,6 +1,7 @@
 //! Link tokens ("hash keys" in Kaltura's API): 256-bit random, URL-safe,
-//! stored only as their SHA-256. One slot per login, so issuing a new link
-//! voids the previous one. QR links live 72 hours, reset (set-password)
+//! stored only as their SHA-256. One slot per login and kind, so issuing a
+//! new link voids the previous one of the same kind: a set-password link
+//! (which anyone can have mailed to the owner) never voids a pending QR link. QR links live 72 hours, reset (set-password)
 //! links 24 hours. `generateQrCode` and `setInitialPassword` consume a link;
 //! `validateHashKey` only looks.
 
@@ -55,15 +56,15 @@ pub enum LinkError {
     Expired,
 }
 
-/// Issues a new link for a login, replacing any previous one; returns the
+/// Issues a new link for a login, replacing any previous one of its kind; returns the
 /// token (the only time it exists in the clear).
 pub async fn issue(pool: &SqlitePool, login_id: i64, kind: Kind, now: i64) -> sqlx::Result<String> {
     let token = random_token();
     sqlx::query(
         "INSERT INTO link_tokens (login_id, token_hash, kind, expires_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(login_id) DO UPDATE SET token_hash = excluded.token_hash,
-             kind = excluded.kind, expires_at = excluded.expires_at, created_at = excluded.created_at",
+         ON CONFLICT(login_id, kind) DO UPDATE SET token_hash = excluded.token_hash,
+             expires_at = excluded.expires_at, created_at = excluded.created_at",
     )
     .bind(login_id)
     .bind(token_hash(&token))

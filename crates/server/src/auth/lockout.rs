@@ -1,20 +1,33 @@
-//! The per-login failed-attempt counter.
+//! The per-login guess budget.
 //!
-//! A failure is counted with one `UPDATE … RETURNING` that increments the
-//! counter and, on reaching the limit, sets the block, so parallel requests
-//! each get a distinct count: exactly one sees the limit
-//! (`LOGIN_RETRIES_EXCEEDED`) and the ones after it see `LOGIN_BLOCKED`,
-//! whatever their code was. A success is accepted only by an `UPDATE` whose
-//! `WHERE` says "not blocked", so a correct guess racing past the limit is
-//! refused too: no more guesses get an answer than the limit allows.
-//! `MISSING_OTP` never reaches this module; a success resets the counter.
+//! Every password or code check is paid for up front: [`reserve`] raises the
+//! login's counter in one `UPDATE … RETURNING` whose `WHERE` refuses a
+//! blocked login and a budget already spent, and only a request holding a
+//! reservation may run argon2 or TOTP. However many requests arrive at once,
+//! on however many connections, at most `max_attempts` checks are evaluated
+//! per login per block window: the others are refused before any work.
+//!
+//! What happens to a reservation:
+//! - a wrong password or code keeps it ([`fail`]); the failure whose
+//!   reservation was the last of the budget sets the block and answers
+//!   `LOGIN_RETRIES_EXCEEDED`, later ones `LOGIN_BLOCKED`;
+//! - a correct code resets the whole counter ([`succeed_with_code`]), in
+//!   the same statement that refuses a replayed step and a blocked login;
+//! - a correct password where no code is needed ([`succeed_without_code`])
+//!   forgives password failures but keeps the code failures: a sign-in to a
+//!   password-only account of the same login never forgives wrong codes;
+//! - a correct password that goes no further (`MISSING_OTP`, an unknown
+//!   account id) gives back its own reservation only ([`give_back`]);
+//! - a reservation dropped unanswered (the client went away) stays counted.
+//!
+//! A block that has run out starts a fresh budget at the next reservation.
 
 use sqlx::SqlitePool;
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Consecutive failures that trigger a block.
+    /// Checks a login may have evaluated before it is blocked.
     pub max_attempts: i64,
     /// How long a block lasts, in seconds.
     pub block_seconds: i64,
@@ -29,23 +42,39 @@ impl Default for Limits {
     }
 }
 
-/// What a counted failure means for the answer.
+/// A reserved check: the right to evaluate one password (and, if it is
+/// right, the code sent with it) for one login.
+#[derive(Debug)]
+#[must_use = "a reservation must be resolved (fail, succeed or give back)"]
+pub struct Reservation {
+    login_id: i64,
+    /// This reservation's place in the budget (1-based).
+    number: i64,
+}
+
+impl Reservation {
+    /// The login the reservation is for.
+    pub fn login_id(&self) -> i64 {
+        self.login_id
+    }
+}
+
+/// What a failed check means for the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// Below the limit: answer with the failure's own code.
     Counted,
-    /// This failure reached the limit: `LOGIN_RETRIES_EXCEEDED`.
+    /// This failure spent the budget: `LOGIN_RETRIES_EXCEEDED`.
     LimitReached,
-    /// The login was already blocked: `LOGIN_BLOCKED`.
-    Blocked,
 }
 
-/// What an attempted success means.
+/// What a correct answer means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Success {
-    /// Accepted; the counter is reset.
+    /// Accepted; the counter is reset (as far as the kind of success allows).
     Accepted,
-    /// The login is blocked: the right answer does not count now.
+    /// The login was blocked meanwhile by a parallel failure: the right
+    /// answer does not count now.
     Blocked,
     /// (TOTP only) the time step was already used: a replay.
     Replay,
@@ -56,49 +85,93 @@ pub fn is_blocked(blocked_until: Option<i64>, now: i64) -> bool {
     blocked_until.is_some_and(|t| t > now)
 }
 
-/// Counts one failed attempt atomically.
-pub async fn record_failure(
+/// Reserves one check for a login, atomically, before any work: `None` when
+/// the login is blocked or its budget is spent (by failures or by checks
+/// still in flight).
+pub async fn reserve(
     pool: &SqlitePool,
     login_id: i64,
     now: i64,
     limits: Limits,
-) -> sqlx::Result<Failure> {
-    // All right-hand sides read the row as it was before the update; an
-    // expired block starts a fresh count.
-    let count: Option<i64> = sqlx::query_scalar(
+) -> sqlx::Result<Option<Reservation>> {
+    // Every right-hand side reads the row as it was before the update. A
+    // block that has run out (blocked_until <= now) starts a fresh budget.
+    let number: Option<i64> = sqlx::query_scalar(
         "UPDATE logins SET
             failed_attempts = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
                                    THEN 1 ELSE failed_attempts + 1 END,
-            blocked_until = CASE
-                WHEN blocked_until IS NOT NULL AND blocked_until > ?2 THEN blocked_until
-                WHEN (CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
-                           THEN 1 ELSE failed_attempts + 1 END) >= ?3 THEN ?2 + ?4
-                ELSE NULL END
+            code_failures = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
+                                 THEN 0 ELSE code_failures END,
+            blocked_until = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
+                                 THEN NULL ELSE blocked_until END
          WHERE id = ?1
+           AND (blocked_until IS NOT NULL AND blocked_until <= ?2
+                OR blocked_until IS NULL AND failed_attempts < ?3)
          RETURNING failed_attempts",
     )
     .bind(login_id)
     .bind(now)
     .bind(limits.max_attempts)
-    .bind(limits.block_seconds)
     .fetch_optional(pool)
     .await?;
-    let count = count.unwrap_or(0);
-    Ok(match count.cmp(&limits.max_attempts) {
-        std::cmp::Ordering::Less => Failure::Counted,
-        std::cmp::Ordering::Equal => Failure::LimitReached,
-        std::cmp::Ordering::Greater => Failure::Blocked,
+    Ok(number.map(|number| Reservation { login_id, number }))
+}
+
+/// A wrong password or code: the reservation stays counted; the one that
+/// held the last place of the budget sets the block.
+pub async fn fail(
+    pool: &SqlitePool,
+    r: Reservation,
+    code: bool,
+    now: i64,
+    limits: Limits,
+) -> sqlx::Result<Failure> {
+    let last = r.number >= limits.max_attempts;
+    sqlx::query(
+        "UPDATE logins SET
+            code_failures = code_failures + ?2,
+            blocked_until = CASE WHEN ?4 AND blocked_until IS NULL THEN ?3 ELSE blocked_until END
+         WHERE id = ?1",
+    )
+    .bind(r.login_id)
+    .bind(i64::from(code))
+    .bind(now + limits.block_seconds)
+    .bind(last)
+    .execute(pool)
+    .await?;
+    Ok(if last {
+        Failure::LimitReached
+    } else {
+        Failure::Counted
     })
 }
 
-/// Accepts a success (password-only login, password change) unless blocked;
-/// resets the counter.
-pub async fn record_success(pool: &SqlitePool, login_id: i64, now: i64) -> sqlx::Result<Success> {
+/// A correct password that goes no further (`MISSING_OTP`, an unknown
+/// account): gives back this reservation and nothing else.
+pub async fn give_back(pool: &SqlitePool, r: Reservation) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE logins SET failed_attempts = MAX(failed_attempts - 1, code_failures, 0)
+         WHERE id = ?1 AND blocked_until IS NULL",
+    )
+    .bind(r.login_id)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// A correct password where no code is needed (a password-only account, or
+/// a password change on a login without an authenticator): accepted unless
+/// blocked meanwhile; forgives password failures, keeps code failures.
+pub async fn succeed_without_code(
+    pool: &SqlitePool,
+    r: Reservation,
+    now: i64,
+) -> sqlx::Result<Success> {
     let done = sqlx::query(
-        "UPDATE logins SET failed_attempts = 0, blocked_until = NULL
+        "UPDATE logins SET failed_attempts = code_failures
          WHERE id = ?1 AND (blocked_until IS NULL OR blocked_until <= ?2)",
     )
-    .bind(login_id)
+    .bind(r.login_id)
     .bind(now)
     .execute(pool)
     .await?;
@@ -109,21 +182,23 @@ pub async fn record_success(pool: &SqlitePool, login_id: i64, now: i64) -> sqlx:
     })
 }
 
-/// Accepts a correct TOTP code for time step `step`: in one statement it
-/// checks that the login is not blocked and that no step at or after this
-/// one was used before, records the step and resets the counter.
-pub async fn record_otp_success(
+/// A correct code for time step `step`: in one statement it checks that
+/// the login is not blocked and that no step at or after this one was used
+/// before, records the step and resets the whole counter. A refused replay
+/// keeps the reservation (the caller counts it as a failure).
+pub async fn succeed_with_code(
     pool: &SqlitePool,
-    login_id: i64,
+    r: &Reservation,
     step: i64,
     now: i64,
 ) -> sqlx::Result<Success> {
     let done = sqlx::query(
-        "UPDATE logins SET failed_attempts = 0, blocked_until = NULL, last_otp_step = ?2
+        "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
+                last_otp_step = ?2
          WHERE id = ?1 AND (blocked_until IS NULL OR blocked_until <= ?3)
            AND (last_otp_step IS NULL OR last_otp_step < ?2)",
     )
-    .bind(login_id)
+    .bind(r.login_id)
     .bind(step)
     .bind(now)
     .execute(pool)
@@ -133,7 +208,7 @@ pub async fn record_otp_success(
     }
     let blocked_until: Option<i64> =
         sqlx::query_scalar("SELECT blocked_until FROM logins WHERE id = ?1")
-            .bind(login_id)
+            .bind(r.login_id)
             .fetch_optional(pool)
             .await?
             .flatten();
@@ -142,4 +217,120 @@ pub async fn record_otp_success(
     } else {
         Success::Replay
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool_with_login() -> (tempfile::TempDir, SqlitePool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::store::open(dir.path()).await.unwrap();
+        sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        (dir, pool)
+    }
+
+    async fn counters(pool: &SqlitePool) -> (i64, i64, Option<i64>) {
+        sqlx::query_as("SELECT failed_attempts, code_failures, blocked_until FROM logins")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    const LIMITS: Limits = Limits {
+        max_attempts: 3,
+        block_seconds: 60,
+    };
+
+    #[tokio::test]
+    async fn the_budget_is_spent_by_reservations_in_flight_not_only_by_failures() {
+        let (_d, pool) = pool_with_login().await;
+        let held = reserve_n(&pool, 5).await;
+        assert_eq!(held.iter().filter(|r| r.is_some()).count(), 3);
+        assert_eq!(counters(&pool).await, (3, 0, None));
+    }
+
+    async fn reserve_n(pool: &SqlitePool, n: usize) -> Vec<Option<Reservation>> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(reserve(pool, 1, 100, LIMITS).await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_failure_holding_the_last_place_blocks_and_the_block_runs_out() {
+        let (_d, pool) = pool_with_login().await;
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+            results.push(fail(&pool, r, false, 100, LIMITS).await.unwrap());
+        }
+        assert_eq!(
+            results,
+            [Failure::Counted, Failure::Counted, Failure::LimitReached]
+        );
+        assert_eq!(counters(&pool).await, (3, 0, Some(160)));
+        assert!(reserve(&pool, 1, 159, LIMITS).await.unwrap().is_none());
+        let fresh = reserve(&pool, 1, 160, LIMITS).await.unwrap().unwrap();
+        assert_eq!(fresh.number, 1);
+        assert_eq!(counters(&pool).await, (1, 0, None));
+    }
+
+    #[tokio::test]
+    async fn a_success_without_a_code_forgives_password_failures_but_not_code_failures() {
+        let (_d, pool) = pool_with_login().await;
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        fail(&pool, r, false, 100, LIMITS).await.unwrap();
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        assert_eq!(
+            succeed_without_code(&pool, r, 100).await.unwrap(),
+            Success::Accepted
+        );
+        assert_eq!(counters(&pool).await, (1, 1, None));
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        assert_eq!(
+            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            Success::Accepted
+        );
+        assert_eq!(counters(&pool).await, (0, 0, None));
+    }
+
+    #[tokio::test]
+    async fn giving_back_returns_only_the_own_reservation() {
+        let (_d, pool) = pool_with_login().await;
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        give_back(&pool, r).await.unwrap();
+        assert_eq!(counters(&pool).await, (1, 1, None));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_step_and_a_block_refuse_a_correct_code() {
+        let (_d, pool) = pool_with_login().await;
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        assert_eq!(
+            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            Success::Accepted
+        );
+        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        assert_eq!(
+            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            Success::Replay
+        );
+        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        let a = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let b = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        fail(&pool, b, false, 100, LIMITS).await.unwrap();
+        assert_eq!(
+            succeed_with_code(&pool, &a, 8, 100).await.unwrap(),
+            Success::Blocked
+        );
+    }
 }

@@ -1,7 +1,11 @@
 //! Sessions (KS): an opaque 256-bit random token, stored only as its SHA-256
-//! with the login, account, privileges and expiry (the requested expiry, at
-//! most 24 hours). `session.end` revokes it; an expired or revoked KS is
-//! answered `INVALID_KS` with `args.KSID` `EXPIRED` or `LOGOUT`.
+//! with the login, account, privileges, expiry (the requested expiry, at
+//! most 24 hours), whether it was proven with an authenticator code, and
+//! the login's session epoch. `session.end` revokes one session; a password
+//! change raises the login's epoch, which ends all of them at once (see
+//! [`crate::store::set_password`]); turning 2FA on ends an account's
+//! sessions that were not proven with a code. An expired KS is answered
+//! `INVALID_KS` with `args.KSID` `EXPIRED`, an ended one with `LOGOUT`.
 
 use kaltura_api::codes;
 use sqlx::SqlitePool;
@@ -19,6 +23,23 @@ pub struct Session {
     pub login_id: i64,
     pub partner_id: i64,
     pub expires_at: i64,
+    /// Created with a correct authenticator code (or switched from such a
+    /// session).
+    pub proven_with_code: bool,
+    /// The login's session epoch the session belongs to.
+    pub epoch: i64,
+}
+
+/// A session to create.
+pub struct New<'a> {
+    pub login_id: i64,
+    pub partner_id: i64,
+    pub privileges: &'a str,
+    pub expires_at: i64,
+    pub proven_with_code: bool,
+    /// The login's session epoch as read before the credentials were
+    /// checked: a password change meanwhile makes the session dead at birth.
+    pub epoch: i64,
 }
 
 /// The lifetime to grant for a requested `expiry` (seconds): missing, zero
@@ -31,31 +52,47 @@ pub fn lifetime(requested: Option<i64>) -> i64 {
 }
 
 /// Creates a session and returns its KS.
-pub async fn create(
-    pool: &SqlitePool,
-    login_id: i64,
-    partner_id: i64,
-    privileges: &str,
-    expires_at: i64,
-    now: i64,
-) -> sqlx::Result<String> {
+pub async fn create(pool: &SqlitePool, new: New<'_>, now: i64) -> sqlx::Result<String> {
     let ks = random_token();
     sqlx::query(
-        "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges, expires_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges, expires_at, created_at,
+                               proven_with_code, epoch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .bind(token_hash(&ks))
-    .bind(login_id)
-    .bind(partner_id)
-    .bind(privileges)
-    .bind(expires_at)
+    .bind(new.login_id)
+    .bind(new.partner_id)
+    .bind(new.privileges)
+    .bind(new.expires_at)
     .bind(now)
+    .bind(new.proven_with_code)
+    .bind(new.epoch)
     .execute(pool)
     .await?;
     Ok(ks)
 }
 
-/// The session a KS names, or the `INVALID_KS` error to answer.
+/// One row as [`check`] reads it, with what it needs from the login and the
+/// account.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    login_id: i64,
+    partner_id: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    proven_with_code: bool,
+    epoch: i64,
+    login_epoch: i64,
+    account_requires_code: bool,
+}
+
+/// The session a KS names, or the `INVALID_KS` error to answer. A session
+/// is dead when it was ended, when its login's password changed since it
+/// was created (epoch), when its account now requires a code it was not
+/// proven with, or past its expiry. All of this is read in one statement,
+/// so a session created while one of those changes was being made is
+/// judged by the change.
 pub async fn check(pool: &SqlitePool, ks: Option<&str>, now: i64) -> Result<Session, ApiError> {
     let Some(ks) = ks else {
         return Err(ApiError::new(
@@ -63,25 +100,37 @@ pub async fn check(pool: &SqlitePool, ks: Option<&str>, now: i64) -> Result<Sess
             "Missing KS: this action needs a session",
         ));
     };
-    let row: Option<(i64, i64, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, login_id, partner_id, expires_at, revoked_at FROM sessions WHERE ks_hash = ?1",
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.id, s.login_id, s.partner_id, s.expires_at, s.revoked_at,
+                s.proven_with_code, s.epoch, l.session_epoch AS login_epoch,
+                COALESCE(p.two_factor, 0) AS account_requires_code
+         FROM sessions s JOIN logins l ON l.id = s.login_id
+         LEFT JOIN partners p ON p.id = s.partner_id
+         WHERE s.ks_hash = ?1",
     )
     .bind(token_hash(ks.trim()))
     .fetch_optional(pool)
     .await?;
-    match row {
-        None => Err(ApiError::invalid_ks("INVALID")),
-        Some((_, _, _, _, Some(_))) => Err(ApiError::invalid_ks(codes::KSID_LOGOUT)),
-        Some((_, _, _, expires_at, None)) if expires_at <= now => {
-            Err(ApiError::invalid_ks(codes::KSID_EXPIRED))
-        }
-        Some((id, login_id, partner_id, expires_at, None)) => Ok(Session {
-            id,
-            login_id,
-            partner_id,
-            expires_at,
-        }),
+    let Some(row) = row else {
+        return Err(ApiError::invalid_ks("INVALID"));
+    };
+    let revoked = row.revoked_at.is_some()
+        || row.epoch != row.login_epoch
+        || (row.account_requires_code && !row.proven_with_code);
+    if revoked {
+        return Err(ApiError::invalid_ks(codes::KSID_LOGOUT));
     }
+    if row.expires_at <= now {
+        return Err(ApiError::invalid_ks(codes::KSID_EXPIRED));
+    }
+    Ok(Session {
+        id: row.id,
+        login_id: row.login_id,
+        partner_id: row.partner_id,
+        expires_at: row.expires_at,
+        proven_with_code: row.proven_with_code,
+        epoch: row.epoch,
+    })
 }
 
 /// Revokes a session (`session.end`).
@@ -92,6 +141,26 @@ pub async fn revoke(pool: &SqlitePool, id: i64, now: i64) -> sqlx::Result<()> {
         .execute(pool)
         .await
         .map(|_| ())
+}
+
+/// Revokes the sessions of an account that were not proven with a code
+/// (2FA was turned on for it). [`check`] refuses them anyway while the
+/// account requires a code; the mark keeps them dead if 2FA is turned off
+/// again.
+pub async fn revoke_unproven_in_partner(
+    pool: &SqlitePool,
+    partner_id: i64,
+    now: i64,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = ?2
+         WHERE partner_id = ?1 AND proven_with_code = 0 AND revoked_at IS NULL",
+    )
+    .bind(partner_id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|d| d.rows_affected())
 }
 
 #[cfg(test)]

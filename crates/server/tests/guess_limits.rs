@@ -1,0 +1,540 @@
+//! Guess limits and sessions under attack: parallel guessing gets no more
+//! checks than the budget, code failures are forgiven by a correct code
+//! only, and sessions end when the password or the factor changes.
+//!
+//! The parallel tests fire truly concurrent requests (tasks on a
+//! multi-threaded runtime through the router) and count both the answers
+//! and the counters in the database.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::*;
+use kaltura_api::codes;
+use kmc_server::admin;
+use kmc_server::auth::passwords::HashCost;
+use serde_json::{Value, json};
+
+/// argon2 slow enough (a few ms) that a burst queues for the hashing slots,
+/// which is where a check read before the work used to be overtaken.
+const QUEUEING: HashCost = HashCost {
+    memory_kib: 2048,
+    iterations: 1,
+    parallelism: 1,
+};
+
+const EMAIL: &str = "ada@example.com";
+
+/// A 2FA account and a password-only account, one login in both.
+async fn two_accounts(t: &TestApp) -> (i64, i64) {
+    let media = t.partner("Media", true).await;
+    let sandbox = t.partner("Sandbox", false).await;
+    t.user(media, EMAIL).await;
+    t.user(sandbox, EMAIL).await;
+    (media, sandbox)
+}
+
+async fn login_to(t: &TestApp, partner: i64, password: &str, otp: &str) -> Value {
+    t.call(
+        "user",
+        "loginByLoginId",
+        json!({"loginId": EMAIL, "password": password, "partnerId": partner, "otp": otp}),
+    )
+    .await
+}
+
+/// Runs the requests at once and counts the answers by error code (`OK` for
+/// a value).
+async fn burst(t: &Arc<TestApp>, bodies: Vec<Value>) -> BTreeMap<String, usize> {
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let t = t.clone();
+            tokio::spawn(async move { t.call("user", "loginByLoginId", body).await })
+        })
+        .collect();
+    let mut counts = BTreeMap::new();
+    for task in tasks {
+        let v = task.await.unwrap();
+        *counts
+            .entry(code_of(&v).unwrap_or("OK").to_owned())
+            .or_default() += 1;
+    }
+    counts
+}
+
+fn count(counts: &BTreeMap<String, usize>, code: &str) -> usize {
+    counts.get(code).copied().unwrap_or(0)
+}
+
+/// (failed_attempts, code_failures, blocked) of the login.
+async fn counters(t: &TestApp) -> (i64, i64, bool) {
+    let (failed, codes, blocked): (i64, i64, Option<i64>) = sqlx::query_as(
+        "SELECT failed_attempts, code_failures, blocked_until FROM logins WHERE email = ?1",
+    )
+    .bind(EMAIL)
+    .fetch_one(&t.state.pool)
+    .await
+    .unwrap();
+    (failed, codes, blocked.is_some())
+}
+
+async fn user_get(t: &TestApp, ks: &Value) -> Value {
+    t.call("user", "get", json!({"ks": ks})).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_limit() {
+    let t = Arc::new(
+        app_with(|o| {
+            o.reveal_login_errors = true;
+            o.hash_cost = QUEUEING;
+        })
+        .await,
+    );
+    let (media, _) = two_accounts(&t).await;
+    // 99 wrong passwords, then the right one, all with an empty code.
+    let mut bodies: Vec<Value> = (0..99)
+        .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": media, "otp": ""}))
+        .collect();
+    bodies.push(json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": media, "otp": ""}));
+    let counts = burst(&t, bodies).await;
+    let evaluated = count(&counts, codes::USER_WRONG_PASSWORD)
+        + count(&counts, codes::LOGIN_RETRIES_EXCEEDED)
+        + count(&counts, codes::MISSING_OTP);
+    assert!(evaluated <= 10, "more checks than the budget: {counts:?}");
+    assert_eq!(
+        evaluated + count(&counts, codes::LOGIN_BLOCKED),
+        100,
+        "{counts:?}"
+    );
+    assert!(count(&counts, codes::MISSING_OTP) <= 1, "{counts:?}");
+    // Nine or ten wrong guesses were checked, and they spent the budget.
+    let (failed, _, blocked) = counters(&t).await;
+    assert_eq!(failed, 10);
+    assert!(blocked || count(&counts, codes::MISSING_OTP) == 1);
+    if blocked {
+        assert_error(
+            &login_to(&t, media, PASSWORD, "").await,
+            codes::LOGIN_BLOCKED,
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_masking_a_blocked_login_never_answers_missing_otp_even_in_a_burst() {
+    let t = Arc::new(app_with(|o| o.hash_cost = QUEUEING).await);
+    let (media, _) = two_accounts(&t).await;
+    let bodies: Vec<Value> = (0..60)
+        .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": media, "otp": ""}))
+        .collect();
+    let counts = burst(&t, bodies).await;
+    assert_eq!(count(&counts, codes::USER_WRONG_PASSWORD), 60, "{counts:?}");
+    // The right password, many times at once, while blocked: masked as a
+    // wrong password, never the MISSING_OTP that would confirm it.
+    let bodies =
+        vec![json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": media, "otp": ""}); 20];
+    let counts = burst(&t, bodies).await;
+    assert_eq!(count(&counts, codes::USER_WRONG_PASSWORD), 20, "{counts:?}");
+    assert_eq!(counters(&t).await.0, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_parallel_wrong_codes_evaluate_only_the_limit_and_the_right_code_waits() {
+    let t = Arc::new(
+        app_with(|o| {
+            o.reveal_login_errors = true;
+            o.hash_cost = QUEUEING;
+        })
+        .await,
+    );
+    let (media, _) = two_accounts(&t).await;
+    let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
+    let bodies: Vec<Value> = (0..100)
+        .map(|i| {
+            let wrong = format!("{:06}", (code + 1 + i * 7) % 1_000_000);
+            json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": media, "otp": wrong})
+        })
+        .collect();
+    let counts = burst(&t, bodies).await;
+    assert_eq!(
+        count(&counts, codes::INVALID_OTP) + count(&counts, codes::LOGIN_RETRIES_EXCEEDED),
+        10,
+        "{counts:?}"
+    );
+    assert_eq!(count(&counts, codes::LOGIN_RETRIES_EXCEEDED), 1);
+    assert_eq!(count(&counts, codes::LOGIN_BLOCKED), 90);
+    assert_eq!(counters(&t).await, (10, 10, true));
+    let right = t.code(EMAIL, 0).await;
+    assert_error(
+        &login_to(&t, media, PASSWORD, &right).await,
+        codes::LOGIN_BLOCKED,
+    );
+}
+
+#[tokio::test]
+async fn code_failures_are_not_forgiven_by_a_password_only_sign_in_to_another_account() {
+    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
+    let mut answers = Vec::new();
+    for round in 0..3u32 {
+        for i in 0..8u32 {
+            let wrong = format!("{:06}", (code + 11 + round * 100 + i * 7) % 1_000_000);
+            let v = login_to(&t, media, PASSWORD, &wrong).await;
+            answers.push(code_of(&v).unwrap().to_owned());
+        }
+        // A password-only sign-in in between: it forgives no code failure.
+        let _ = login_to(&t, sandbox, PASSWORD, "").await;
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|c| *c == codes::LOGIN_RETRIES_EXCEEDED)
+            .count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(answers[9], codes::LOGIN_RETRIES_EXCEEDED, "{answers:?}");
+    let right = t.code(EMAIL, 0).await;
+    assert_error(
+        &login_to(&t, media, PASSWORD, &right).await,
+        codes::LOGIN_BLOCKED,
+    );
+    assert_error(
+        &login_to(&t, sandbox, PASSWORD, "").await,
+        codes::LOGIN_BLOCKED,
+    );
+}
+
+#[tokio::test]
+async fn a_password_only_sign_in_forgives_password_failures_and_a_correct_code_forgives_all() {
+    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
+    for i in 0..3u32 {
+        let wrong = format!("{:06}", (code + 11 + i * 7) % 1_000_000);
+        assert_error(
+            &login_to(&t, media, PASSWORD, &wrong).await,
+            codes::INVALID_OTP,
+        );
+    }
+    for _ in 0..4 {
+        assert_error(
+            &login_to(&t, sandbox, "not the password", "").await,
+            codes::USER_WRONG_PASSWORD,
+        );
+    }
+    assert_eq!(counters(&t).await, (7, 3, false));
+    assert!(login_to(&t, sandbox, PASSWORD, "").await.is_string());
+    assert_eq!(counters(&t).await, (3, 3, false));
+    let right = t.code(EMAIL, 0).await;
+    assert!(login_to(&t, media, PASSWORD, &right).await.is_string());
+    assert_eq!(counters(&t).await, (0, 0, false));
+}
+
+#[tokio::test]
+async fn missing_otp_neither_counts_nor_forgives() {
+    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let (media, _) = two_accounts(&t).await;
+    let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
+    let wrong = format!("{:06}", (code + 11) % 1_000_000);
+    assert_error(
+        &login_to(&t, media, PASSWORD, &wrong).await,
+        codes::INVALID_OTP,
+    );
+    for _ in 0..20 {
+        assert_error(&login_to(&t, media, PASSWORD, "").await, codes::MISSING_OTP);
+    }
+    assert_eq!(counters(&t).await, (1, 1, false));
+}
+
+#[tokio::test]
+async fn a_reset_link_ends_every_session_of_the_login() {
+    let t = app().await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let ks_sandbox = login_to(&t, sandbox, PASSWORD, "").await;
+    let code = t.code(EMAIL, 0).await;
+    let ks_media = login_to(&t, media, PASSWORD, &code).await;
+    assert_eq!(user_get(&t, &ks_sandbox).await["id"], EMAIL);
+    let v = t
+        .call("user", "resetPassword", json!({"email": EMAIL}))
+        .await;
+    assert!(v.is_null());
+    t.wait_outbox(t.outbox().len() + 1).await;
+    let link = t
+        .link_tokens(EMAIL, "/actions/restore-password/")
+        .pop()
+        .unwrap();
+    let v = t
+        .call(
+            "user",
+            "setInitialPassword",
+            json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(v["objectType"], "KalturaAuthentication", "{v}");
+    for ks in [&ks_sandbox, &ks_media] {
+        let v = user_get(&t, ks).await;
+        assert_error(&v, codes::INVALID_KS);
+        assert_eq!(v["args"]["KSID"], codes::KSID_LOGOUT);
+    }
+    // The new password signs in, into a session that works.
+    let ks = login_to(&t, sandbox, "a brand new passphrase", "").await;
+    assert_eq!(user_get(&t, &ks).await["id"], EMAIL);
+}
+
+#[tokio::test]
+async fn a_password_reset_on_an_enrolled_login_mails_a_new_key_notice() {
+    let t = app().await;
+    let (_, _) = two_accounts(&t).await;
+    t.call("user", "resetPassword", json!({"email": EMAIL}))
+        .await;
+    t.wait_outbox(t.outbox().len() + 1).await;
+    let link = t
+        .link_tokens(EMAIL, "/actions/restore-password/")
+        .pop()
+        .unwrap();
+    let before = t.outbox().len();
+    let v = t
+        .call(
+            "user",
+            "setInitialPassword",
+            json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
+        )
+        .await;
+    assert!(v["qrCode"].as_str().unwrap().starts_with("otpauth://"));
+    t.wait_outbox(before + 1).await;
+    let notice = t
+        .outbox()
+        .into_iter()
+        .find(|m| m.contains("Subject: Your Kaltura password was changed"))
+        .expect("no notice in the outbox");
+    let notice = notice.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        notice.contains("new authenticator key was issued"),
+        "{notice}"
+    );
+    assert!(notice.contains("If this was not you"), "{notice}");
+    assert!(!notice.contains("otpauth"), "{notice}");
+    assert!(!notice.contains("/actions/"), "{notice}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_race() {
+    let t = Arc::new(app_with(|o| o.hash_cost = QUEUEING).await);
+    let (_, sandbox) = two_accounts(&t).await;
+    t.call("user", "resetPassword", json!({"email": EMAIL}))
+        .await;
+    t.wait_outbox(t.outbox().len() + 1).await;
+    let link = t
+        .link_tokens(EMAIL, "/actions/restore-password/")
+        .pop()
+        .unwrap();
+    // Sign-ins with the old password race the reset.
+    let logins: Vec<_> = (0..8)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move { login_to(&t, sandbox, PASSWORD, "").await })
+        })
+        .collect();
+    let reset = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            t.call(
+                "user",
+                "setInitialPassword",
+                json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
+            )
+            .await
+        })
+    };
+    let mut issued = Vec::new();
+    for l in logins {
+        let v = l.await.unwrap();
+        if v.is_string() {
+            issued.push(v);
+        }
+    }
+    assert_eq!(reset.await.unwrap()["objectType"], "KalturaAuthentication");
+    for ks in &issued {
+        assert_error(&user_get(&t, ks).await, codes::INVALID_KS);
+    }
+}
+
+#[tokio::test]
+async fn update_password_ends_the_other_sessions_and_keeps_the_one_that_asked() {
+    let t = app().await;
+    let (_, sandbox) = two_accounts(&t).await;
+    let asking = login_to(&t, sandbox, PASSWORD, "").await;
+    let other = login_to(&t, sandbox, PASSWORD, "").await;
+    let code = t.code(EMAIL, 0).await;
+    let v = t
+        .call(
+            "adminUser",
+            "updatePassword",
+            json!({"ks": asking, "email": EMAIL, "password": PASSWORD,
+                   "newPassword": "a brand new passphrase", "otp": code}),
+        )
+        .await;
+    assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
+    assert_eq!(user_get(&t, &asking).await["id"], EMAIL);
+    assert_error(&user_get(&t, &other).await, codes::INVALID_KS);
+
+    // Without a KS (the expired-password step), every session ends.
+    t.clock.advance(60);
+    let code = t.code(EMAIL, 0).await;
+    let v = t
+        .call(
+            "adminUser",
+            "updatePassword",
+            json!({"email": EMAIL, "password": "a brand new passphrase",
+                   "newPassword": "another new passphrase", "otp": code}),
+        )
+        .await;
+    assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
+    assert_error(&user_get(&t, &asking).await, codes::INVALID_KS);
+}
+
+#[tokio::test]
+async fn update_password_does_not_keep_a_session_of_another_login() {
+    let t = app().await;
+    let (_, sandbox) = two_accounts(&t).await;
+    t.user(sandbox, "eve@example.com").await;
+    let eves = t
+        .call(
+            "user",
+            "loginByLoginId",
+            json!({"loginId": "eve@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let adas = login_to(&t, sandbox, PASSWORD, "").await;
+    let code = t.code(EMAIL, 0).await;
+    let v = t
+        .call(
+            "adminUser",
+            "updatePassword",
+            json!({"ks": eves, "email": EMAIL, "password": PASSWORD,
+                   "newPassword": "a brand new passphrase", "otp": code}),
+        )
+        .await;
+    assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
+    assert_error(&user_get(&t, &adas).await, codes::INVALID_KS);
+    assert_eq!(user_get(&t, &eves).await["id"], "eve@example.com");
+}
+
+#[tokio::test]
+async fn turning_2fa_on_ends_the_accounts_sessions_that_were_not_proven_with_a_code() {
+    let t = app().await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let unproven = login_to(&t, sandbox, PASSWORD, "").await;
+    let code = t.code(EMAIL, 0).await;
+    let proven_media = login_to(&t, media, PASSWORD, &code).await;
+    let switched = t
+        .call(
+            "user",
+            "loginByKs",
+            json!({"ks": proven_media, "requestedPartnerId": sandbox}),
+        )
+        .await;
+    let proven_sandbox = switched["ks"].clone();
+    let done = admin::set_two_factor(&t.state, sandbox, true)
+        .await
+        .unwrap();
+    assert_eq!(done.sessions_ended, 1);
+    let v = user_get(&t, &unproven).await;
+    assert_error(&v, codes::INVALID_KS);
+    assert_eq!(user_get(&t, &proven_sandbox).await["id"], EMAIL);
+    assert_eq!(user_get(&t, &proven_media).await["id"], EMAIL);
+    // Turning it off again does not bring the ended session back.
+    admin::set_two_factor(&t.state, sandbox, false)
+        .await
+        .unwrap();
+    assert_error(&user_get(&t, &unproven).await, codes::INVALID_KS);
+}
+
+#[tokio::test]
+async fn a_session_made_without_a_code_is_refused_once_its_account_requires_one() {
+    // 2FA turned on by another process between the sign-in's check and its
+    // session: the session is judged by the account as it is now.
+    let t = app().await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let ks = login_to(&t, sandbox, PASSWORD, "").await;
+    sqlx::query("UPDATE partners SET two_factor = 1 WHERE id = ?1")
+        .bind(sandbox)
+        .execute(&t.state.pool)
+        .await
+        .unwrap();
+    assert_error(&user_get(&t, &ks).await, codes::INVALID_KS);
+    let v = t
+        .call(
+            "user",
+            "loginByKs",
+            json!({"ks": ks, "requestedPartnerId": media}),
+        )
+        .await;
+    assert_error(&v, codes::INVALID_KS);
+}
+
+#[tokio::test]
+async fn a_session_proven_with_a_code_switches_into_2fa_through_a_password_only_account() {
+    let t = app().await;
+    let (media, sandbox) = two_accounts(&t).await;
+    let other_2fa = t.partner("Studio", true).await;
+    t.user(other_2fa, EMAIL).await;
+    let code = t.code(EMAIL, 0).await;
+    let ks = login_to(&t, media, PASSWORD, &code).await;
+    let in_sandbox = t
+        .call(
+            "user",
+            "loginByKs",
+            json!({"ks": ks, "requestedPartnerId": sandbox}),
+        )
+        .await;
+    let v = t
+        .call(
+            "user",
+            "loginByKs",
+            json!({"ks": in_sandbox["ks"], "requestedPartnerId": other_2fa}),
+        )
+        .await;
+    assert_eq!(v["partnerId"], other_2fa, "{v}");
+    // A session made with the password alone never does.
+    let unproven = login_to(&t, sandbox, PASSWORD, "").await;
+    let v = t
+        .call(
+            "user",
+            "loginByKs",
+            json!({"ks": unproven, "requestedPartnerId": media}),
+        )
+        .await;
+    assert_error(&v, codes::NEW_LOGIN_REQUIRED);
+}
+
+#[tokio::test]
+async fn turning_2fa_on_mails_enrolled_logins_a_notice_without_a_link_or_secret() {
+    let t = app().await;
+    let (_, sandbox) = two_accounts(&t).await;
+    t.user(sandbox, "bob@example.com").await;
+    let before = t.outbox().len();
+    let done = admin::set_two_factor(&t.state, sandbox, true)
+        .await
+        .unwrap();
+    assert_eq!((done.qr_links, done.notices), (1, 1));
+    let mails = t.outbox()[before..].to_vec();
+    let to_ada: Vec<_> = mails
+        .iter()
+        .filter(|m| m.contains(&format!("To: {EMAIL}")))
+        .collect();
+    assert_eq!(to_ada.len(), 1);
+    assert!(to_ada[0].contains("nothing to scan"), "{}", to_ada[0]);
+    assert!(!to_ada[0].contains("/actions/"), "{}", to_ada[0]);
+    assert!(!to_ada[0].contains("otpauth"), "{}", to_ada[0]);
+    assert_eq!(
+        t.link_tokens("bob@example.com", "/actions/auth-info/")
+            .len(),
+        1
+    );
+}
