@@ -1,9 +1,9 @@
 //! `kmc-server`: a Kaltura API v3 compatible sign-in server for KMC Login.
 //!
 //! Serves:
-//! - [`router`]: the HTTP application (`/api_v3/service/{service}/action/{action}`
-//!   plus the built app from `--dist`), built from an [`AppState`] so tests
-//!   can drive it with `oneshot` and no socket;
+//! - [`router`]: the HTTP application (`/api_v3/service/{service}/action/{action}`,
+//!   `GET /healthz`, and the built app from `--dist`), built from an
+//!   [`AppState`] so tests can drive it with `oneshot` and no socket;
 //! - [`serve`]: runs a router on a bound listener;
 //! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
 //! - [`auth`]: the security mechanisms; [`store`]: the database;
@@ -178,7 +178,36 @@ impl AppState {
 /// every response carries.
 pub fn router(state: AppState) -> Router {
     let dist = state.config.dist.clone();
-    web::with_layers(api::router(state), dist.as_deref())
+    let health = Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .with_state(state.clone());
+    web::with_layers(api::router(state).merge(health), dist.as_deref())
+}
+
+/// `GET /healthz` for load balancers and scripts: `200 ok` once the
+/// database answers, `503` while it does not.
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (
+    axum::http::StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    &'static str,
+) {
+    use axum::http::{StatusCode, header};
+    let ok = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .is_ok();
+    let headers = [(header::CACHE_CONTROL, "no-store")];
+    if ok {
+        (StatusCode::OK, headers, "ok\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            headers,
+            "database unavailable\n",
+        )
+    }
 }
 
 /// Serves `router` on `listener` until the process is interrupted (Ctrl-C or

@@ -83,7 +83,8 @@ enum PartnerCommand {
         #[arg(long)]
         two_factor: bool,
     },
-    /// Turn two-factor sign-in on or off; `on` emails every admin a QR link.
+    /// Turn two-factor sign-in on or off; `on` emails a QR link to each user
+    /// without an authenticator and a notice to the others.
     #[command(name = "set-2fa")]
     Set2fa {
         #[arg(long)]
@@ -175,12 +176,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{id}");
                 }
                 PartnerCommand::Set2fa { partner, state: on } => {
-                    let sent =
-                        admin::set_two_factor(&state, *partner, matches!(on, OnOff::On)).await?;
-                    eprintln!(
-                        "account {partner}: two-factor {}; {sent} QR link(s) emailed",
-                        if matches!(on, OnOff::On) { "on" } else { "off" }
-                    );
+                    let on = matches!(on, OnOff::On);
+                    let done = admin::set_two_factor(&state, *partner, on).await?;
+                    if on {
+                        eprintln!(
+                            "account {partner}: two-factor on; {} QR link(s) and {} notice(s) \
+                             emailed; {} session(s) without a code ended",
+                            done.qr_links, done.notices, done.sessions_ended
+                        );
+                    } else {
+                        eprintln!("account {partner}: two-factor off");
+                    }
                 }
             }
             Ok(())
@@ -231,12 +237,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Binds the address without listening yet: the port is known (for the
+/// public URL when it is 0) but connections are refused until [`serve`]
+/// has opened the database and calls `listen`, so nothing connects to a
+/// server that cannot answer.
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpSocket> {
+    let addr = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot resolve {listen}: {e}"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{listen} resolves to no address"))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    Ok(socket)
+}
+
 async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     init_tracing();
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
+    let socket = bind(&args.listen).await?;
+    let addr = socket.local_addr()?;
     let url = format!("http://{addr}");
     let mut o = options(cli);
     o.public_url = args.public_url.clone().unwrap_or_else(|| url.clone());
@@ -284,6 +311,9 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         }
     }
     let router = kmc_server::router(state);
+    let listener = socket
+        .listen(1024)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "kmc-server listening on {url}")?;
     out.flush()?;

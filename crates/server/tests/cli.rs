@@ -261,8 +261,11 @@ fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins()
         None,
     );
     assert!(ok, "{err}");
+    // The demo login already has an authenticator: it is told that codes
+    // are now required, and gets no second QR link.
+    assert!(err.contains("0 QR link(s) and 1 notice(s)"), "{err}");
     let links = outbox_links(d.path(), "/actions/auth-info/");
-    assert_eq!(links.len(), 2);
+    assert_eq!(links.len(), 1);
     assert!(links.iter().all(|l| l.starts_with(&url)), "{links:?}");
     child.kill().ok();
     child.wait().ok();
@@ -340,4 +343,80 @@ impl Drop for Killed {
         self.0.kill().ok();
         self.0.wait().ok();
     }
+}
+
+#[test]
+fn commands_started_together_on_a_new_data_dir_all_migrate_and_succeed() {
+    // Seen before the open lock: "table partners already exists" when a CLI
+    // command ran while `serve` was starting on the same data dir.
+    for round in 0..5 {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_str().unwrap().to_owned();
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    run(
+                        &[
+                            "--data-dir",
+                            &dir,
+                            "partner",
+                            "add",
+                            "--name",
+                            &format!("P{i}"),
+                        ],
+                        None,
+                    )
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for c in children {
+            let (ok, out, err) = c.join().unwrap();
+            assert!(ok, "round {round}: {err}");
+            ids.push(out.trim().parse::<i64>().unwrap());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, [100, 101, 102, 103], "round {round}");
+    }
+}
+
+#[test]
+fn serve_answers_healthz_once_it_prints_its_address() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dist",
+            "/nonexistent-dist",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("serve exited early").unwrap();
+        if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
+            break rest.to_owned();
+        }
+    };
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("ok\n"), "{reply}");
+    child.kill().ok();
+    child.wait().ok();
 }

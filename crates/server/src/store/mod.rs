@@ -16,11 +16,32 @@ use sqlx::{FromRow, SqlitePool};
 /// The database file name inside the data dir.
 pub const DB_FILE: &str = "kmc.sqlite3";
 
+/// The lock file beside the database that serialises opening it.
+pub const LOCK_FILE: &str = "kmc.sqlite3.open-lock";
+
 /// Opens (creating if needed) the database in `data_dir` and applies the
 /// migrations.
+///
+/// Two processes may open one data dir at once (`serve` and a CLI command,
+/// or two `serve`s): creating the file, switching it to WAL and migrating
+/// happen under an exclusive lock on [`LOCK_FILE`], so the second waits and
+/// then finds the migrations applied, instead of both creating the tables.
 pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let lock_path = data_dir.join(LOCK_FILE);
+    let lock = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+        Ok(file)
+    })
+    .await??;
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(data_dir.join(DB_FILE))
         .create_if_missing(true)
@@ -37,6 +58,7 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .run(&pool)
         .await
         .context("applying database migrations")?;
+    drop(lock);
     Ok(pool)
 }
 
@@ -50,6 +72,8 @@ pub struct Login {
     pub totp_secret: Option<Vec<u8>>,
     pub blocked_until: Option<i64>,
     pub last_partner_id: Option<i64>,
+    /// Sessions stamped with another epoch are dead (see [`set_password`]).
+    pub session_epoch: i64,
 }
 
 /// A partner (account) row.
@@ -70,8 +94,8 @@ pub struct User {
     pub last_name: Option<String>,
 }
 
-const LOGIN_COLUMNS: &str =
-    "id, email, password_hash, password_expired, totp_secret, blocked_until, last_partner_id";
+const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_secret, \
+     blocked_until, last_partner_id, session_epoch";
 
 /// The login with this email (case-insensitive).
 pub async fn login_by_email(pool: &SqlitePool, email: &str) -> sqlx::Result<Option<Login>> {
@@ -151,22 +175,39 @@ pub async fn password_history(
 
 /// Sets a new password: hash, history, not expired; also lifts a block,
 /// since whoever did this proved control of the login.
+///
+/// Every session of the login ends with it, in the same transaction: the
+/// login's session epoch is raised, and a session is live only while its
+/// epoch equals its login's. `keep` names the one session that survives
+/// (the one that asked for the change), re-stamped with the new epoch.
 pub async fn set_password(
     pool: &SqlitePool,
     login_id: i64,
     hash: &str,
     now: i64,
+    keep: Option<i64>,
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE logins SET password_hash = ?2, password_set_at = ?3, password_expired = 0,
-         failed_attempts = 0, blocked_until = NULL WHERE id = ?1",
+         failed_attempts = 0, code_failures = 0, blocked_until = NULL,
+         session_epoch = session_epoch + 1 WHERE id = ?1",
     )
     .bind(login_id)
     .bind(hash)
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    if let Some(session) = keep {
+        sqlx::query(
+            "UPDATE sessions SET epoch = (SELECT session_epoch FROM logins WHERE id = ?1)
+             WHERE id = ?2 AND login_id = ?1",
+        )
+        .bind(login_id)
+        .bind(session)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query("INSERT INTO password_history (login_id, hash, created_at) VALUES (?1, ?2, ?3)")
         .bind(login_id)
         .bind(hash)
