@@ -52,35 +52,47 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         .last()
         .and_then(|l| l.trim().parse().ok())
         .ok_or_else(|| format!("`partner add` printed {partner:?}, not an id"))?;
-    let email = "bench@example.com";
+    // One login per client: kmc-server reserves each check from its login's guess budget
+    // before hashing, so one login signing in from 200 clients at once is refused past the
+    // budget (as it should be); real load is many people, each signing in once.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let password = format!("Bench-{nanos:x}-pass");
-    cli(
-        server,
-        &data,
-        &[
-            "user",
-            "add",
-            "--partner",
-            &partner.to_string(),
-            "--email",
-            email,
-            "--first-name",
-            "Bench",
-            "--last-name",
-            "User",
-            "--password-stdin",
-        ],
-        Some(&password),
-    )?;
-    let body = json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
-        .to_string()
-        .into_bytes();
+    let logins = LEVELS.iter().copied().max().unwrap_or(1);
+    println!("creating {logins} bench logins …");
+    let mut bodies = Vec::with_capacity(logins);
+    for i in 0..logins {
+        let email = format!("bench{i}@example.com");
+        cli(
+            server,
+            &data,
+            &[
+                "user",
+                "add",
+                "--partner",
+                &partner.to_string(),
+                "--email",
+                &email,
+                "--first-name",
+                "Bench",
+                "--last-name",
+                "User",
+                "--password-stdin",
+            ],
+            Some(&password),
+        )?;
+        bodies.push(
+            json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
+                .to_string()
+                .into_bytes(),
+        );
+    }
+    let bodies = Arc::new(bodies);
+    let body = &bodies[0];
     let probe = Conn::new(addr, Duration::from_secs(30))
-        .request("POST", LOGIN_PATH, Some("application/json"), &body)
+        .request("POST", LOGIN_PATH, Some("application/json"), body)
         .map_err(|e| format!("first login failed: {e}"))?;
     if !is_success(probe.status, &probe.body) {
         return Err(format!(
@@ -96,12 +108,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     // Untimed warm-up: the server's first logins start its blocking threads and their
     // allocator arenas and fill SQLite's cache; that start-up belongs to no level.
     println!("warming up for 3 s …");
-    let _ = load(
-        addr,
-        Arc::new(body.clone()),
-        LEVELS[0],
-        Duration::from_secs(3),
-    );
+    let _ = load(addr, bodies.clone(), LEVELS[0], Duration::from_secs(3));
     let mut ceilings = vec![ceiling];
     let mut rows = Vec::new();
     for clients in LEVELS {
@@ -110,7 +117,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             duration.as_secs()
         );
         let load_before = loadavg();
-        let r = load(addr, Arc::new(body.clone()), clients, duration);
+        let r = load(addr, bodies.clone(), clients, duration);
         let rate = r.ok as f64 / r.elapsed.as_secs_f64();
         println!(
             "{clients} clients: {rate:.1} logins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
@@ -248,11 +255,13 @@ struct LoadResult {
 }
 
 /// `clients` threads each post logins back to back on their own connection until `dur` is up.
-fn load(addr: SocketAddr, body: Arc<Vec<u8>>, clients: usize, dur: Duration) -> LoadResult {
+/// `clients` threads, each on its own connection signing in with its own body (its own
+/// login) in a loop for `dur`.
+fn load(addr: SocketAddr, bodies: Arc<Vec<Vec<u8>>>, clients: usize, dur: Duration) -> LoadResult {
     let barrier = Arc::new(Barrier::new(clients + 1));
     let handles: Vec<_> = (0..clients)
-        .map(|_| {
-            let body = body.clone();
+        .map(|i| {
+            let bodies = bodies.clone();
             let barrier = barrier.clone();
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
@@ -265,7 +274,8 @@ fn load(addr: SocketAddr, body: Arc<Vec<u8>>, clients: usize, dur: Duration) -> 
                     let deadline = Instant::now() + dur;
                     while Instant::now() < deadline {
                         let t = Instant::now();
-                        match conn.request("POST", LOGIN_PATH, Some("application/json"), &body) {
+                        let body = &bodies[i % bodies.len()];
+                        match conn.request("POST", LOGIN_PATH, Some("application/json"), body) {
                             Ok(r) if is_success(r.status, &r.body) => {
                                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
                             }
