@@ -1,24 +1,46 @@
 //! Outgoing mail through lettre: by default each message is written as an
-//! `.eml` file into `<data-dir>/outbox/`; with `--smtp-url` it goes to an SMTP
-//! relay instead. Messages are plain text, 7bit, with every link alone on its
-//! own line (never wrapped or quoted-printable encoded, so a person or a test
-//! can copy it whole).
+//! `.eml` file (mode 0600, in a folder of mode 0700) into
+//! `<data-dir>/outbox/`; with `--smtp-url` it goes to an SMTP relay instead.
+//! Messages are plain text, 7bit, with every link alone on its own line
+//! (never wrapped or quoted-printable encoded, so a person or a test can copy
+//! it whole).
+//!
+//! SMTP URLs ([`SmtpUrl::parse`]):
+//! - `smtps://[user@]host[:465]`: implicit TLS;
+//! - `smtp://[user@]host[:587]`: STARTTLS required (the message is never sent
+//!   if the relay does not offer it or its certificate does not verify);
+//!   to a loopback host (`localhost`, `127.0.0.0/8`, `::1`) plain SMTP, since
+//!   the traffic never leaves the machine;
+//! - `smtp+plain://host[:25]`: plain SMTP, only when asked for by name, and
+//!   without a user unless the host is loopback (a password is never sent in
+//!   the clear over the network).
+//!
+//! The password never comes from the URL (the command line is visible to
+//! every local user): [`smtp_password`] reads it from `KMC_SMTP_PASSWORD` or
+//! from a file. Certificates verify against the system's roots plus, when
+//! given, the PEM certificates of a private CA (`--smtp-ca-file`).
 
-use std::path::PathBuf;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rand::RngCore as _;
+use tokio::io::AsyncWriteExt as _;
+
+/// The environment variable holding the SMTP password.
+pub const SMTP_PASSWORD_ENV: &str = "KMC_SMTP_PASSWORD";
 
 /// Where mail goes.
 #[derive(Clone)]
 pub enum Mailer {
     /// `.eml` files in a folder.
-    Outbox(PathBuf, AsyncFileTransport<Tokio1Executor>),
-    /// An SMTP relay (plain SMTP; put a TLS-terminating relay in front for
-    /// remote servers).
+    Outbox(PathBuf),
+    /// An SMTP relay.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -32,33 +54,263 @@ pub struct Mail {
     pub body: String,
 }
 
-impl Mailer {
-    /// Writes into `dir` (created if missing).
-    pub fn outbox(dir: PathBuf) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating outbox {}", dir.display()))?;
-        Ok(Self::Outbox(dir.clone(), AsyncFileTransport::new(dir)))
-    }
+/// How the connection to the relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// TLS from the first byte (`smtps://`).
+    ImplicitTls,
+    /// `STARTTLS` or nothing is sent (`smtp://` to a remote host).
+    StartTlsRequired,
+    /// No TLS (`smtp+plain://`, or `smtp://` to a loopback host).
+    Plain,
+}
 
-    /// Sends through `smtp://[user:pass@]host[:port]`.
-    pub fn smtp(url: &str) -> anyhow::Result<Self> {
-        let rest = url.strip_prefix("smtp://").ok_or_else(|| {
-            anyhow::anyhow!("--smtp-url must look like smtp://[user:pass@]host[:port]")
-        })?;
-        let rest = rest.trim_end_matches('/');
-        let (auth, hostport) = match rest.rsplit_once('@') {
-            Some((auth, hp)) => (Some(auth), hp),
+/// A parsed `--smtp-url`. It never holds a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpUrl {
+    /// How the connection is protected.
+    pub security: SmtpSecurity,
+    /// Host name or IP address (IPv6 without brackets); also the name the
+    /// certificate must carry.
+    pub host: String,
+    /// TCP port (default 465, 587 or 25 by scheme).
+    pub port: u16,
+    /// The user to authenticate as, if any.
+    pub user: Option<String>,
+}
+
+const URL_SHAPE: &str = "--smtp-url must look like smtps://[user@]host[:465], \
+     smtp://[user@]host[:587] (STARTTLS required) or smtp+plain://host[:25]";
+
+impl SmtpUrl {
+    /// Parses `smtps://`, `smtp://` or `smtp+plain://` URLs. Refuses a
+    /// password in the URL, unknown schemes, paths and queries, and plain
+    /// SMTP with a user to a host that is not loopback. Errors never echo
+    /// the URL (it may hold a password).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| anyhow::anyhow!("{URL_SHAPE}"))?;
+        let (mut security, default_port) = match scheme.to_ascii_lowercase().as_str() {
+            "smtps" => (SmtpSecurity::ImplicitTls, 465),
+            "smtp" => (SmtpSecurity::StartTlsRequired, 587),
+            "smtp+plain" => (SmtpSecurity::Plain, 25),
+            _ => anyhow::bail!("unknown --smtp-url scheme: {URL_SHAPE}"),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        anyhow::ensure!(
+            !rest.contains(['/', '?', '#']),
+            "--smtp-url takes no path or query: {URL_SHAPE}"
+        );
+        // The last '@' ends the user, so `smtp://ada@example.com@host` works.
+        let (user, hostport) = match rest.rsplit_once('@') {
+            Some((user, hp)) => (Some(user), hp),
             None => (None, rest),
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().context("SMTP port is not a number")?),
-            None => (hostport, 25),
+        if let Some(user) = user {
+            anyhow::ensure!(
+                !user.contains(':'),
+                "--smtp-url must not hold a password (the command line is visible to other \
+                 local users): put it in the {SMTP_PASSWORD_ENV} environment variable or in a \
+                 file named by --smtp-password-file, and keep only the user in the URL \
+                 (smtp://USER@host)"
+            );
+            anyhow::ensure!(!user.is_empty(), "--smtp-url has an empty user name");
+        }
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| anyhow::anyhow!("--smtp-url has an unclosed [ in its host"))?;
+            match after {
+                "" => (host, None),
+                p => (
+                    host,
+                    Some(p.strip_prefix(':').ok_or_else(|| anyhow::anyhow!("{URL_SHAPE}"))?),
+                ),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            }
         };
         anyhow::ensure!(!host.is_empty(), "--smtp-url has no host");
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port);
-        if let Some(auth) = auth {
-            let (user, pass) = auth.split_once(':').unwrap_or((auth, ""));
-            builder = builder.credentials(Credentials::new(user.to_owned(), pass.to_owned()));
+        let port = match port {
+            Some(p) => p.parse::<u16>().context("the --smtp-url port is not a number")?,
+            None => default_port,
+        };
+        let loopback = is_loopback(host);
+        if security == SmtpSecurity::StartTlsRequired && loopback {
+            // Nothing on the wire to protect, and local relays often offer
+            // STARTTLS with a self-signed certificate.
+            security = SmtpSecurity::Plain;
+        }
+        anyhow::ensure!(
+            !(security == SmtpSecurity::Plain && user.is_some() && !loopback),
+            "smtp+plain:// with a user would send the password in the clear to {host}: \
+             use smtp:// (STARTTLS) or smtps://"
+        );
+        Ok(Self {
+            security,
+            host: host.to_owned(),
+            port,
+            user: user.map(str::to_owned),
+        })
+    }
+}
+
+/// True for `localhost` (and `*.localhost`) and loopback IP addresses.
+pub fn is_loopback(host: &str) -> bool {
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The SMTP password: the first line of `file` when given (trailing
+/// newline trimmed), else `KMC_SMTP_PASSWORD` when set and not empty, else
+/// none. Warns when the file can be read by group or others.
+pub fn smtp_password(file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the SMTP password file {}", file.display()))?;
+        let line = text.lines().next().unwrap_or_default();
+        anyhow::ensure!(
+            !line.is_empty(),
+            "the SMTP password file {} is empty (the password is its first line)",
+            file.display()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            if let Ok(meta) = std::fs::metadata(file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    file = %file.display(),
+                    "the SMTP password file can be read by other users: chmod 600 it"
+                );
+            }
+        }
+        return Ok(Some(line.to_owned()));
+    }
+    match std::env::var(SMTP_PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => Ok(Some(p)),
+        Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("{SMTP_PASSWORD_ENV} is not valid UTF-8")
+        }
+    }
+}
+
+impl Mailer {
+    /// Writes into `dir`, created mode 0700 if missing (and narrowed to
+    /// 0700 if it exists); messages already there are narrowed to 0600.
+    pub fn outbox(dir: PathBuf) -> anyhow::Result<Self> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+            builder.mode(0o700);
+            builder
+                .create(&dir)
+                .with_context(|| format!("creating outbox {}", dir.display()))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("setting outbox {} to mode 0700", dir.display()))?;
+            let entries = std::fs::read_dir(&dir)
+                .with_context(|| format!("reading outbox {}", dir.display()))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let loose = entry
+                    .metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o077 != 0);
+                if loose && path.extension().is_some_and(|e| e == "eml") {
+                    if let Err(e) =
+                        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    {
+                        tracing::warn!(file = %path.display(), "cannot chmod 600: {e}");
+                    }
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        builder
+            .create(&dir)
+            .with_context(|| format!("creating outbox {}", dir.display()))?;
+        Ok(Self::Outbox(dir))
+    }
+
+    /// Sends through an SMTP URL (see [`SmtpUrl::parse`]), with the
+    /// password from [`smtp_password`]`(None)`, i.e. `KMC_SMTP_PASSWORD`.
+    pub fn smtp(url: &str) -> anyhow::Result<Self> {
+        Self::smtp_with(url, smtp_password(None)?)
+    }
+
+    /// Sends through an SMTP URL with `password` for the URL's user.
+    pub fn smtp_with(url: &str, password: Option<String>) -> anyhow::Result<Self> {
+        Self::smtp_with_ca(url, password, None)
+    }
+
+    /// Like [`Mailer::smtp_with`], also trusting the PEM certificates in
+    /// `ca_file` (a private CA) besides the system's roots.
+    pub fn smtp_with_ca(
+        url: &str,
+        password: Option<String>,
+        ca_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let ca_pem = match ca_file {
+            Some(f) => Some(
+                std::fs::read(f)
+                    .with_context(|| format!("reading the SMTP CA file {}", f.display()))?,
+            ),
+            None => None,
+        };
+        Self::from_smtp_url(&SmtpUrl::parse(url)?, password, ca_pem.as_deref())
+    }
+
+    /// The transport for a parsed URL; `ca_pem` holds extra trusted roots.
+    pub fn from_smtp_url(
+        url: &SmtpUrl,
+        password: Option<String>,
+        ca_pem: Option<&[u8]>,
+    ) -> anyhow::Result<Self> {
+        let tls = match url.security {
+            SmtpSecurity::Plain => Tls::None,
+            security => {
+                let mut params = TlsParameters::builder(url.host.clone());
+                if let Some(pem) = ca_pem {
+                    anyhow::ensure!(
+                        std::str::from_utf8(pem).is_ok_and(|t| t.contains("-----BEGIN CERTIFICATE-----")),
+                        "the SMTP CA file holds no PEM certificate"
+                    );
+                    let cert = Certificate::from_pem(pem)
+                        .context("the SMTP CA file is not valid PEM")?;
+                    params = params.add_root_certificate(cert);
+                }
+                let params = params.build().context("setting up TLS for SMTP")?;
+                if security == SmtpSecurity::ImplicitTls {
+                    Tls::Wrapper(params)
+                } else {
+                    Tls::Required(params)
+                }
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
+            .port(url.port)
+            .tls(tls);
+        match (&url.user, password) {
+            (Some(user), Some(password)) => {
+                builder = builder.credentials(Credentials::new(user.clone(), password));
+            }
+            (Some(_), None) => anyhow::bail!(
+                "--smtp-url names a user but no SMTP password was given: set \
+                 {SMTP_PASSWORD_ENV} or pass --smtp-password-file"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "an SMTP password was given but --smtp-url names no user (smtp://USER@host)"
+            ),
+            (None, None) => {}
         }
         Ok(Self::Smtp(builder.build()))
     }
@@ -95,10 +347,8 @@ impl Mailer {
             ))
             .context("building the message")?;
         match self {
-            Self::Outbox(_, t) => t
-                .send(message)
+            Self::Outbox(dir) => write_eml(dir, &message.formatted())
                 .await
-                .map(|_| ())
                 .context("writing to the outbox"),
             Self::Smtp(t) => t
                 .send(message)
@@ -107,6 +357,38 @@ impl Mailer {
                 .context("sending over SMTP"),
         }
     }
+}
+
+/// Writes one message as `<dir>/<uuid>.eml` (lettre's file transport
+/// naming), created mode 0600 whatever the umask, never over another file.
+async fn write_eml(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    id[6] = (id[6] & 0x0f) | 0x40; // UUID version 4
+    id[8] = (id[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!(
+        "{}-{}-{}-{}-{}.eml",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    );
+    let path = dir.join(name);
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(&path)
+        .await
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.flush().await?;
+    Ok(())
 }
 
 /// The "two-factor authentication enabled" message with the QR link.
@@ -226,17 +508,144 @@ mod tests {
 
     #[test]
     fn smtp_urls_are_parsed_or_refused_clearly() {
-        assert!(Mailer::smtp("smtp://localhost:2525").is_ok());
-        assert!(Mailer::smtp("smtp://u:p@mail.example.com").is_ok());
-        assert!(Mailer::smtp("http://x").is_err());
-        assert!(Mailer::smtp("smtp://host:notaport").is_err());
+        let p = |u: &str| SmtpUrl::parse(u).unwrap();
+        assert_eq!(
+            p("smtps://mail.example.com"),
+            SmtpUrl {
+                security: SmtpSecurity::ImplicitTls,
+                host: "mail.example.com".into(),
+                port: 465,
+                user: None,
+            }
+        );
+        let u = p("smtp://ada@example.com@mail.example.com");
+        assert_eq!(u.security, SmtpSecurity::StartTlsRequired);
+        assert_eq!(u.port, 587);
+        assert_eq!(u.user.as_deref(), Some("ada@example.com"));
+        assert_eq!(u.host, "mail.example.com");
+        assert_eq!(p("SMTP://Mail.Example.com:2587/").port, 2587);
+        // Loopback: plain, whatever the spelling.
+        for local in ["smtp://localhost:2525", "smtp://127.0.0.1", "smtp://[::1]:25"] {
+            assert_eq!(p(local).security, SmtpSecurity::Plain, "{local}");
+        }
+        assert_eq!(p("smtp://[::1]:25").host, "::1");
+        assert_eq!(p("smtp+plain://relay.internal").port, 25);
+        assert_eq!(
+            p("smtp+plain://relay.internal").security,
+            SmtpSecurity::Plain
+        );
+        assert_eq!(p("smtp+plain://u@localhost").user.as_deref(), Some("u"));
+
+        let err = |u: &str| SmtpUrl::parse(u).unwrap_err().to_string();
+        let e = err("smtp://u:hunter2@mail.example.com");
+        assert!(e.contains("must not hold a password") && e.contains(SMTP_PASSWORD_ENV), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(err("smtps://u:p@localhost").contains("password"));
+        assert!(err("http://x").contains("scheme"));
+        assert!(err("smtp+tls://x").contains("scheme"));
+        assert!(err("mail.example.com").contains("must look like"));
+        assert!(err("smtp://host:notaport").contains("port"));
+        assert!(err("smtp://").contains("no host"));
+        assert!(err("smtp://host/path").contains("no path"));
+        assert!(err("smtp+plain://u@relay.example.com").contains("in the clear"));
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for h in ["localhost", "LOCALHOST", "a.localhost", "127.0.0.1", "127.1.2.3", "::1"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["localhost.example.com", "10.0.0.1", "mail.example.com", "::2"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn a_user_needs_a_password_and_a_password_needs_a_user() {
+        assert!(Mailer::smtp_with("smtps://mail.example.com", None).is_ok());
+        assert!(Mailer::smtp_with("smtps://u@mail.example.com", Some("p".into())).is_ok());
+        assert!(Mailer::smtp_with("smtp://u@mail.example.com", Some("p".into())).is_ok());
+        let e = Mailer::smtp_with("smtps://u@mail.example.com", None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(SMTP_PASSWORD_ENV), "{e}");
+        let e = Mailer::smtp_with("smtps://mail.example.com", Some("p".into()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("names no user"), "{e}");
+    }
+
+    #[test]
+    fn the_password_file_gives_its_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("smtp-password");
+        std::fs::write(&f, "s3cret pass\r\nignored\n").unwrap();
+        assert_eq!(
+            smtp_password(Some(&f)).unwrap().as_deref(),
+            Some("s3cret pass")
+        );
+        std::fs::write(&f, "only\n").unwrap();
+        assert_eq!(smtp_password(Some(&f)).unwrap().as_deref(), Some("only"));
+        std::fs::write(&f, "\n").unwrap();
+        assert!(smtp_password(Some(&f)).is_err());
+        assert!(smtp_password(Some(&dir.path().join("missing"))).is_err());
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ca.pem");
+        std::fs::write(&f, "not a certificate\n").unwrap();
+        assert!(Mailer::smtp_with_ca("smtps://mail.example.com", None, Some(&f)).is_err());
+        assert!(
+            Mailer::smtp_with_ca("smtps://mail.example.com", None, Some(&dir.path().join("x")))
+                .is_err()
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn outbox_files_are_0600_in_a_0700_folder_whatever_was_there() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("outbox");
+        // A folder and a message left by an older build with a loose umask.
+        std::fs::create_dir(&outbox).unwrap();
+        std::fs::set_permissions(&outbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = outbox.join("old.eml");
+        std::fs::write(&old, "x").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        let m = Mailer::outbox(outbox.clone()).unwrap();
+        assert_eq!(mode(&outbox), 0o700);
+        assert_eq!(mode(&old), 0o600);
+        m.send("kmc <noreply@localhost>", reset_mail("ada@example.com", "http://x/y"))
+            .await
+            .unwrap();
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| *p != old)
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(mode(&files[0]), 0o600);
+        let name = files[0].file_name().unwrap().to_str().unwrap();
+        assert_eq!(name.len(), 36 + 4, "{name}");
+
+        // A fresh folder is created 0700 too.
+        let fresh = dir.path().join("a/b/outbox");
+        Mailer::outbox(fresh.clone()).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
     }
 }
 
 #[cfg(test)]
 mod smtp_tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
 
     /// A minimal SMTP receiver on loopback: accepts one message and returns
     /// its DATA section.
@@ -288,7 +697,7 @@ mod smtp_tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let receiver = tokio::spawn(receive_one(listener));
-        let m = Mailer::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        let m = Mailer::smtp_with(&format!("smtp://127.0.0.1:{port}"), None).unwrap();
         let link = format!("http://127.0.0.1:8080/actions/auth-info/{}", "b".repeat(43));
         m.send(
             "KMC Login <noreply@localhost>",
