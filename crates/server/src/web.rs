@@ -11,6 +11,9 @@
 //!   inline module script trunk writes into `index.html` is allowed by its
 //!   SHA-256 hash, computed here at start-up; wasm needs `'wasm-unsafe-eval'`.
 //! - Request logs carry the method and a path with link tokens cut off.
+//! - When the public URL is https ([`wants_hsts`]), every response carries
+//!   `Strict-Transport-Security` for a year, subdomains included, without
+//!   `preload` (a list entry the operator should choose, not the server).
 
 use std::path::Path;
 
@@ -28,16 +31,40 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+/// The HSTS value sent when the public URL is https.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// True when `public_url` is https, so responses should carry HSTS.
+pub fn wants_hsts(public_url: &str) -> bool {
+    public_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
 /// Adds the static app (when `dist` holds one) and the global layers.
 pub fn with_layers(api: Router, dist: Option<&Path>) -> Router {
+    with_layers_hsts(api, dist, false)
+}
+
+/// [`with_layers`], plus `Strict-Transport-Security` ([`HSTS`]) on every
+/// response when `hsts` (see [`wants_hsts`]).
+pub fn with_layers_hsts(api: Router, dist: Option<&Path>, hsts: bool) -> Router {
     let index = dist.and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
     let csp = content_security_policy(index.as_deref().unwrap_or(""));
     let app = match (dist, index) {
         (Some(dist), Some(index)) => static_app(dist, index),
         _ => Router::new().fallback(app_missing),
     };
-    api.merge(app)
-        .layer(SetResponseHeaderLayer::if_not_present(
+    let app = api.merge(app);
+    let app = if hsts {
+        app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ))
+    } else {
+        app
+    };
+    app.layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
         ))
@@ -225,6 +252,16 @@ mod tests {
         assert!(is_hashed_asset("/style-0123456789abcdef0123.css"));
         assert!(!is_hashed_asset("/config.json"));
         assert!(!is_hashed_asset("/kmc-login.js"));
+    }
+
+    #[test]
+    fn hsts_only_for_https_public_urls() {
+        assert!(wants_hsts("https://kmc.example.org"));
+        assert!(wants_hsts("HTTPS://kmc.example.org/"));
+        assert!(!wants_hsts("http://127.0.0.1:8080"));
+        assert!(!wants_hsts("https:/x"));
+        assert!(!wants_hsts(""));
+        assert!(!HSTS.contains("preload"));
     }
 
     #[test]
