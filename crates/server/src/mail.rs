@@ -125,7 +125,10 @@ impl SmtpUrl {
                 "" => (host, None),
                 p => (
                     host,
-                    Some(p.strip_prefix(':').ok_or_else(|| anyhow::anyhow!("{URL_SHAPE}"))?),
+                    Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| anyhow::anyhow!("{URL_SHAPE}"))?,
+                    ),
                 ),
             }
         } else {
@@ -136,7 +139,9 @@ impl SmtpUrl {
         };
         anyhow::ensure!(!host.is_empty(), "--smtp-url has no host");
         let port = match port {
-            Some(p) => p.parse::<u16>().context("the --smtp-url port is not a number")?,
+            Some(p) => p
+                .parse::<u16>()
+                .context("the --smtp-url port is not a number")?,
             None => default_port,
         };
         let loopback = is_loopback(host);
@@ -281,11 +286,12 @@ impl Mailer {
                 let mut params = TlsParameters::builder(url.host.clone());
                 if let Some(pem) = ca_pem {
                     anyhow::ensure!(
-                        std::str::from_utf8(pem).is_ok_and(|t| t.contains("-----BEGIN CERTIFICATE-----")),
+                        std::str::from_utf8(pem)
+                            .is_ok_and(|t| t.contains("-----BEGIN CERTIFICATE-----")),
                         "the SMTP CA file holds no PEM certificate"
                     );
-                    let cert = Certificate::from_pem(pem)
-                        .context("the SMTP CA file is not valid PEM")?;
+                    let cert =
+                        Certificate::from_pem(pem).context("the SMTP CA file is not valid PEM")?;
                     params = params.add_root_certificate(cert);
                 }
                 let params = params.build().context("setting up TLS for SMTP")?;
@@ -525,7 +531,11 @@ mod tests {
         assert_eq!(u.host, "mail.example.com");
         assert_eq!(p("SMTP://Mail.Example.com:2587/").port, 2587);
         // Loopback: plain, whatever the spelling.
-        for local in ["smtp://localhost:2525", "smtp://127.0.0.1", "smtp://[::1]:25"] {
+        for local in [
+            "smtp://localhost:2525",
+            "smtp://127.0.0.1",
+            "smtp://[::1]:25",
+        ] {
             assert_eq!(p(local).security, SmtpSecurity::Plain, "{local}");
         }
         assert_eq!(p("smtp://[::1]:25").host, "::1");
@@ -538,7 +548,10 @@ mod tests {
 
         let err = |u: &str| SmtpUrl::parse(u).unwrap_err().to_string();
         let e = err("smtp://u:hunter2@mail.example.com");
-        assert!(e.contains("must not hold a password") && e.contains(SMTP_PASSWORD_ENV), "{e}");
+        assert!(
+            e.contains("must not hold a password") && e.contains(SMTP_PASSWORD_ENV),
+            "{e}"
+        );
         assert!(!e.contains("hunter2"), "{e}");
         assert!(err("smtps://u:p@localhost").contains("password"));
         assert!(err("http://x").contains("scheme"));
@@ -552,10 +565,22 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognised() {
-        for h in ["localhost", "LOCALHOST", "a.localhost", "127.0.0.1", "127.1.2.3", "::1"] {
+        for h in [
+            "localhost",
+            "LOCALHOST",
+            "a.localhost",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["localhost.example.com", "10.0.0.1", "mail.example.com", "::2"] {
+        for h in [
+            "localhost.example.com",
+            "10.0.0.1",
+            "mail.example.com",
+            "::2",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }
@@ -600,8 +625,12 @@ mod tests {
         std::fs::write(&f, "not a certificate\n").unwrap();
         assert!(Mailer::smtp_with_ca("smtps://mail.example.com", None, Some(&f)).is_err());
         assert!(
-            Mailer::smtp_with_ca("smtps://mail.example.com", None, Some(&dir.path().join("x")))
-                .is_err()
+            Mailer::smtp_with_ca(
+                "smtps://mail.example.com",
+                None,
+                Some(&dir.path().join("x"))
+            )
+            .is_err()
         );
     }
 
@@ -622,9 +651,12 @@ mod tests {
         let m = Mailer::outbox(outbox.clone()).unwrap();
         assert_eq!(mode(&outbox), 0o700);
         assert_eq!(mode(&old), 0o600);
-        m.send("kmc <noreply@localhost>", reset_mail("ada@example.com", "http://x/y"))
-            .await
-            .unwrap();
+        m.send(
+            "kmc <noreply@localhost>",
+            reset_mail("ada@example.com", "http://x/y"),
+        )
+        .await
+        .unwrap();
         let files: Vec<_> = std::fs::read_dir(&outbox)
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -28,7 +28,9 @@ fn requests() -> Vec<Request<Body>> {
             .unwrap(),
         Request::get("/").body(Body::empty()).unwrap(),
         Request::get("/config.json").body(Body::empty()).unwrap(),
-        Request::get("/actions/auth-info/x").body(Body::empty()).unwrap(),
+        Request::get("/actions/auth-info/x")
+            .body(Body::empty())
+            .unwrap(),
         Request::get("/missing.js").body(Body::empty()).unwrap(),
     ]
 }
@@ -61,7 +63,10 @@ async fn an_https_public_url_puts_hsts_on_every_response() {
         .oneshot(Request::get("/").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert!(resp.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
+    assert!(
+        resp.headers()
+            .contains_key(header::STRICT_TRANSPORT_SECURITY)
+    );
 }
 
 #[tokio::test]
@@ -76,7 +81,9 @@ async fn an_http_public_url_sends_no_hsts() {
             let path = req.uri().path().to_owned();
             let resp = app.clone().oneshot(req).await.unwrap();
             assert!(
-                !resp.headers().contains_key(header::STRICT_TRANSPORT_SECURITY),
+                !resp
+                    .headers()
+                    .contains_key(header::STRICT_TRANSPORT_SECURITY),
                 "{path}"
             );
             assert_eq!(resp.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
