@@ -230,12 +230,12 @@ impl Mailer {
                 let loose = entry
                     .metadata()
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o077 != 0);
-                if loose && path.extension().is_some_and(|e| e == "eml") {
-                    if let Err(e) =
+                if loose
+                    && path.extension().is_some_and(|e| e == "eml")
+                    && let Err(e) =
                         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                    {
-                        tracing::warn!(file = %path.display(), "cannot chmod 600: {e}");
-                    }
+                {
+                    tracing::warn!(file = %path.display(), "cannot chmod 600: {e}");
                 }
             }
         }
