@@ -48,6 +48,8 @@ pub mod codes {
     pub const RESOURCE_IS_RESERVED: &str = "RESOURCE_IS_RESERVED";
     // Request shape (ours, beyond Kaltura).
     pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
+    /// A parameter of the right type whose value is refused (`args.FIELD_NAME`).
+    pub const INVALID_FIELD_VALUE: &str = "INVALID_FIELD_VALUE";
     pub const SERVICE_DOES_NOT_EXISTS: &str = "SERVICE_DOES_NOT_EXISTS";
     pub const ACTION_DOES_NOT_EXISTS: &str = "ACTION_DOES_NOT_EXISTS";
     pub const MISSING_MANDATORY_PARAMETER: &str = "MISSING_MANDATORY_PARAMETER";

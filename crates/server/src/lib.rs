@@ -15,24 +15,27 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod mail;
+pub mod net;
 pub mod params;
 pub mod store;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use sqlx::SqlitePool;
 
 use crate::auth::crypto::SecretBox;
 use crate::auth::lockout::Limits;
-use crate::auth::passwords::{HashCost, Hasher};
+use crate::auth::passwords::{DEFAULT_MAX_QUEUE, HashCost, Hasher};
 use crate::auth::rate_limit::ResetLimiter;
+use crate::auth::throttle::{ClientLimits, ClientThrottle};
 use crate::clock::{Clock, SystemClock};
 use crate::mail::Mailer;
+use crate::net::TrustedProxies;
 
 /// The key file's name beside the database, used when no
 /// `--secret-key-file` is given.
@@ -58,6 +61,15 @@ pub struct Options {
     pub limits: Limits,
     /// argon2id cost.
     pub hash_cost: HashCost,
+    /// Requests that may wait for a hashing slot; past it sign-in answers
+    /// `RESOURCE_IS_RESERVED` at once.
+    pub max_hash_queue: usize,
+    /// Per-client limits on password checks.
+    pub client_limits: ClientLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Longest a request may take, from its headers to its answer.
+    pub request_timeout: std::time::Duration,
     /// Send mail over SMTP instead of writing the outbox.
     pub smtp_url: Option<String>,
     /// The sender of every message.
@@ -79,6 +91,10 @@ impl Options {
             reveal_login_errors: false,
             limits: Limits::default(),
             hash_cost: HashCost::OWASP,
+            max_hash_queue: DEFAULT_MAX_QUEUE,
+            client_limits: ClientLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
+            request_timeout: std::time::Duration::from_secs(30),
             smtp_url: None,
             mail_from: "KMC Login <noreply@localhost>".into(),
             dist: None,
@@ -101,6 +117,10 @@ pub struct Config {
     pub mail_from: String,
     /// The built app folder.
     pub dist: Option<PathBuf>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Longest a request may take.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The shared state behind every request.
@@ -119,6 +139,8 @@ pub struct Inner {
     pub mailer: Mailer,
     /// `resetPassword` limits.
     pub reset_limiter: ResetLimiter,
+    /// Per-client limits on password checks.
+    pub client_throttle: Arc<ClientThrottle>,
 }
 
 /// Cheaply cloneable handle on [`Inner`].
@@ -155,11 +177,14 @@ impl AppState {
                 limits: opts.limits,
                 mail_from: opts.mail_from,
                 dist: opts.dist,
+                trusted_proxies: opts.trusted_proxies,
+                request_timeout: opts.request_timeout,
             },
-            hasher: Hasher::new(opts.hash_cost)?,
+            hasher: Hasher::with_queue(opts.hash_cost, opts.max_hash_queue)?,
             secrets,
             mailer,
             reset_limiter: ResetLimiter::default(),
+            client_throttle: Arc::new(ClientThrottle::new(opts.client_limits)),
         })))
     }
 
@@ -181,7 +206,20 @@ pub fn router(state: AppState) -> Router {
     let health = Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .with_state(state.clone());
-    web::with_layers(api::router(state).merge(health), dist.as_deref())
+    let timeout = state.config.request_timeout;
+    let app = web::with_layers(api::router(state).merge(health), dist.as_deref());
+    app.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            match tokio::time::timeout(timeout, next.run(req)).await {
+                Ok(resp) => resp,
+                Err(_) => error::ApiError::new(
+                    kaltura_api::codes::RESOURCE_IS_RESERVED,
+                    "The request took too long: try again in a moment",
+                )
+                .into_response(),
+            }
+        },
+    ))
 }
 
 /// `GET /healthz` for load balancers and scripts: `200 ok` once the
@@ -210,16 +248,20 @@ async fn healthz(
     }
 }
 
-/// Serves `router` on `listener` until the process is interrupted (Ctrl-C or
-/// SIGTERM; requests in flight are finished first), passing the client
-/// address to handlers (for the reset rate limit).
+/// Serves `router` on `listener` with the default connection limits until
+/// the process is interrupted (Ctrl-C or SIGTERM; requests in flight are
+/// finished first), passing the client address to handlers.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    serve_with(listener, router, net::ConnLimits::default()).await
+}
+
+/// [`serve`] with chosen connection limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: net::ConnLimits,
+) -> std::io::Result<()> {
+    net::serve(listener, router, limits, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+
 use kmc_server::auth::lockout::Limits;
+use kmc_server::auth::throttle::ClientLimits;
+use kmc_server::net::{ConnLimits, TrustedProxies};
 use kmc_server::{AppState, DEFAULT_PUBLIC_URL, Options, PUBLIC_URL_SETTING, admin, store};
 
 /// Kaltura API v3 compatible sign-in server for KMC Login.
@@ -71,6 +75,32 @@ struct ServeArgs {
     /// Minutes a blocked login stays blocked.
     #[arg(long, default_value_t = 15)]
     login_block_minutes: i64,
+    /// Failed password or code checks allowed per client address (IPv6: per
+    /// /64) in the window below; past it that client's sign-ins and password
+    /// changes are refused without hashing.
+    #[arg(long, default_value_t = 50)]
+    max_client_failures: usize,
+    /// The per-client window, in minutes.
+    #[arg(long, default_value_t = 15)]
+    client_window_minutes: i64,
+    /// A proxy (address or CIDR) whose X-Forwarded-For names the client;
+    /// repeat for several. Without it, the peer address is the client.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
+    /// Seconds a client may take to send a request's headers (and an idle
+    /// keep-alive connection may stay open).
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// Seconds a request may take from its headers to its answer.
+    #[arg(long, default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Connections open at once; past it new ones are closed at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Sign-ins that may wait for a password-hashing slot; past it they are
+    /// answered RESOURCE_IS_RESERVED at once.
+    #[arg(long, default_value_t = kmc_server::auth::passwords::DEFAULT_MAX_QUEUE)]
+    max_hash_queue: usize,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +156,9 @@ enum UserCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything the server writes (database, key file, outbox) is for its
+    // own user alone.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -281,6 +314,30 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         max_attempts: args.max_login_attempts,
         block_seconds: args.login_block_minutes * 60,
     };
+    anyhow::ensure!(
+        args.max_client_failures >= 1 && args.client_window_minutes >= 1,
+        "--max-client-failures and --client-window-minutes must be at least 1"
+    );
+    o.client_limits = ClientLimits {
+        max_failures: args.max_client_failures,
+        window_seconds: args.client_window_minutes * 60,
+        ..ClientLimits::default()
+    };
+    o.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        args.header_read_timeout_secs >= 1 && args.request_timeout_secs >= 1,
+        "--header-read-timeout-secs and --request-timeout-secs must be at least 1"
+    );
+    anyhow::ensure!(
+        args.max_connections >= 1,
+        "--max-connections must be at least 1"
+    );
+    o.request_timeout = Duration::from_secs(args.request_timeout_secs);
+    o.max_hash_queue = args.max_hash_queue;
+    let conn_limits = ConnLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        max_connections: args.max_connections,
+    };
     if args.dist.join("index.html").is_file() {
         o.dist = Some(args.dist.clone());
     } else {
@@ -291,7 +348,14 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         );
     }
     let public_url = o.public_url.clone();
+    let outbox = o.smtp_url.is_none().then(|| o.data_dir.join("outbox"));
     let state = AppState::open(o).await?;
+    if let Some(outbox) = outbox {
+        eprintln!(
+            "kmc-server: no --smtp-url: mail is written to {} as .eml files, not sent",
+            outbox.display()
+        );
+    }
     store::set_setting(
         &state.pool,
         PUBLIC_URL_SETTING,
@@ -318,7 +382,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     writeln!(out, "kmc-server listening on {url}")?;
     out.flush()?;
     drop(out);
-    kmc_server::serve(listener, router).await?;
+    kmc_server::serve_with(listener, router, conn_limits).await?;
     Ok(())
 }
 

@@ -91,6 +91,7 @@ async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_li
         app_with(|o| {
             o.reveal_login_errors = true;
             o.hash_cost = QUEUEING;
+            o.max_hash_queue = 1000;
         })
         .await,
     );
@@ -125,7 +126,13 @@ async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_li
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_masking_a_blocked_login_never_answers_missing_otp_even_in_a_burst() {
-    let t = Arc::new(app_with(|o| o.hash_cost = QUEUEING).await);
+    let t = Arc::new(
+        app_with(|o| {
+            o.hash_cost = QUEUEING;
+            o.max_hash_queue = 1000;
+        })
+        .await,
+    );
     let (media, _) = two_accounts(&t).await;
     let bodies: Vec<Value> = (0..60)
         .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": media, "otp": ""}))
@@ -147,6 +154,7 @@ async fn a_hundred_parallel_wrong_codes_evaluate_only_the_limit_and_the_right_co
         app_with(|o| {
             o.reveal_login_errors = true;
             o.hash_cost = QUEUEING;
+            o.max_hash_queue = 1000;
         })
         .await,
     );
@@ -324,7 +332,13 @@ async fn a_password_reset_on_an_enrolled_login_mails_a_new_key_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_race() {
-    let t = Arc::new(app_with(|o| o.hash_cost = QUEUEING).await);
+    let t = Arc::new(
+        app_with(|o| {
+            o.hash_cost = QUEUEING;
+            o.max_hash_queue = 1000;
+        })
+        .await,
+    );
     let (_, sandbox) = two_accounts(&t).await;
     t.call("user", "resetPassword", json!({"email": EMAIL}))
         .await;

@@ -37,6 +37,7 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
             "Changing the email is not supported: send newEmail as \"\"",
         ));
     }
+    let ticket = call.client_ticket()?;
     let result = async {
         let (login, r) =
             check_password(state, &req.email, &req.password, wrong_old_password).await?;
@@ -50,6 +51,7 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
         Ok::<_, ApiError>(login)
     }
     .await;
+    super::finish_ticket(ticket, &result);
     let login = result.map_err(|e| mask(state, e, wrong_old_password))?;
     check_new_password(state, &login, &req.new_password).await?;
     // The session that asked (the account page sends its KS) stays signed

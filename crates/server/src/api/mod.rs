@@ -29,6 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::auth::throttle::ClientTicket;
 use crate::error::{ApiError, ApiResult, json_response};
 use crate::params::{MAX_BODY_BYTES, Params};
 
@@ -55,9 +56,60 @@ const SERVICES: &[(&str, &[&str])] = &[
 pub struct Call {
     /// The shared state.
     pub state: AppState,
-    /// The client address (for rate limits), when known.
-    pub client_ip: Option<String>,
+    /// The client address (for the per-client limits), when known: the
+    /// peer, or behind a trusted proxy the address it forwarded.
+    pub client_ip: Option<std::net::IpAddr>,
 }
+
+impl Call {
+    /// The per-client limit key (IPv4 address, IPv6 /64).
+    pub fn client_key(&self) -> Option<String> {
+        self.client_ip.map(crate::net::client_key)
+    }
+
+    /// Reserves a place in this client's budget of password checks, or
+    /// answers `RESOURCE_IS_RESERVED` when it is spent. Requests without a
+    /// known client (tests through the router) are not limited.
+    pub fn client_ticket(&self) -> ApiResult<Option<ClientTicket>> {
+        let Some(key) = self.client_key() else {
+            return Ok(None);
+        };
+        match self.state.client_throttle.reserve(&key, self.state.now()) {
+            Some(ticket) => Ok(Some(ticket)),
+            None => {
+                tracing::info!("password check refused by the per-client limit");
+                Err(ApiError::new(
+                    codes::RESOURCE_IS_RESERVED,
+                    "Too many failed sign-in attempts from your network: try again later",
+                ))
+            }
+        }
+    }
+}
+
+/// Resolves a client ticket by an action's outcome: a wrong password or
+/// code (whatever the masking) keeps the place as a failure, anything else
+/// gives it back.
+pub fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
+    if let Some(ticket) = ticket {
+        let failed = result
+            .as_ref()
+            .err()
+            .is_some_and(|e| GUESS_FAILURES.contains(&e.code()));
+        ticket.finish(failed);
+    }
+}
+
+/// The answers that mean a guess was wrong (or refused as part of one).
+const GUESS_FAILURES: &[&str] = &[
+    codes::USER_WRONG_PASSWORD,
+    codes::WRONG_OLD_PASSWORD,
+    codes::INVALID_OTP,
+    codes::USER_NOT_FOUND,
+    codes::LOGIN_DATA_NOT_FOUND,
+    codes::LOGIN_BLOCKED,
+    codes::LOGIN_RETRIES_EXCEEDED,
+];
 
 /// The API routes with CORS and `no-store`.
 pub fn router(state: AppState) -> Router {
@@ -143,10 +195,11 @@ async fn dispatch(
         .with_arg("SERVICE_NAME", service_lc.clone()));
     }
 
-    let client_ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| c.0);
+    let client_ip = crate::net::request_client(&state.config.trusted_proxies, peer, req.headers());
     let (parts, body) = req.into_parts();
     let too_big = parts
         .headers

@@ -91,6 +91,9 @@ pub async fn check_password(
     password: &str,
     wrong: fn() -> ApiError,
 ) -> ApiResult<(Login, Reservation)> {
+    // A place in the hashing queue first: past it, a fast "busy" answer,
+    // before any guess budget is touched.
+    let _admission = state.hasher.admit()?;
     let Some(login) = store::login_by_email(&state.pool, email).await? else {
         state.hasher.verify(None, password).await?;
         return Err(wrong());
@@ -169,9 +172,23 @@ fn parse_login(p: &Params) -> ApiResult<LoginByLoginId> {
 pub async fn login_by_login_id(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = parse_login(p)?;
     let state = &call.state;
+    if !is_email(&req.login_id) {
+        // No login can have it: refused before any state or hashing.
+        return Err(wrong_password());
+    }
+    let ticket = call.client_ticket()?;
     let result = login(state, &req).await;
+    super::finish_ticket(ticket, &result);
     let ks = result.map_err(|e| mask(state, e, wrong_password))?;
     Ok(Value::String(ks))
+}
+
+/// True for a valid email address of at most 254 characters (RFC 5321's
+/// limit): the only strings a login can have, and the only ones allowed to
+/// key any limit state.
+pub fn is_email(s: &str) -> bool {
+    let s = s.trim();
+    s.len() <= 254 && s.parse::<lettre::Address>().is_ok()
 }
 
 async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
@@ -280,10 +297,17 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = ResetPassword {
         email: p.non_empty("email")?,
     };
+    if !is_email(&req.email) {
+        return Err(ApiError::new(
+            codes::INVALID_FIELD_VALUE,
+            "The email is not a valid address",
+        )
+        .with_arg("FIELD_NAME", "email"));
+    }
     let state = call.state.clone();
     if !state
         .reset_limiter
-        .allow(&req.email, call.client_ip.as_deref(), state.now())
+        .allow(&req.email, call.client_key().as_deref(), state.now())
     {
         tracing::info!("password reset request dropped by the rate limit");
         return Ok(Value::Null);
@@ -377,18 +401,39 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
     let login = store::login_by_id(&state.pool, login_id)
         .await?
         .ok_or_else(|| link_error(LinkError::Invalid))?;
+    let _admission = state.hasher.admit()?;
     check_new_password(state, &login, &req.new_password).await?;
     let hash = state.hasher.hash(&req.new_password).await?;
-    // The link is spent only now, atomically: of two parallel uses one wins.
-    links::consume(&state.pool, &req.hash_key, Kind::Reset, state.now())
-        .await?
-        .map_err(link_error)?;
-    // Every session of the login ends with the old password.
-    store::set_password(&state.pool, login.id, &hash, state.now(), None).await?;
-    let qr_code = if store::login_has_2fa_account(&state.pool, login.id).await? {
-        let secret = totp::new_secret();
-        let sealed = state.secrets.seal(login.id, &secret)?;
-        store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+    let new_secret = if store::login_has_2fa_account(&state.pool, login.id).await? {
+        Some(totp::new_secret())
+    } else {
+        None
+    };
+    let sealed = new_secret
+        .as_ref()
+        .map(|secret| state.secrets.seal(login.id, secret))
+        .transpose()?;
+    // One transaction: the link is spent (of two parallel uses one wins),
+    // the password set (ending every session of the login) and the new
+    // secret stored, or none of it happens, even if the request is dropped
+    // halfway.
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    if links::consume_in(&mut tx, &req.hash_key, Kind::Reset, now).await? != Some(login.id) {
+        drop(tx);
+        return Err(link_error(
+            links::peek(&state.pool, &req.hash_key, Kind::Reset, now)
+                .await?
+                .err()
+                .unwrap_or(LinkError::Invalid),
+        ));
+    }
+    store::write_password(&mut tx, login.id, &hash, now, None).await?;
+    if let Some(sealed) = &sealed {
+        store::write_totp_secret(&mut tx, login.id, sealed).await?;
+    }
+    tx.commit().await?;
+    let qr_code = if let Some(secret) = new_secret {
         if login.totp_secret.is_some() {
             // An enrolled login is told apart from the page: whoever holds
             // the authenticator learns that its key no longer works, even

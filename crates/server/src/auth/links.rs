@@ -97,6 +97,26 @@ pub async fn peek(
     })
 }
 
+/// Consumes a link inside a caller's transaction: the login it belonged to,
+/// or `None` when it is unknown, spent or expired (the transaction decides
+/// whether the use sticks).
+pub async fn consume_in(
+    tx: &mut sqlx::SqliteConnection,
+    token: &str,
+    kind: Kind,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "DELETE FROM link_tokens WHERE token_hash = ?1 AND kind = ?2 AND expires_at > ?3
+         RETURNING login_id",
+    )
+    .bind(token_hash(token.trim()))
+    .bind(kind.as_str())
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await
+}
+
 /// Consumes a link: one `DELETE … RETURNING`, so of two parallel uses only
 /// one gets the login.
 pub async fn consume(

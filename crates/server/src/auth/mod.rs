@@ -5,7 +5,8 @@
 //! - [`lockout`]: the atomic per-login failed-attempt counter;
 //! - [`links`]: single-use link tokens (hash keys);
 //! - [`sessions`]: opaque KS tokens;
-//! - [`rate_limit`]: the password-reset request limits.
+//! - [`rate_limit`]: the password-reset request limits;
+//! - [`throttle`]: the per-client budget of password checks.
 
 pub mod crypto;
 pub mod links;
@@ -13,6 +14,7 @@ pub mod lockout;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sessions;
+pub mod throttle;
 pub mod totp;
 
 use base64::Engine as _;

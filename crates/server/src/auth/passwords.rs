@@ -3,6 +3,7 @@
 //! of the last three).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -54,11 +55,18 @@ impl HashCost {
 
 /// Hashes and verifies passwords on blocking threads, at most `slots` at a
 /// time, so a burst of logins queues instead of stalling the async runtime
-/// or allocating 19 MiB per waiting request.
+/// or allocating 19 MiB per waiting request. The queue is bounded too: a
+/// request that would wait behind more than `max_queue` others is refused
+/// at once ([`Hasher::admit`]), so a flood gets fast "busy" answers instead
+/// of an ever longer wait for everyone.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Argon2<'static>,
     slots: Arc<Semaphore>,
+    /// Requests admitted and not yet done (hashing or waiting to).
+    admitted: Arc<AtomicUsize>,
+    /// Most requests admitted at once: the slots plus the queue.
+    max_admitted: usize,
     /// A real hash of a random password, verified for unknown logins so they
     /// take as long as known ones.
     dummy: Arc<str>,
@@ -71,6 +79,11 @@ impl Hasher {
     /// core sat idle meanwhile (2-6 % idle under load on 2 cores; under 1 %
     /// with the extra slot, which costs one more 19 MiB block).
     pub fn new(cost: HashCost) -> anyhow::Result<Self> {
+        Self::with_queue(cost, DEFAULT_MAX_QUEUE)
+    }
+
+    /// A hasher whose queue holds at most `max_queue` waiting requests.
+    pub fn with_queue(cost: HashCost, max_queue: usize) -> anyhow::Result<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
@@ -86,16 +99,37 @@ impl Hasher {
         Ok(Self {
             argon,
             slots: Arc::new(Semaphore::new(slots)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            max_admitted: slots + max_queue,
             dummy: dummy.into(),
         })
     }
 
+    /// Admits one request that will hash, or `RESOURCE_IS_RESERVED` when
+    /// the hashing slots are busy and the queue behind them is full. Hold
+    /// the admission until the hashing is done.
+    pub fn admit(&self) -> ApiResult<Admission> {
+        let before = self.admitted.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(self.admitted.clone());
+        if before >= self.max_admitted {
+            return Err(ApiError::new(
+                codes::RESOURCE_IS_RESERVED,
+                "The server is busy checking passwords: try again in a moment",
+            ));
+        }
+        Ok(admission)
+    }
+
     /// Hashes a password into a PHC string (`$argon2id$…`).
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
-        let _permit = self.slots.acquire().await?;
+        // The permit moves into the blocking task: if this request is
+        // dropped meanwhile, the slot stays taken until the hash ends, so
+        // no more hashes (and 19 MiB blocks) run than there are slots.
+        let permit = self.slots.clone().acquire_owned().await?;
         let argon = self.argon.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let salt = SaltString::generate(&mut OsRng);
             argon
                 .hash_password(password.as_bytes(), &salt)
@@ -108,12 +142,13 @@ impl Hasher {
     /// Checks a password against a stored hash; `None` (no password set or
     /// unknown login) still spends the same time on a dummy hash.
     pub async fn verify(&self, stored: Option<&str>, password: &str) -> anyhow::Result<bool> {
-        let _permit = self.slots.acquire().await?;
+        let permit = self.slots.clone().acquire_owned().await?;
         let argon = self.argon.clone();
         let known = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy).to_owned();
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             PasswordHash::new(&stored)
                 .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
                 .unwrap_or(false)
@@ -130,6 +165,20 @@ impl Hasher {
             }
         }
         Ok(false)
+    }
+}
+
+/// Requests that may wait for a hashing slot by default: at about 60
+/// hashes/s on 2 cores, the last of them waits about a second.
+pub const DEFAULT_MAX_QUEUE: usize = 64;
+
+/// A request admitted to hash (see [`Hasher::admit`]); dropping it frees
+/// its place.
+pub struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -27,14 +27,14 @@ pub const LOCK_FILE: &str = "kmc.sqlite3.open-lock";
 /// happen under an exclusive lock on [`LOCK_FILE`], so the second waits and
 /// then finds the migrations applied, instead of both creating the tables.
 pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    create_private_dir(data_dir)?;
     let lock_path = data_dir.join(LOCK_FILE);
     let lock = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
             .open(&lock_path)
             .with_context(|| format!("opening {}", lock_path.display()))?;
         file.lock()
@@ -42,6 +42,12 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         Ok(file)
     })
     .await??;
+    // The database is for the server's user alone (its WAL and shared-memory
+    // files take the same mode from it).
+    let db = data_dir.join(DB_FILE);
+    if !db.exists() {
+        create_private_file(&db)?;
+    }
     let options = SqliteConnectOptions::from_str("sqlite:")?
         .filename(data_dir.join(DB_FILE))
         .create_if_missing(true)
@@ -60,6 +66,30 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .context("applying database migrations")?;
     drop(lock);
     Ok(pool)
+}
+
+/// Creates a folder (and its parents) readable by its owner only (0700 on
+/// Unix); an existing folder is left as it is.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Creates an empty file readable by its owner only (0600 on Unix).
+fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(|_| ())
+        .with_context(|| format!("creating {}", path.display()))
 }
 
 /// A login row (one email).
@@ -188,6 +218,19 @@ pub async fn set_password(
     keep: Option<i64>,
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
+    write_password(&mut tx, login_id, hash, now, keep).await?;
+    tx.commit().await
+}
+
+/// [`set_password`] inside a caller's transaction (a link spent and the
+/// password it sets commit together, or neither does).
+pub async fn write_password(
+    tx: &mut sqlx::SqliteConnection,
+    login_id: i64,
+    hash: &str,
+    now: i64,
+    keep: Option<i64>,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE logins SET password_hash = ?2, password_set_at = ?3, password_expired = 0,
          failed_attempts = 0, code_failures = 0, blocked_until = NULL,
@@ -222,7 +265,7 @@ pub async fn set_password(
     .bind(login_id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
@@ -232,6 +275,20 @@ pub async fn set_totp_secret(pool: &SqlitePool, login_id: i64, sealed: &[u8]) ->
         .bind(login_id)
         .bind(sealed)
         .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// [`set_totp_secret`] inside a caller's transaction.
+pub async fn write_totp_secret(
+    tx: &mut sqlx::SqliteConnection,
+    login_id: i64,
+    sealed: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logins SET totp_secret = ?2, last_otp_step = NULL WHERE id = ?1")
+        .bind(login_id)
+        .bind(sealed)
+        .execute(&mut *tx)
         .await
         .map(|_| ())
 }
