@@ -197,6 +197,9 @@ pub fn start_server(
         .arg(data_dir.join("data"))
         .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
         .arg(ctx.dist())
+        // The throughput levels hold up to 200 sign-ins in flight on purpose: let them all
+        // wait for a hashing slot instead of being answered "busy".
+        .args(["--max-hash-queue", "512"])
         .current_dir(&ctx.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
