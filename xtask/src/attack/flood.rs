@@ -194,6 +194,12 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             "absent"
         }
     );
+    if env.flags.has("--max-connections") {
+        note.push_str(
+            " Connections past the server's `--max-connections` are closed without an answer: \
+             they count here as dropped.",
+        );
+    }
     if let Some(f) = poll_failures.first() {
         note.push_str(&format!(" First failed poll: {f}."));
     }
