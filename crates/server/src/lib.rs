@@ -72,6 +72,10 @@ pub struct Options {
     pub request_timeout: std::time::Duration,
     /// Send mail over SMTP instead of writing the outbox.
     pub smtp_url: Option<String>,
+    /// A file whose first line is the SMTP password (else `KMC_SMTP_PASSWORD`).
+    pub smtp_password_file: Option<PathBuf>,
+    /// PEM certificates of a private CA the SMTP relay's certificate chains to.
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of every message.
     pub mail_from: String,
     /// The built app to serve, if any.
@@ -96,6 +100,8 @@ impl Options {
             trusted_proxies: TrustedProxies::default(),
             request_timeout: std::time::Duration::from_secs(30),
             smtp_url: None,
+            smtp_password_file: None,
+            smtp_ca_file: None,
             mail_from: "KMC Login <noreply@localhost>".into(),
             dist: None,
             clock: Arc::new(SystemClock),
@@ -162,9 +168,19 @@ impl AppState {
             .secret_key_file
             .clone()
             .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
-        let secrets = SecretBox::load_or_create(&key_file)?;
+        // A missing key file is an error, not a fresh key, once the database
+        // holds secrets sealed with the old one.
+        let db_has_secrets: bool =
+            sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM logins WHERE totp_secret IS NOT NULL)")
+                .fetch_one(&pool)
+                .await?;
+        let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
         let mailer = match &opts.smtp_url {
-            Some(url) => Mailer::smtp(url)?,
+            Some(url) => Mailer::smtp_with_ca(
+                url,
+                mail::smtp_password(opts.smtp_password_file.as_deref())?,
+                opts.smtp_ca_file.as_deref(),
+            )?,
             None => Mailer::outbox(opts.data_dir.join("outbox"))?,
         };
         Ok(Self(Arc::new(Inner {
@@ -207,7 +223,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(healthz))
         .with_state(state.clone());
     let timeout = state.config.request_timeout;
-    let app = web::with_layers(api::router(state).merge(health), dist.as_deref());
+    let hsts = web::wants_hsts(&state.config.public_url);
+    let app = web::with_layers_hsts(api::router(state).merge(health), dist.as_deref(), hsts);
     app.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| async move {
             match tokio::time::timeout(timeout, next.run(req)).await {

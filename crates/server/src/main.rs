@@ -23,9 +23,18 @@ struct Cli {
     /// Key file for the TOTP secrets (default: <data-dir>/secret.key, created 0600).
     #[arg(long, global = true)]
     secret_key_file: Option<PathBuf>,
-    /// Send mail over SMTP (smtp://[user:pass@]host[:port]) instead of <data-dir>/outbox.
+    /// Send mail over SMTP instead of writing <data-dir>/outbox:
+    /// smtps://[user@]host[:465] | smtp://[user@]host[:587] (STARTTLS required;
+    /// plain to loopback) | smtp+plain://host[:25]. The password comes from
+    /// KMC_SMTP_PASSWORD or --smtp-password-file, never from the URL.
     #[arg(long, global = true)]
     smtp_url: Option<String>,
+    /// A file whose first line is the SMTP password.
+    #[arg(long, global = true)]
+    smtp_password_file: Option<PathBuf>,
+    /// PEM certificates of a private CA to trust for the SMTP relay.
+    #[arg(long, global = true)]
+    smtp_ca_file: Option<PathBuf>,
     /// Sender address of every message.
     #[arg(long, global = true, default_value = "KMC Login <noreply@localhost>")]
     mail_from: String,
@@ -182,6 +191,8 @@ fn options(cli: &Cli) -> Options {
     let mut o = Options::new(&cli.data_dir);
     o.secret_key_file = cli.secret_key_file.clone();
     o.smtp_url = cli.smtp_url.clone();
+    o.smtp_password_file = cli.smtp_password_file.clone();
+    o.smtp_ca_file = cli.smtp_ca_file.clone();
     o.mail_from = cli.mail_from.clone();
     o
 }

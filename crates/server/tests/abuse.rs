@@ -453,3 +453,20 @@ async fn the_data_dir_and_database_are_private_to_the_server_user() {
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join(kmc_server::store::DB_FILE)), 0o600);
 }
+
+#[tokio::test]
+async fn a_missing_key_file_is_an_error_once_the_database_holds_secrets() {
+    let t = app().await;
+    let p = t.partner("Media", true).await;
+    t.user(p, "ada@example.com").await;
+    let dir = t.dir.path().to_owned();
+    std::fs::remove_file(dir.join(kmc_server::KEY_FILE)).unwrap();
+    let mut o = kmc_server::Options::new(&dir);
+    o.hash_cost = HashCost::TEST;
+    let err = match kmc_server::AppState::open(o).await {
+        Ok(_) => panic!("a fresh key was made over sealed secrets"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("missing"), "{err}");
+    assert!(!dir.join(kmc_server::KEY_FILE).exists());
+}
