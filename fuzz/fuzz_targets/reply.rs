@@ -28,6 +28,17 @@ fuzz_target!(|data: &[u8]| {
 
     let ours = Json::parse(text);
     let theirs = serde_json::from_str::<serde_json::Value>(text);
+    // Known difference, found by this target: serde_json refuses a number beyond f64's range
+    // (`1e309`: "number out of range"); `Json::parse` keeps the number as text, as RFC 8259's
+    // grammar and the browser's `JSON.parse` (→ Infinity) allow. Skipped so the comparison goes on
+    // looking for other differences.
+    if ours.is_ok()
+        && theirs
+            .as_ref()
+            .is_err_and(|e| e.to_string().starts_with("number out of range"))
+    {
+        return;
+    }
     assert_eq!(
         ours.is_ok(),
         theirs.is_ok(),
