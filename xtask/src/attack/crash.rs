@@ -22,6 +22,17 @@ use super::{Env, Row};
 const WORKERS: usize = 4;
 const CALL: Duration = Duration::from_secs(20);
 
+/// A two-factor login and the last time step a code of it was sent for.
+struct OtpLogin {
+    email: String,
+    password: String,
+    secret: Vec<u8>,
+    last_step: u64,
+}
+
+/// Two-factor logins per worker.
+const OTP_LOGINS: usize = 4;
+
 /// What one worker knows about its logins.
 struct Worker {
     n: usize,
@@ -31,14 +42,12 @@ struct Worker {
     pending: Option<String>,
     /// The link of a link use in flight at the kill.
     pending_link: Option<String>,
-    otp_email: String,
-    otp_password: String,
-    secret: Vec<u8>,
+    /// Two-factor logins: each accepts one code per 30-second step, so there are several.
+    otp: Vec<OtpLogin>,
     partner: i64,
     otp_partner: i64,
-    last_step: u64,
-    /// Codes the server accepted since the last check: (step, code).
-    codes: Vec<(u64, String)>,
+    /// Codes the server accepted since the last check: (login index, step, code).
+    codes: Vec<(usize, u64, String)>,
     /// Answered sessions, live and ended, since the last check. A password change may end the
     /// login's sessions, so the live ones opened before a change are not expected to survive it.
     sessions: Vec<String>,
@@ -169,20 +178,30 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                 }
             }
             _ => {
+                // The login whose next unused step is the earliest; a code may be for the
+                // current step or the next (the server accepts one step of skew).
                 let now = current_step();
-                let step = now.max(w.last_step + 1);
+                let Some((i, o)) = w
+                    .otp
+                    .iter_mut()
+                    .enumerate()
+                    .min_by_key(|(_, o)| o.last_step)
+                else {
+                    continue;
+                };
+                let step = now.max(o.last_step + 1);
                 if step > now + 1 {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
-                let code = totp(&w.secret, step);
-                let body = json!({"loginId": w.otp_email, "password": w.otp_password,
+                let code = totp(&o.secret, step);
+                let body = json!({"loginId": o.email, "password": o.password,
                                   "partnerId": w.otp_partner, "otp": code});
-                w.last_step = step;
+                o.last_step = step;
                 match conn.call("user", "loginByLoginId", &body, CALL).await {
                     Ok(r) => match r.outcome() {
                         Outcome::Value(Value::String(_)) => {
-                            w.codes.push((step, code));
+                            w.codes.push((i, step, code));
                             counts.codes += 1;
                         }
                         _ => w
@@ -275,16 +294,17 @@ async fn verify(w: &mut Worker, server: &Server, split: &mut Vec<String>) -> Vec
     }
     // Accepted codes, replayed while still inside the ±1 step window.
     let now = current_step();
-    for (step, code) in std::mem::take(&mut w.codes) {
+    for (i, step, code) in std::mem::take(&mut w.codes) {
         if step + 1 < now {
             continue;
         }
-        let body = json!({"loginId": w.otp_email, "password": w.otp_password,
+        let o = &w.otp[i];
+        let body = json!({"loginId": o.email, "password": o.password,
                           "partnerId": w.otp_partner, "otp": code});
         match conn.call("user", "loginByLoginId", &body, CALL).await {
             Ok(r) if matches!(r.outcome(), Outcome::Value(_)) => bad.push(format!(
                 "{}: an accepted code was accepted again after the restart",
-                w.otp_email
+                o.email
             )),
             Ok(_) => {}
             Err(e) => bad.push(format!("code replay: {e}")),
@@ -368,26 +388,31 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let otp_partner = server.add_partner("Crash 2FA", true)?;
     let mut workers = Vec::new();
     for n in 0..WORKERS {
-        let (email, otp_email) = (
-            format!("crash{n}@example.com"),
-            format!("crash2fa{n}@example.com"),
-        );
-        let (password, otp_password) = (random_password(), random_password());
+        let email = format!("crash{n}@example.com");
+        let password = random_password();
         server.add_user(partner, &email, Some(&password))?;
-        server.add_user(otp_partner, &otp_email, Some(&otp_password))?;
-        let secret = enroll(&server, &otp_email).await?;
+        let mut otp = Vec::new();
+        for k in 0..OTP_LOGINS {
+            let email = format!("crash2fa{n}-{k}@example.com");
+            let password = random_password();
+            server.add_user(otp_partner, &email, Some(&password))?;
+            let secret = enroll(&server, &email).await?;
+            otp.push(OtpLogin {
+                email,
+                password,
+                secret,
+                last_step: 0,
+            });
+        }
         workers.push(Worker {
             n,
             email,
             password,
             pending: None,
             pending_link: None,
-            otp_email,
-            otp_password,
-            secret,
+            otp,
             partner,
             otp_partner,
-            last_step: 0,
             codes: Vec::new(),
             sessions: Vec::new(),
             ended: Vec::new(),
@@ -472,7 +497,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         promise: "Every answered write survives a crash; used links and codes stay used".into(),
         how: format!(
             "`kill -9` during password changes, reset-link uses, sign-ins, session ends and code \
-             sign-ins ({WORKERS} workers), then restart; {rounds} times"
+             sign-ins ({WORKERS} workers, {} logins), then restart; {rounds} times",
+            WORKERS * (1 + OTP_LOGINS)
         ),
         figure,
         target: "0 lost writes, 0 reusable links or codes, integrity_check ok every time".into(),
