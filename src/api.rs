@@ -342,12 +342,18 @@ impl ApiClient {
 
     /// `adminUser.updatePassword`: changes a password knowing the old one, with
     /// the authenticator code when the login needs one.
+    ///
+    /// `ks` is the session that asks, when there is one (the account page):
+    /// kmc-server ends every other session of the login with the old
+    /// password and keeps that one signed in. Kaltura reads no KS here and
+    /// ignores it.
     pub async fn update_password(
         &self,
         email: &str,
         old_password: &str,
         new_password: &str,
         otp: Option<&str>,
+        ks: Option<&str>,
     ) -> Result<(), ApiError> {
         let params = UpdatePassword {
             email: email.to_owned(),
@@ -357,7 +363,7 @@ impl ApiClient {
             otp: otp.map(str::to_owned),
         };
         let _: KalturaAdminUser = self
-            .call("adminUser", "updatePassword", &params, None)
+            .call("adminUser", "updatePassword", &params, ks)
             .await?;
         Ok(())
     }

@@ -231,7 +231,9 @@ async fn changing_the_password_asks_for_the_code_when_needed_and_keeps_the_sessi
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["otp"], "654321");
     assert_eq!(sent[1]["email"], "ada@example.com");
-    assert!(sent[1].get("ks").is_none());
+    // The page's own session travels with the change, so the server keeps
+    // it signed in while it ends every other session of the login.
+    assert_eq!(sent[1]["ks"], "ks-media");
     assert!(text(&root, "change-password-result").contains("Your password is changed"));
     assert_eq!(input(&root, "change-new-password").value(), "");
     assert_eq!(

@@ -378,8 +378,9 @@ pub fn AccountPage() -> impl IntoView {
         move |(email, old, new, otp): (String, String, String, Option<String>)| {
             let api = change_api.clone();
             async move {
+                let session = ks.get_untracked();
                 let result = api
-                    .update_password(&email, &old, &new, otp.as_deref())
+                    .update_password(&email, &old, &new, otp.as_deref(), session.as_deref())
                     .await;
                 let t = change_password_transition(code_needed.get_untracked(), &result);
                 change_result.set(Some(t.message));

@@ -455,6 +455,7 @@ pub fn LoginPage() -> impl IntoView {
                     &attempt.old,
                     &attempt.new,
                     attempt.otp.as_deref(),
+                    None,
                 )
                 .await;
             let code_needed = matches!(
