@@ -1,7 +1,8 @@
 //! The HTTP listener and the client address.
 //!
 //! - [`serve`]: accepts connections with a cap on how many are open at once
-//!   (past it a new connection is closed at once), a header-read timeout
+//!   (past it a new connection is answered `503` with a Kaltura error
+//!   object, without its request being read), a header-read timeout
 //!   that also ends idle keep-alive connections (so slow or silent clients
 //!   cannot hold sockets), and graceful shutdown on Ctrl-C / SIGTERM.
 //! - [`ClientAddr`]: who is asking, for the per-client limits. The peer
@@ -55,6 +56,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max_connections));
+    let overflow = Arc::new(Semaphore::new(limits.max_connections / 4 + 1));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -81,10 +83,19 @@ pub async fn serve(
                 tracing::warn!(
                     refused,
                     max = limits.max_connections,
-                    "connection cap reached: closing new connections"
+                    "connection cap reached: answering new connections busy"
                 );
             }
-            drop(stream);
+            // Past the cap a connection still gets an answer, so a client
+            // can tell "busy" from a network failure: a fixed reply, sent
+            // without reading the request, from a second, smaller pool.
+            // Past that too, it is closed at once.
+            if let Ok(permit) = overflow.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    answer_busy(stream).await;
+                    drop(permit);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -120,6 +131,32 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The reply to a connection past the cap: a Kaltura error object
+/// (`RESOURCE_IS_RESERVED`) with status 503 and `Connection: close`.
+pub const BUSY_REPLY: &str = "HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: application/json\r\n\
+Cache-Control: no-store\r\n\
+Retry-After: 1\r\n\
+Connection: close\r\n\
+Content-Length: 152\r\n\r\n\
+{\"objectType\":\"KalturaAPIException\",\"code\":\"RESOURCE_IS_RESERVED\",\
+\"message\":\"The server has too many connections open: try again in a moment\",\"args\":[]}";
+
+/// Sends [`BUSY_REPLY`], then reads (and drops) what the client sent for a
+/// moment before closing, so the close does not reset the connection before
+/// the client has read the reply.
+async fn answer_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let write = async {
+        stream.write_all(BUSY_REPLY.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
 }
 
 /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
@@ -262,6 +299,18 @@ mod tests {
             p.client_ip(ip("198.51.100.9"), &xff("1.2.3.4")),
             ip("198.51.100.9")
         );
+    }
+
+    #[test]
+    fn the_busy_reply_is_a_kaltura_error_with_its_exact_length() {
+        let (head, body) = BUSY_REPLY.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["objectType"], "KalturaAPIException");
+        assert_eq!(v["code"], "RESOURCE_IS_RESERVED");
     }
 
     #[test]

@@ -414,7 +414,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_connection_cap_new_connections_are_closed_and_freed_slots_are_reused() {
+async fn past_the_connection_cap_new_connections_are_answered_busy_and_freed_slots_are_reused() {
     let (_t, addr) = listening(ConnLimits {
         header_read_timeout: Duration::from_secs(30),
         max_connections: 2,
@@ -431,7 +431,9 @@ async fn past_the_connection_cap_new_connections_are_closed_and_freed_slots_are_
         let mut buf = Vec::new();
         let started = Instant::now();
         let _ = third.read_to_end(&mut buf);
-        assert!(buf.is_empty(), "answered past the cap");
+        let reply = String::from_utf8_lossy(&buf);
+        assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+        assert!(reply.contains("RESOURCE_IS_RESERVED"), "{reply}");
         assert!(started.elapsed() < Duration::from_secs(3));
         drop(held);
         std::thread::sleep(Duration::from_millis(200));
