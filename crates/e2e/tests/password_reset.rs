@@ -277,9 +277,15 @@ async fn finish_sign_in_after_password_change(browser: &Browser, account: &e2e::
             && !visible_and_enabled(browser, "login-otp").await
             && browser.value("login-password").await.is_empty()
         {
-            browser.fill("login-password", &account.password).await;
-            browser.click_testid("login-submit").await;
-            typed_password = true;
+            // The app may finish signing in by itself at any moment (and
+            // leave the card): type and submit only while the card is there.
+            if let Some(field) = browser.find_id("login-password").await
+                && field.send_keys(&account.password).await.is_ok()
+                && let Some(submit) = browser.find_testid("login-submit").await
+                && submit.click().await.is_ok()
+            {
+                typed_password = true;
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
