@@ -6,7 +6,7 @@
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use subtle::ConstantTimeEq as _;
-use totp_rs::{Algorithm, TOTP};
+use totp_rs::{Algorithm, Builder};
 
 /// Seconds per time step.
 pub const STEP: i64 = 30;
@@ -34,8 +34,16 @@ pub fn normalise(code: &str) -> Option<String> {
 
 /// The code for a given time step.
 pub fn code_at_step(secret: &[u8], step: i64) -> Option<String> {
-    let totp = TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 1, STEP as u64, secret.to_vec());
-    u64::try_from(step * STEP).ok().map(|t| totp.generate(t))
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(DIGITS as u8)
+        .with_skew(1)
+        .with_step_duration(STEP as u64)
+        .with_secret(secret.to_vec())
+        .build_noncompliant();
+    u64::try_from(step * STEP)
+        .ok()
+        .map(|t| totp.generate(t).to_string())
 }
 
 /// The time step whose code equals `code` among the step of `now` and one
