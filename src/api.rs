@@ -25,11 +25,13 @@ use kaltura_api::responses::{
     KalturaAdminUser, KalturaAuthentication, KalturaPartner, KalturaPartnerListResponse,
     KalturaSessionResponse, KalturaUser,
 };
-use kaltura_api::{
-    FromJson, Json, JsonObject, KalturaApiError, ReplyError, ToJson, action_path, decode_reply,
-};
+use kaltura_api::{KalturaApiError, ReplyError, action_path};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use crate::wire::{decode_reply, to_text};
 
 /// How long a request may take before the app gives up and says the server
 /// cannot be reached.
@@ -249,11 +251,11 @@ impl ApiClient {
 
     /// Posts one action and decodes its reply. The KS, when given, travels in
     /// the body (never in a header, a cookie or the URL).
-    async fn call<T: FromJson>(
+    async fn call<T: DeserializeOwned>(
         &self,
         service: &str,
         action: &str,
-        params: &dyn ToJson,
+        params: &impl Serialize,
         ks: Option<&str>,
     ) -> Result<T, ApiError> {
         let body = request_body(params, ks);
@@ -307,7 +309,7 @@ impl ApiClient {
         let params = ResetPassword {
             email: email.to_owned(),
         };
-        let _: Json = self.call("user", "resetPassword", &params, None).await?;
+        let _: IgnoredAny = self.call("user", "resetPassword", &params, None).await?;
         Ok(())
     }
 
@@ -370,12 +372,12 @@ impl ApiClient {
 
     /// `user.get`: the session's user.
     pub async fn get_user(&self, ks: &str) -> Result<KalturaUser, ApiError> {
-        self.call("user", "get", &NoParams, Some(ks)).await
+        self.call("user", "get", &NoParams {}, Some(ks)).await
     }
 
     /// `partner.getInfo`: the session's account.
     pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
-        self.call("partner", "getInfo", &NoParams, Some(ks)).await
+        self.call("partner", "getInfo", &NoParams {}, Some(ks)).await
     }
 
     /// `partner.listPartnersForUser`: every active account of the session's
@@ -405,28 +407,34 @@ impl ApiClient {
 
     /// `session.end`: revokes the KS on the server.
     pub async fn end_session(&self, ks: &str) -> Result<(), ApiError> {
-        let _: Json = self.call("session", "end", &NoParams, Some(ks)).await?;
+        let _: IgnoredAny = self.call("session", "end", &NoParams {}, Some(ks)).await?;
         Ok(())
     }
 }
 
 /// The parameters of an action that takes none.
-struct NoParams;
-
-impl ToJson for NoParams {
-    fn to_json(&self, _: &mut JsonObject) {}
-}
+#[derive(Serialize)]
+struct NoParams {}
 
 /// The JSON body of a call: `ks` first when signed in, then the action's
 /// parameters, then the [`CLIENT_TAG`].
-fn request_body(params: &dyn ToJson, ks: Option<&str>) -> String {
-    let mut body = JsonObject::new();
-    if let Some(ks) = ks {
-        body.string("ks", ks);
-    }
-    params.to_json(&mut body);
-    body.string("clientTag", CLIENT_TAG);
-    body.finish()
+#[derive(Serialize)]
+struct Body<'a, P> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ks: Option<&'a str>,
+    #[serde(flatten)]
+    params: &'a P,
+    #[serde(rename = "clientTag")]
+    client_tag: &'static str,
+}
+
+/// The text of a call's [`Body`].
+fn request_body(params: &impl Serialize, ks: Option<&str>) -> String {
+    to_text(&Body {
+        ks,
+        params,
+        client_tag: CLIENT_TAG,
+    })
 }
 
 /// Puts the client in context for every page below.
@@ -547,7 +555,7 @@ mod tests {
     fn the_ks_is_json_escaped_and_comes_first_in_the_parameters_object() {
         let odd = "djJ8\"},\"x\":\\";
         let body: serde_json::Value =
-            serde_json::from_str(&request_body(&NoParams, Some(odd))).unwrap();
+            serde_json::from_str(&request_body(&NoParams {}, Some(odd))).unwrap();
         assert_eq!(
             body,
             serde_json::json!({ "ks": odd, "clientTag": "kmc-login" })

@@ -10,8 +10,8 @@
 //! Serves: [`AppConfig`], [`parse_config`] (pure, unit-tested), [`load_config`]
 //! (browser) and [`use_config`].
 
-use kaltura_api::Json;
 use leptos::prelude::*;
+use serde::Deserialize;
 
 /// The KS privileges KMC asks for at sign-in. Without `disableentitlement`
 /// Kaltura issues `*`, which enforces category entitlements even for an
@@ -94,25 +94,27 @@ impl std::fmt::Display for ConfigError {
 /// `serviceUrl` ending in `/api_v3` is accepted too (a common copy-paste from
 /// Kaltura's client settings) and trimmed.
 pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> {
-    let mut raw = Json::parse(text)
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?
-        .object()
-        .ok_or_else(|| ConfigError::Invalid("not an object".into()))?;
-    let mut text_field = |key: &'static str| {
-        raw.optional::<String>(key)
-            .ok_or_else(|| ConfigError::Invalid(format!("{key} must be a string")))
-    };
-    let (service_url, kmc_url) = (text_field("serviceUrl")?, text_field("kmcUrl")?);
+    /// `config.json` as written; unknown fields are ignored.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        service_url: Option<String>,
+        kmc_url: Option<String>,
+        privileges: Option<String>,
+        expiry: Option<i64>,
+    }
+    let raw: Raw = crate::wire::from_text(text).map_err(ConfigError::Invalid)?;
+    let (service_url, kmc_url) = (raw.service_url, raw.kmc_url);
     let privileges =
-        non_empty(text_field("privileges")?).unwrap_or_else(|| DEFAULT_PRIVILEGES.to_owned());
-    let expiry = match raw.take("expiry") {
-        None | Some(Json::Null) => DEFAULT_EXPIRY_SECONDS,
-        Some(value) => value
-            .as_i64()
-            .filter(|seconds| *seconds > 0)
-            .ok_or_else(|| {
-                ConfigError::Invalid("expiry must be a positive whole number of seconds".into())
-            })?,
+        non_empty(raw.privileges).unwrap_or_else(|| DEFAULT_PRIVILEGES.to_owned());
+    let expiry = match raw.expiry {
+        None => DEFAULT_EXPIRY_SECONDS,
+        Some(seconds) if seconds > 0 => seconds,
+        Some(_) => {
+            return Err(ConfigError::Invalid(
+                "expiry must be a positive whole number of seconds".into(),
+            ));
+        }
     };
     let service_url = match non_empty(service_url) {
         None => origin.trim_end_matches('/').to_owned(),

@@ -9,7 +9,8 @@
 //! - [`routes`] — the route paths;
 //! - [`pages`] and [`components`] — the views;
 //! - [`request`] — a form's background request and its pending flag;
-//! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords.
+//! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords;
+//! - [`wire`] — JSON through serde and the browser's `JSON.parse`.
 
 pub mod api;
 pub mod components;
@@ -20,6 +21,7 @@ pub mod request;
 pub mod routes;
 pub mod session;
 pub mod totp;
+pub mod wire;
 
 use leptos::prelude::*;
 use leptos_router::components::{FlatRoutes, Redirect, Route, Router};

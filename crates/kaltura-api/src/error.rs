@@ -2,15 +2,15 @@
 //!
 //! Kaltura sends `args` as `[]` when an error has no arguments and as an
 //! object (`{"RULES":"…"}`) when it has some; [`ErrorArgs`] reads both and
-//! writes the same two shapes.
+//! writes the same two shapes. Its reader asks the deserializer for what it
+//! holds (`deserialize_any`), so it works the same over serde_json and over
+//! the browser's `JSON.parse` values (serde-wasm-bindgen).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::json::{FromJson, Json};
 
 /// The `objectType` that marks a reply as an error.
 pub const EXCEPTION_OBJECT_TYPE: &str = "KalturaAPIException";
@@ -118,7 +118,8 @@ impl fmt::Display for KalturaApiError {
 impl std::error::Error for KalturaApiError {}
 
 /// The `args` of an error: `[]` on the wire when empty, an object otherwise.
-/// Non-string values are kept as their JSON text.
+/// Kaltura's arguments are strings; a number or a boolean is kept as its JSON
+/// text, `null` as `"null"`, and a nested array or object is skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorArgs(pub BTreeMap<String, String>);
 
@@ -149,6 +150,9 @@ impl<'de> Deserialize<'de> for ErrorArgs {
             fn visit_unit<E: de::Error>(self) -> Result<ErrorArgs, E> {
                 Ok(ErrorArgs::default())
             }
+            fn visit_none<E: de::Error>(self) -> Result<ErrorArgs, E> {
+                Ok(ErrorArgs::default())
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorArgs, A::Error> {
                 // Kaltura only sends an empty array; anything inside is ignored.
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -156,12 +160,10 @@ impl<'de> Deserialize<'de> for ErrorArgs {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorArgs, A::Error> {
                 let mut out = BTreeMap::new();
-                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                    let text = match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    out.insert(k, text);
+                while let Some((k, v)) = map.next_entry::<String, ArgText>()? {
+                    if let Some(text) = v.0 {
+                        out.insert(k, text);
+                    }
                 }
                 Ok(ErrorArgs(out))
             }
@@ -170,35 +172,54 @@ impl<'de> Deserialize<'de> for ErrorArgs {
     }
 }
 
-/// The app's reader (see `crate::json`), with the serde impls' rules:
-/// `args` may be `[]`, `null` or an object whose non-string values are kept
-/// as their JSON text.
-impl FromJson for KalturaApiError {
-    fn from_json(value: Json) -> Option<Self> {
-        let mut v = value.object()?;
-        let args = match v.take("args") {
-            Some(Json::Object(members)) => members
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Json::String(s) => (k, s),
-                    other => {
-                        let mut text = String::new();
-                        other.write(&mut text);
-                        (k, text)
-                    }
-                })
-                .collect(),
-            None | Some(Json::Array(_)) => BTreeMap::new(),
-            Some(_) => return None,
-        };
-        Some(Self {
-            code: v.field("code")?,
-            message: v.or_default("message")?,
-            object_type: v
-                .optional("objectType")?
-                .unwrap_or_else(exception_object_type),
-            args: ErrorArgs(args),
-        })
+/// One argument's value as text: `None` for a nested array or object.
+struct ArgText(Option<String>);
+
+impl<'de> Deserialize<'de> for ArgText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = ArgText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error argument")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ArgText, E> {
+                Ok(ArgText(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ArgText, E> {
+                Ok(ArgText(Some("null".into())))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<ArgText, E> {
+                self.visit_unit()
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ArgText, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ArgText(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ArgText, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ArgText(None))
+            }
+        }
+        d.deserialize_any(TextVisitor)
     }
 }
 
@@ -207,36 +228,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_app_reader_agrees_with_serde_on_every_args_shape() {
-        for text in [
-            r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#,
-            r#"{"code":"INVALID_KS","message":"m","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
-            r#"{"code":"X","message":"m","objectType":"KalturaAPIException","args":{"N":5,"B":true,"O":{"a":[1]}}}"#,
-            r#"{"code":"X","objectType":"KalturaAPIException","args":null}"#,
-            r#"{"code":"X","objectType":"KalturaAPIException"}"#,
+    fn every_args_shape_kaltura_sends_is_read() {
+        for (text, args) in [
+            (
+                r#"{"code":"MISSING_OTP","message":"OTP is missing","objectType":"KalturaAPIException","args":[]}"#,
+                vec![],
+            ),
+            (
+                r#"{"code":"INVALID_KS","message":"m","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
+                vec![("KSID", "EXPIRED")],
+            ),
+            (
+                r#"{"code":"X","message":"m","objectType":"KalturaAPIException","args":{"N":5,"B":true,"O":{"a":[1]},"Z":null}}"#,
+                vec![("B", "true"), ("N", "5"), ("Z", "null")],
+            ),
+            (
+                r#"{"code":"X","objectType":"KalturaAPIException","args":null}"#,
+                vec![],
+            ),
+            (r#"{"code":"X","objectType":"KalturaAPIException"}"#, vec![]),
         ] {
-            let ours = Json::parse(text).ok().and_then(KalturaApiError::from_json);
-            let theirs: KalturaApiError = serde_json::from_str(text).unwrap();
-            assert_eq!(ours, Some(theirs), "{text}");
+            let read: KalturaApiError = serde_json::from_str(text).unwrap();
+            let want: BTreeMap<String, String> = args
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(read.args.0, want, "{text}");
         }
         let written = serde_json::to_string(
             &KalturaApiError::new(codes::INVALID_KS, "Invalid KS").with_arg("KSID", "LOGOUT"),
         )
         .unwrap();
-        let read = KalturaApiError::from_json(Json::parse(&written).unwrap()).unwrap();
+        let read: KalturaApiError = serde_json::from_str(&written).unwrap();
         assert_eq!(read.arg("KSID"), Some("LOGOUT"));
     }
 
     #[test]
-    fn the_app_reader_refuses_an_error_without_a_code_or_with_string_args() {
+    fn an_error_without_a_code_or_with_string_args_is_refused() {
         for text in [
             r#"{"message":"m","objectType":"KalturaAPIException"}"#,
             r#"{"code":5,"objectType":"KalturaAPIException"}"#,
             r#"{"code":"X","objectType":"KalturaAPIException","args":"oops"}"#,
         ] {
-            assert_eq!(
-                Json::parse(text).ok().and_then(KalturaApiError::from_json),
-                None,
+            assert!(
+                serde_json::from_str::<KalturaApiError>(text).is_err(),
                 "{text}"
             );
         }

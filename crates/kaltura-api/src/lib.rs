@@ -7,17 +7,22 @@
 //! - [`requests`]: the parameters of each action, as the JSON body carries them;
 //! - [`responses`]: the objects the actions return;
 //! - [`otpauth`]: the `otpauth://` URI (Google's Key Uri Format);
-//! - [`json`]: the serde-free JSON reader and writer the wasm app uses;
-//! - [`decode_reply`]: turning a reply body into a value or an API error.
+//! - [`decode_parsed`]: turning a parsed reply into a value or an API error,
+//!   whichever JSON parser parsed it (the browser's `JSON.parse` through
+//!   serde-wasm-bindgen in the app, serde_json elsewhere);
+//! - [`decode_reply`] (feature `json`): the same from the reply's text.
+//!
+//! Every type is read and written through serde only: the app and the server
+//! share the derives, so there is one definition of the wire to keep correct.
 
 pub mod error;
-pub mod json;
 pub mod otpauth;
 pub mod requests;
 pub mod responses;
 
+use serde::{Deserialize, Deserializer};
+
 pub use error::{ErrorArgs, KalturaApiError, codes};
-pub use json::{FromJson, Json, JsonObject, ToJson};
 pub use otpauth::{OtpAuthError, OtpAuthUri};
 
 /// The path of an action, relative to the service URL, with `format=1` (JSON).
@@ -34,26 +39,45 @@ pub enum ReplyError {
     Garbled(String),
 }
 
-/// Decodes a reply body: either the action's value or, when the body is an
+/// Decodes a parsed reply: either the action's value or, when the reply is an
 /// object whose `objectType` is `KalturaAPIException`, the API error.
 ///
-/// Kaltura answers errors with HTTP 200, so the body decides, not the status.
-pub fn decode_reply<T: FromJson>(body: &str) -> Result<T, ReplyError> {
-    let value = Json::parse(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
-    if value.get("objectType").and_then(Json::as_str) == Some(error::EXCEPTION_OBJECT_TYPE) {
-        return Err(KalturaApiError::from_json(value).map_or_else(
-            || ReplyError::Garbled("an exception without a code".into()),
+/// `reply` is any serde deserializer over the parsed body (a
+/// `serde_wasm_bindgen::Deserializer` over `JSON.parse`'s value in the app, a
+/// `serde_json::Value` elsewhere); `object_type` is the body's `objectType`
+/// when it is an object that has a string one. Kaltura answers errors with
+/// HTTP 200, so the body decides, not the status.
+pub fn decode_parsed<'de, D, T>(reply: D, object_type: Option<&str>) -> Result<T, ReplyError>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    if object_type == Some(error::EXCEPTION_OBJECT_TYPE) {
+        return Err(KalturaApiError::deserialize(reply).map_or_else(
+            |_| ReplyError::Garbled("an exception without a code".into()),
             ReplyError::Api,
         ));
     }
-    T::from_json(value)
-        .ok_or_else(|| ReplyError::Garbled("not the shape the action returns".into()))
+    T::deserialize(reply).map_err(|_| ReplyError::Garbled("not the shape the action returns".into()))
 }
 
-#[cfg(test)]
+/// Decodes a reply body from its text with serde_json (see [`decode_parsed`]).
+#[cfg(feature = "json")]
+pub fn decode_reply<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ReplyError> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
+    let object_type = value
+        .get("objectType")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    decode_parsed(value, object_type.as_deref())
+}
+
+#[cfg(all(test, feature = "json"))]
 mod tests {
     use super::*;
-    use crate::responses::KalturaPartner;
+    use crate::responses::{KalturaAuthentication, KalturaPartner};
+    use serde::de::IgnoredAny;
 
     #[test]
     fn action_path_asks_for_json() {
@@ -70,13 +94,27 @@ mod tests {
 
     #[test]
     fn decode_reply_reads_null_as_a_value() {
-        assert_eq!(decode_reply::<Json>("null").unwrap(), Json::Null);
+        decode_reply::<()>("null").unwrap();
+        decode_reply::<IgnoredAny>("null").unwrap();
+    }
+
+    #[test]
+    fn decode_reply_reads_a_base64_png_with_escaped_slashes() {
+        // Kaltura's `generateQrCode` answers the PNG's base64, with every `/` as `\/`.
+        let body = r#""iVBORw0KGgo\/AAAANSUhEUg+\/\/8=""#;
+        assert_eq!(
+            decode_reply::<String>(body).unwrap(),
+            "iVBORw0KGgo/AAAANSUhEUg+//8="
+        );
+        let body = r#"{"qrCode":"iVBO\/w==","objectType":"KalturaAuthentication"}"#;
+        let auth = decode_reply::<KalturaAuthentication>(body).unwrap();
+        assert_eq!(auth.qr_code.as_deref(), Some("iVBO/w=="));
     }
 
     #[test]
     fn decode_reply_reports_an_exception_without_a_code_as_garbled() {
         assert!(matches!(
-            decode_reply::<Json>(r#"{"objectType":"KalturaAPIException","message":"m"}"#),
+            decode_reply::<IgnoredAny>(r#"{"objectType":"KalturaAPIException","message":"m"}"#),
             Err(ReplyError::Garbled(_))
         ));
     }
@@ -96,7 +134,7 @@ mod tests {
     #[test]
     fn decode_reply_turns_an_exception_with_object_args_into_an_api_error() {
         let body = r#"{"code":"PASSWORD_STRUCTURE_INVALID","message":"bad","objectType":"KalturaAPIException","args":{"RULES":"at least 8 characters"}}"#;
-        match decode_reply::<Json>(body) {
+        match decode_reply::<IgnoredAny>(body) {
             Err(ReplyError::Api(e)) => assert_eq!(e.arg("RULES"), Some("at least 8 characters")),
             other => panic!("expected an API error, got {other:?}"),
         }
