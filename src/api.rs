@@ -31,7 +31,7 @@ use send_wrapper::SendWrapper;
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::wire::{decode_reply, to_text};
+use crate::wire::{call_body, decode_reply};
 
 /// How long a request may take before the app gives up and says the server
 /// cannot be reached.
@@ -418,23 +418,8 @@ struct NoParams {}
 
 /// The JSON body of a call: `ks` first when signed in, then the action's
 /// parameters, then the [`CLIENT_TAG`].
-#[derive(Serialize)]
-struct Body<'a, P> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ks: Option<&'a str>,
-    #[serde(flatten)]
-    params: &'a P,
-    #[serde(rename = "clientTag")]
-    client_tag: &'static str,
-}
-
-/// The text of a call's [`Body`].
 fn request_body(params: &impl Serialize, ks: Option<&str>) -> String {
-    to_text(&Body {
-        ks,
-        params,
-        client_tag: CLIENT_TAG,
-    })
+    call_body(ks, params, CLIENT_TAG)
 }
 
 /// Puts the client in context for every page below.

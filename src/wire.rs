@@ -7,7 +7,7 @@
 //! wasm. The native build (the unit tests) does the same through serde_json.
 //!
 //! Serves: [`decode_reply`] (a reply body: the value, or the
-//! `KalturaAPIException`), [`from_text`] (`config.json`) and [`to_text`]
+//! `KalturaAPIException`), [`from_text`] (`config.json`) and [`call_body`]
 //! (request bodies).
 
 use kaltura_api::ReplyError;
@@ -26,9 +26,10 @@ pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     imp::from_text(text)
 }
 
-/// Writes `value` as JSON text, members in declaration order.
-pub fn to_text<T: Serialize>(value: &T) -> String {
-    imp::to_text(value)
+/// The JSON text of a call's body: `ks` first when given, then the members
+/// of `params` in declaration order, then `clientTag`.
+pub fn call_body<P: Serialize>(ks: Option<&str>, params: &P, client_tag: &str) -> String {
+    imp::call_body(ks, params, client_tag)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -64,14 +65,21 @@ mod imp {
         serde_wasm_bindgen::from_value(parse(text)?).map_err(|e| e.to_string())
     }
 
-    pub fn to_text<T: Serialize>(value: &T) -> String {
+    pub fn call_body<P: Serialize>(ks: Option<&str>, params: &P, client_tag: &str) -> String {
+        use js_sys::{Object, Reflect};
+        let body = Object::new();
+        // Setting a property on a fresh plain object cannot fail.
+        if let Some(ks) = ks {
+            let _ = Reflect::set(&body, &"ks".into(), &ks.into());
+        }
         // JSON-compatible: maps as plain objects, 64-bit integers as numbers.
         // Only an integer beyond 2^53 fails, which no parameter holds; the
-        // server then refuses the empty body.
-        value
-            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .ok()
-            .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        // server then refuses the call for the missing parameters.
+        if let Ok(params) = params.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            Object::assign(&body, params.unchecked_ref());
+        }
+        let _ = Reflect::set(&body, &"clientTag".into(), &client_tag.into());
+        js_sys::JSON::stringify(&body)
             .map(String::from)
             .unwrap_or_default()
     }
@@ -97,8 +105,25 @@ mod imp {
         serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
-    pub fn to_text<T: Serialize>(value: &T) -> String {
-        serde_json::to_string(value).unwrap_or_default()
+    /// The body as one struct, its parameters flattened in: serde_json
+    /// writes members in order.
+    #[derive(Serialize)]
+    struct Body<'a, P> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ks: Option<&'a str>,
+        #[serde(flatten)]
+        params: &'a P,
+        #[serde(rename = "clientTag")]
+        client_tag: &'a str,
+    }
+
+    pub fn call_body<P: Serialize>(ks: Option<&str>, params: &P, client_tag: &str) -> String {
+        serde_json::to_string(&Body {
+            ks,
+            params,
+            client_tag,
+        })
+        .unwrap_or_default()
     }
 }
 
