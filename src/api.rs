@@ -377,7 +377,8 @@ impl ApiClient {
 
     /// `partner.getInfo`: the session's account.
     pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
-        self.call("partner", "getInfo", &NoParams {}, Some(ks)).await
+        self.call("partner", "getInfo", &NoParams {}, Some(ks))
+            .await
     }
 
     /// `partner.listPartnersForUser`: every active account of the session's

@@ -105,8 +105,7 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
     }
     let raw: Raw = crate::wire::from_text(text).map_err(ConfigError::Invalid)?;
     let (service_url, kmc_url) = (raw.service_url, raw.kmc_url);
-    let privileges =
-        non_empty(raw.privileges).unwrap_or_else(|| DEFAULT_PRIVILEGES.to_owned());
+    let privileges = non_empty(raw.privileges).unwrap_or_else(|| DEFAULT_PRIVILEGES.to_owned());
     let expiry = match raw.expiry {
         None => DEFAULT_EXPIRY_SECONDS,
         Some(seconds) if seconds > 0 => seconds,

@@ -58,7 +58,8 @@ where
             ReplyError::Api,
         ));
     }
-    T::deserialize(reply).map_err(|_| ReplyError::Garbled("not the shape the action returns".into()))
+    T::deserialize(reply)
+        .map_err(|_| ReplyError::Garbled("not the shape the action returns".into()))
 }
 
 /// Decodes a reply body from its text with serde_json (see [`decode_parsed`]).
