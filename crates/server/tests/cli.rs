@@ -175,12 +175,18 @@ fn cli_errors_print_one_line_and_exit_non_zero() {
     assert!(err.contains("no login"), "{err}");
 }
 
-#[test]
-fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path().to_str().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
+/// A `kmc-server serve` on `127.0.0.1:0` over `dir`, with what it printed
+/// before it was ready; killed and reaped when dropped.
+struct Serve {
+    child: std::process::Child,
+    url: String,
+    demo_login: Option<String>,
+    qr_link: Option<String>,
+}
+
+impl Serve {
+    fn start(dir: &str, demo: bool) -> Self {
+        let mut args = vec![
             "--data-dir",
             dir,
             "serve",
@@ -188,41 +194,75 @@ fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins()
             "127.0.0.1:0",
             "--dist",
             "/nonexistent-dist",
-            "--demo",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut demo_login = None;
-    let mut qr_link = None;
-    let url = loop {
-        let line = lines.next().expect("serve exited early").unwrap();
-        if let Some(rest) = line.strip_prefix("demo login: ") {
-            demo_login = Some(rest.to_owned());
-        } else if let Some(rest) = line.strip_prefix("demo QR link: ") {
-            qr_link = Some(rest.to_owned());
-        } else if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
-            break rest.to_owned();
+        ];
+        if demo {
+            args.push("--demo");
         }
-    };
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut demo_login, mut qr_link) = (None, None);
+        let url = loop {
+            let line = lines.next().expect("serve exited early").unwrap();
+            if let Some(rest) = line.strip_prefix("demo login: ") {
+                demo_login = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("demo QR link: ") {
+                qr_link = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
+                break rest.to_owned();
+            }
+        };
+        Self {
+            child,
+            url,
+            demo_login,
+            qr_link,
+        }
+    }
+
+    /// `host:port`.
+    fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[test]
+fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let server = Serve::start(dir, true);
+    let url = server.url.clone();
     assert!(url.starts_with("http://127.0.0.1:"));
-    let (email, password) = demo_login
+    let (email, password) = server
+        .demo_login
+        .clone()
         .unwrap()
         .split_once(" / ")
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .unwrap();
     assert_eq!(email, "demo@example.com");
     assert!(
-        qr_link
+        server
+            .qr_link
+            .as_deref()
             .unwrap()
             .starts_with(&format!("{url}/actions/auth-info/"))
     );
     assert_eq!(outbox_links(d.path(), "/actions/auth-info/").len(), 1);
 
     // Log in to "Demo Sandbox" (101, password only) over a real socket.
-    let addr = url.trim_start_matches("http://");
+    let addr = server.addr();
     let body =
         format!(r#"{{"loginId":"{email}","password":"{password}","partnerId":101,"otp":""}}"#);
     let reply = http_post(
@@ -267,8 +307,6 @@ fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins()
     let links = outbox_links(d.path(), "/actions/auth-info/");
     assert_eq!(links.len(), 1);
     assert!(links.iter().all(|l| l.starts_with(&url)), "{links:?}");
-    child.kill().ok();
-    child.wait().ok();
 }
 
 fn http_post(addr: &str, path: &str, body: &str) -> String {
@@ -290,33 +328,15 @@ fn a_second_demo_run_prints_fresh_working_credentials() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
     let start = || {
-        let mut child = Killed(
-            Command::new(BIN)
-                .args([
-                    "--data-dir",
-                    dir,
-                    "serve",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--dist",
-                    "/nonexistent-dist",
-                    "--demo",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-        let mut password = None;
-        loop {
-            let line = lines.next().expect("serve exited early").unwrap();
-            if let Some(rest) = line.strip_prefix("demo login: demo@example.com / ") {
-                password = Some(rest.to_owned());
-            } else if let Some(url) = line.strip_prefix("kmc-server listening on http://") {
-                return (child, url.to_owned(), password.expect("demo login printed"));
-            }
-        }
+        let server = Serve::start(dir, true);
+        let password = server
+            .demo_login
+            .as_deref()
+            .and_then(|l| l.strip_prefix("demo@example.com / "))
+            .expect("demo login printed")
+            .to_owned();
+        let addr = server.addr().to_owned();
+        (server, addr, password)
     };
     let (first, _, first_password) = start();
     drop(first);
@@ -333,16 +353,6 @@ fn a_second_demo_run_prints_fresh_working_credentials() {
     };
     assert!(login(&second_password).starts_with('"'));
     assert!(login(&first_password).contains("USER_WRONG_PASSWORD"));
-}
-
-/// A server process that is killed and reaped when dropped.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
 }
 
 #[test]
@@ -384,29 +394,8 @@ fn commands_started_together_on_a_new_data_dir_all_migrate_and_succeed() {
 #[test]
 fn serve_answers_healthz_once_it_prints_its_address() {
     let d = tempfile::tempdir().unwrap();
-    let dir = d.path().to_str().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "--data-dir",
-            dir,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--dist",
-            "/nonexistent-dist",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("serve exited early").unwrap();
-        if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
-            break rest.to_owned();
-        }
-    };
-    let addr = url.trim_start_matches("http://");
+    let server = Serve::start(d.path().to_str().unwrap(), false);
+    let addr = server.addr();
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     write!(
         s,
@@ -417,6 +406,4 @@ fn serve_answers_healthz_once_it_prints_its_address() {
     std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("ok\n"), "{reply}");
-    child.kill().ok();
-    child.wait().ok();
 }
