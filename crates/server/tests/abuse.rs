@@ -336,15 +336,7 @@ async fn a_request_that_outlasts_the_timeout_gets_a_kaltura_error() {
 /// A real listener with small limits, for the connection-level tests.
 async fn listening(limits: ConnLimits) -> (TestApp, SocketAddr) {
     let t = app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(kmc_server::net::serve(
-        listener,
-        router,
-        limits,
-        std::future::pending(),
-    ));
+    let addr = t.listen(limits).await;
     (t, addr)
 }
 

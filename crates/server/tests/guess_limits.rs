@@ -25,24 +25,10 @@ const QUEUEING: HashCost = HashCost {
     parallelism: 1,
 };
 
-const EMAIL: &str = "ada@example.com";
-
 /// A 2FA account and a password-only account, one login in both.
 async fn two_accounts(t: &TestApp) -> (i64, i64) {
-    let media = t.partner("Media", true).await;
-    let sandbox = t.partner("Sandbox", false).await;
-    t.user(media, EMAIL).await;
-    t.user(sandbox, EMAIL).await;
-    (media, sandbox)
-}
-
-async fn login_to(t: &TestApp, partner: i64, password: &str, otp: &str) -> Value {
-    t.call(
-        "user",
-        "loginByLoginId",
-        json!({"loginId": EMAIL, "password": password, "partnerId": partner, "otp": otp}),
-    )
-    .await
+    let ids = t.login_in(&[("Media", true), ("Sandbox", false)]).await;
+    (ids[0], ids[1])
 }
 
 /// Runs the requests at once and counts the answers by error code (`OK` for
@@ -117,10 +103,7 @@ async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_li
     assert_eq!(failed, 10);
     assert!(blocked || count(&counts, codes::MISSING_OTP) == 1);
     if blocked {
-        assert_error(
-            &login_to(&t, media, PASSWORD, "").await,
-            codes::LOGIN_BLOCKED,
-        );
+        assert_error(&t.login_to(media, PASSWORD, "").await, codes::LOGIN_BLOCKED);
     }
 }
 
@@ -177,7 +160,7 @@ async fn a_hundred_parallel_wrong_codes_evaluate_only_the_limit_and_the_right_co
     assert_eq!(counters(&t).await, (10, 10, true));
     let right = t.code(EMAIL, 0).await;
     assert_error(
-        &login_to(&t, media, PASSWORD, &right).await,
+        &t.login_to(media, PASSWORD, &right).await,
         codes::LOGIN_BLOCKED,
     );
 }
@@ -191,11 +174,11 @@ async fn code_failures_are_not_forgiven_by_a_password_only_sign_in_to_another_ac
     for round in 0..3u32 {
         for i in 0..8u32 {
             let wrong = format!("{:06}", (code + 11 + round * 100 + i * 7) % 1_000_000);
-            let v = login_to(&t, media, PASSWORD, &wrong).await;
+            let v = t.login_to(media, PASSWORD, &wrong).await;
             answers.push(code_of(&v).unwrap().to_owned());
         }
         // A password-only sign-in in between: it forgives no code failure.
-        let _ = login_to(&t, sandbox, PASSWORD, "").await;
+        let _ = t.login_to(sandbox, PASSWORD, "").await;
     }
     assert_eq!(
         answers
@@ -208,11 +191,11 @@ async fn code_failures_are_not_forgiven_by_a_password_only_sign_in_to_another_ac
     assert_eq!(answers[9], codes::LOGIN_RETRIES_EXCEEDED, "{answers:?}");
     let right = t.code(EMAIL, 0).await;
     assert_error(
-        &login_to(&t, media, PASSWORD, &right).await,
+        &t.login_to(media, PASSWORD, &right).await,
         codes::LOGIN_BLOCKED,
     );
     assert_error(
-        &login_to(&t, sandbox, PASSWORD, "").await,
+        &t.login_to(sandbox, PASSWORD, "").await,
         codes::LOGIN_BLOCKED,
     );
 }
@@ -225,21 +208,21 @@ async fn a_password_only_sign_in_forgives_password_failures_and_a_correct_code_f
     for i in 0..3u32 {
         let wrong = format!("{:06}", (code + 11 + i * 7) % 1_000_000);
         assert_error(
-            &login_to(&t, media, PASSWORD, &wrong).await,
+            &t.login_to(media, PASSWORD, &wrong).await,
             codes::INVALID_OTP,
         );
     }
     for _ in 0..4 {
         assert_error(
-            &login_to(&t, sandbox, "not the password", "").await,
+            &t.login_to(sandbox, "not the password", "").await,
             codes::USER_WRONG_PASSWORD,
         );
     }
     assert_eq!(counters(&t).await, (7, 3, false));
-    assert!(login_to(&t, sandbox, PASSWORD, "").await.is_string());
+    assert!(t.login_to(sandbox, PASSWORD, "").await.is_string());
     assert_eq!(counters(&t).await, (3, 3, false));
     let right = t.code(EMAIL, 0).await;
-    assert!(login_to(&t, media, PASSWORD, &right).await.is_string());
+    assert!(t.login_to(media, PASSWORD, &right).await.is_string());
     assert_eq!(counters(&t).await, (0, 0, false));
 }
 
@@ -250,11 +233,11 @@ async fn missing_otp_neither_counts_nor_forgives() {
     let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
     let wrong = format!("{:06}", (code + 11) % 1_000_000);
     assert_error(
-        &login_to(&t, media, PASSWORD, &wrong).await,
+        &t.login_to(media, PASSWORD, &wrong).await,
         codes::INVALID_OTP,
     );
     for _ in 0..20 {
-        assert_error(&login_to(&t, media, PASSWORD, "").await, codes::MISSING_OTP);
+        assert_error(&t.login_to(media, PASSWORD, "").await, codes::MISSING_OTP);
     }
     assert_eq!(counters(&t).await, (1, 1, false));
 }
@@ -263,9 +246,9 @@ async fn missing_otp_neither_counts_nor_forgives() {
 async fn a_reset_link_ends_every_session_of_the_login() {
     let t = app().await;
     let (media, sandbox) = two_accounts(&t).await;
-    let ks_sandbox = login_to(&t, sandbox, PASSWORD, "").await;
+    let ks_sandbox = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
-    let ks_media = login_to(&t, media, PASSWORD, &code).await;
+    let ks_media = t.login_to(media, PASSWORD, &code).await;
     assert_eq!(user_get(&t, &ks_sandbox).await["id"], EMAIL);
     let v = t
         .call("user", "resetPassword", json!({"email": EMAIL}))
@@ -290,7 +273,7 @@ async fn a_reset_link_ends_every_session_of_the_login() {
         assert_eq!(v["args"]["KSID"], codes::KSID_LOGOUT);
     }
     // The new password signs in, into a session that works.
-    let ks = login_to(&t, sandbox, "a brand new passphrase", "").await;
+    let ks = t.login_to(sandbox, "a brand new passphrase", "").await;
     assert_eq!(user_get(&t, &ks).await["id"], EMAIL);
 }
 
@@ -351,7 +334,7 @@ async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_r
     let logins: Vec<_> = (0..8)
         .map(|_| {
             let t = t.clone();
-            tokio::spawn(async move { login_to(&t, sandbox, PASSWORD, "").await })
+            tokio::spawn(async move { t.login_to(sandbox, PASSWORD, "").await })
         })
         .collect();
     let reset = {
@@ -382,8 +365,8 @@ async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_r
 async fn update_password_ends_the_other_sessions_and_keeps_the_one_that_asked() {
     let t = app().await;
     let (_, sandbox) = two_accounts(&t).await;
-    let asking = login_to(&t, sandbox, PASSWORD, "").await;
-    let other = login_to(&t, sandbox, PASSWORD, "").await;
+    let asking = t.login_to(sandbox, PASSWORD, "").await;
+    let other = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
     let v = t
         .call(
@@ -424,7 +407,7 @@ async fn update_password_does_not_keep_a_session_of_another_login() {
             json!({"loginId": "eve@example.com", "password": PASSWORD}),
         )
         .await;
-    let adas = login_to(&t, sandbox, PASSWORD, "").await;
+    let adas = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
     let v = t
         .call(
@@ -443,9 +426,9 @@ async fn update_password_does_not_keep_a_session_of_another_login() {
 async fn turning_2fa_on_ends_the_accounts_sessions_that_were_not_proven_with_a_code() {
     let t = app().await;
     let (media, sandbox) = two_accounts(&t).await;
-    let unproven = login_to(&t, sandbox, PASSWORD, "").await;
+    let unproven = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
-    let proven_media = login_to(&t, media, PASSWORD, &code).await;
+    let proven_media = t.login_to(media, PASSWORD, &code).await;
     let switched = t
         .call(
             "user",
@@ -475,7 +458,7 @@ async fn a_session_made_without_a_code_is_refused_once_its_account_requires_one(
     // session: the session is judged by the account as it is now.
     let t = app().await;
     let (media, sandbox) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, PASSWORD, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     sqlx::query("UPDATE partners SET two_factor = 1 WHERE id = ?1")
         .bind(sandbox)
         .execute(&t.state.pool)
@@ -499,7 +482,7 @@ async fn a_session_proven_with_a_code_switches_into_2fa_through_a_password_only_
     let other_2fa = t.partner("Studio", true).await;
     t.user(other_2fa, EMAIL).await;
     let code = t.code(EMAIL, 0).await;
-    let ks = login_to(&t, media, PASSWORD, &code).await;
+    let ks = t.login_to(media, PASSWORD, &code).await;
     let in_sandbox = t
         .call(
             "user",
@@ -516,7 +499,7 @@ async fn a_session_proven_with_a_code_switches_into_2fa_through_a_password_only_
         .await;
     assert_eq!(v["partnerId"], other_2fa, "{v}");
     // A session made with the password alone never does.
-    let unproven = login_to(&t, sandbox, PASSWORD, "").await;
+    let unproven = t.login_to(sandbox, PASSWORD, "").await;
     let v = t
         .call(
             "user",

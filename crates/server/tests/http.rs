@@ -632,11 +632,7 @@ async fn without_a_built_app_pages_explain_and_the_api_still_works() {
 
 #[tokio::test]
 async fn over_a_real_socket_the_client_address_limits_resets_per_ip() {
-    let t = app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(kmc_server::serve(listener, router));
+    let (t, addr) = spawn_app().await;
     // Plain HTTP/1.1 by hand: the server must answer a real socket.
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut answers = Vec::new();

@@ -5,30 +5,19 @@ mod common;
 
 use common::*;
 use kaltura_api::codes;
-use serde_json::{Value, json};
+use serde_json::json;
 
+/// A password-only account and a 2FA account, one login in both.
 async fn two_accounts(t: &TestApp) -> (i64, i64) {
-    let sandbox = t.partner("Sandbox", false).await;
-    let media = t.partner("Media", true).await;
-    t.user(sandbox, "ada@example.com").await;
-    t.user(media, "ada@example.com").await;
-    (sandbox, media)
-}
-
-async fn login_to(t: &TestApp, partner: i64, otp: &str) -> Value {
-    t.call(
-        "user",
-        "loginByLoginId",
-        json!({"loginId": "ada@example.com", "password": PASSWORD, "partnerId": partner, "otp": otp}),
-    )
-    .await
+    let ids = t.login_in(&[("Sandbox", false), ("Media", true)]).await;
+    (ids[0], ids[1])
 }
 
 #[tokio::test]
 async fn a_ks_reads_the_user_the_account_and_the_accounts_list() {
     let t = app().await;
     let (sandbox, media) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     let user = t.call("user", "get", json!({"ks": ks})).await;
     assert_eq!(user["objectType"], "KalturaUser");
     assert_eq!(user["id"], "ada@example.com");
@@ -64,7 +53,7 @@ async fn a_ks_reads_the_user_the_account_and_the_accounts_list() {
 async fn session_end_revokes_the_ks_with_ksid_logout() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     assert!(t.call("session", "end", json!({"ks": ks})).await.is_null());
     let v = t.call("user", "get", json!({"ks": ks})).await;
     assert_error(&v, codes::INVALID_KS);
@@ -113,7 +102,7 @@ async fn a_ks_never_lives_longer_than_a_day() {
 async fn a_session_aged_in_the_database_is_expired() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     sqlx::query("UPDATE sessions SET expires_at = 0")
         .execute(&t.state.pool)
         .await
@@ -126,7 +115,7 @@ async fn a_session_aged_in_the_database_is_expired() {
 async fn the_database_holds_only_a_hash_of_the_ks() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     let ks = ks.as_str().unwrap();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT ks_hash FROM sessions")
         .fetch_one(&t.state.pool)
@@ -151,7 +140,7 @@ async fn unknown_and_missing_ks_are_refused() {
 async fn switching_from_password_only_into_2fa_needs_a_new_login() {
     let t = app().await;
     let (sandbox, media) = two_accounts(&t).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     let v = t
         .call(
             "user",
@@ -169,7 +158,7 @@ async fn switching_from_2fa_to_password_only_and_2fa_to_2fa_is_direct() {
     let media2 = t.partner("Media Two", true).await;
     t.user(media2, "ada@example.com").await;
     let code = t.code("ada@example.com", 0).await;
-    let ks = login_to(&t, media, &code).await;
+    let ks = t.login_to(media, PASSWORD, &code).await;
     assert!(ks.is_string(), "{ks}");
     let v = t
         .call(
@@ -208,7 +197,7 @@ async fn switching_into_an_account_of_someone_else_is_refused() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
     let other = t.partner("Other", false).await;
-    let ks = login_to(&t, sandbox, "").await;
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
     let v = t
         .call(
             "user",

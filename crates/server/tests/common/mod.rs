@@ -1,9 +1,12 @@
 //! Test harness: an [`AppState`] on a temporary data dir with a manual clock
 //! and cheap argon2 parameters, driven through `router(state)` with
-//! `oneshot`, plus helpers to read the outbox and compute codes.
+//! `oneshot` ([`app`], [`app_with`]) or over a real socket ([`spawn_app`],
+//! [`TestApp::listen`]), plus helpers to add a login, sign in, read the
+//! outbox and compute codes, so each test file states only what it checks.
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,6 +17,7 @@ use kaltura_api::OtpAuthUri;
 use kmc_server::auth::passwords::HashCost;
 use kmc_server::auth::totp;
 use kmc_server::clock::ManualClock;
+use kmc_server::net::ConnLimits;
 use kmc_server::{AppState, Options, admin};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -32,6 +36,9 @@ pub struct TestApp {
 
 /// A password that passes the policy.
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The login [`TestApp::login_in`] adds and [`TestApp::login_to`] signs in.
+pub const EMAIL: &str = "ada@example.com";
 
 pub async fn app() -> TestApp {
     app_with(|_| {}).await
@@ -55,7 +62,52 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
     }
 }
 
+/// A fresh app served on a real socket (127.0.0.1, port 0) with the default
+/// connection limits, and its address.
+pub async fn spawn_app() -> (TestApp, SocketAddr) {
+    let t = app().await;
+    let addr = t.listen(ConnLimits::default()).await;
+    (t, addr)
+}
+
 impl TestApp {
+    /// Serves this app on a real socket (127.0.0.1, port 0) with `limits`,
+    /// as `kmc-server` serves it, until the test ends; the address.
+    pub async fn listen(&self, limits: ConnLimits) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(kmc_server::net::serve(
+            listener,
+            self.router.clone(),
+            limits,
+            std::future::pending(),
+        ));
+        addr
+    }
+
+    /// One login, [`EMAIL`] with [`PASSWORD`], in each of `accounts` (name,
+    /// two-factor), created in that order; the accounts' ids.
+    pub async fn login_in(&self, accounts: &[(&str, bool)]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for &(name, two_factor) in accounts {
+            let id = self.partner(name, two_factor).await;
+            self.user(id, EMAIL).await;
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// `user.loginByLoginId` of [`EMAIL`] into one account, as KMC sends it
+    /// (`otp` is `""` on the first step).
+    pub async fn login_to(&self, partner: i64, password: &str, otp: &str) -> Value {
+        self.call(
+            "user",
+            "loginByLoginId",
+            json!({"loginId": EMAIL, "password": password, "partnerId": partner, "otp": otp}),
+        )
+        .await
+    }
+
     /// Sends a request through the router.
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {
         self.router.clone().oneshot(req).await.unwrap()
