@@ -67,10 +67,6 @@ async fn counters(t: &TestApp) -> (i64, i64, bool) {
     (failed, codes, blocked.is_some())
 }
 
-async fn user_get(t: &TestApp, ks: &Value) -> Value {
-    t.call("user", "get", json!({"ks": ks})).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_limit() {
     let t = Arc::new(
@@ -249,7 +245,7 @@ async fn a_reset_link_ends_every_session_of_the_login() {
     let ks_sandbox = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
     let ks_media = t.login_to(media, PASSWORD, &code).await;
-    assert_eq!(user_get(&t, &ks_sandbox).await["id"], EMAIL);
+    assert_eq!(t.user_get(&ks_sandbox).await["id"], EMAIL);
     let v = t
         .call("user", "resetPassword", json!({"email": EMAIL}))
         .await;
@@ -260,21 +256,17 @@ async fn a_reset_link_ends_every_session_of_the_login() {
         .pop()
         .unwrap();
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
-        )
+        .set_initial_password("user", &link, "a brand new passphrase")
         .await;
     assert_eq!(v["objectType"], "KalturaAuthentication", "{v}");
     for ks in [&ks_sandbox, &ks_media] {
-        let v = user_get(&t, ks).await;
+        let v = t.user_get(ks).await;
         assert_error(&v, codes::INVALID_KS);
         assert_eq!(v["args"]["KSID"], codes::KSID_LOGOUT);
     }
     // The new password signs in, into a session that works.
     let ks = t.login_to(sandbox, "a brand new passphrase", "").await;
-    assert_eq!(user_get(&t, &ks).await["id"], EMAIL);
+    assert_eq!(t.user_get(&ks).await["id"], EMAIL);
 }
 
 #[tokio::test]
@@ -290,11 +282,7 @@ async fn a_password_reset_on_an_enrolled_login_mails_a_new_key_notice() {
         .unwrap();
     let before = t.outbox().len();
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
-        )
+        .set_initial_password("user", &link, "a brand new passphrase")
         .await;
     assert!(v["qrCode"].as_str().unwrap().starts_with("otpauth://"));
     t.wait_outbox(before + 1).await;
@@ -340,12 +328,8 @@ async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_r
     let reset = {
         let t = t.clone();
         tokio::spawn(async move {
-            t.call(
-                "user",
-                "setInitialPassword",
-                json!({"hashKey": link, "newPassword": "a brand new passphrase"}),
-            )
-            .await
+            t.set_initial_password("user", &link, "a brand new passphrase")
+                .await
         })
     };
     let mut issued = Vec::new();
@@ -357,7 +341,7 @@ async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_r
     }
     assert_eq!(reset.await.unwrap()["objectType"], "KalturaAuthentication");
     for ks in &issued {
-        assert_error(&user_get(&t, ks).await, codes::INVALID_KS);
+        assert_error(&t.user_get(ks).await, codes::INVALID_KS);
     }
 }
 
@@ -377,8 +361,8 @@ async fn update_password_ends_the_other_sessions_and_keeps_the_one_that_asked() 
         )
         .await;
     assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
-    assert_eq!(user_get(&t, &asking).await["id"], EMAIL);
-    assert_error(&user_get(&t, &other).await, codes::INVALID_KS);
+    assert_eq!(t.user_get(&asking).await["id"], EMAIL);
+    assert_error(&t.user_get(&other).await, codes::INVALID_KS);
 
     // Without a KS (the expired-password step), every session ends.
     t.clock.advance(60);
@@ -392,7 +376,7 @@ async fn update_password_ends_the_other_sessions_and_keeps_the_one_that_asked() 
         )
         .await;
     assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
-    assert_error(&user_get(&t, &asking).await, codes::INVALID_KS);
+    assert_error(&t.user_get(&asking).await, codes::INVALID_KS);
 }
 
 #[tokio::test]
@@ -418,8 +402,8 @@ async fn update_password_does_not_keep_a_session_of_another_login() {
         )
         .await;
     assert_eq!(v["objectType"], "KalturaAdminUser", "{v}");
-    assert_error(&user_get(&t, &adas).await, codes::INVALID_KS);
-    assert_eq!(user_get(&t, &eves).await["id"], "eve@example.com");
+    assert_error(&t.user_get(&adas).await, codes::INVALID_KS);
+    assert_eq!(t.user_get(&eves).await["id"], "eve@example.com");
 }
 
 #[tokio::test]
@@ -429,27 +413,21 @@ async fn turning_2fa_on_ends_the_accounts_sessions_that_were_not_proven_with_a_c
     let unproven = t.login_to(sandbox, PASSWORD, "").await;
     let code = t.code(EMAIL, 0).await;
     let proven_media = t.login_to(media, PASSWORD, &code).await;
-    let switched = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": proven_media, "requestedPartnerId": sandbox}),
-        )
-        .await;
+    let switched = t.login_by_ks(&proven_media, sandbox).await;
     let proven_sandbox = switched["ks"].clone();
     let done = admin::set_two_factor(&t.state, sandbox, true)
         .await
         .unwrap();
     assert_eq!(done.sessions_ended, 1);
-    let v = user_get(&t, &unproven).await;
+    let v = t.user_get(&unproven).await;
     assert_error(&v, codes::INVALID_KS);
-    assert_eq!(user_get(&t, &proven_sandbox).await["id"], EMAIL);
-    assert_eq!(user_get(&t, &proven_media).await["id"], EMAIL);
+    assert_eq!(t.user_get(&proven_sandbox).await["id"], EMAIL);
+    assert_eq!(t.user_get(&proven_media).await["id"], EMAIL);
     // Turning it off again does not bring the ended session back.
     admin::set_two_factor(&t.state, sandbox, false)
         .await
         .unwrap();
-    assert_error(&user_get(&t, &unproven).await, codes::INVALID_KS);
+    assert_error(&t.user_get(&unproven).await, codes::INVALID_KS);
 }
 
 #[tokio::test]
@@ -464,14 +442,8 @@ async fn a_session_made_without_a_code_is_refused_once_its_account_requires_one(
         .execute(&t.state.pool)
         .await
         .unwrap();
-    assert_error(&user_get(&t, &ks).await, codes::INVALID_KS);
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": media}),
-        )
-        .await;
+    assert_error(&t.user_get(&ks).await, codes::INVALID_KS);
+    let v = t.login_by_ks(&ks, media).await;
     assert_error(&v, codes::INVALID_KS);
 }
 
@@ -483,30 +455,12 @@ async fn a_session_proven_with_a_code_switches_into_2fa_through_a_password_only_
     t.user(other_2fa, EMAIL).await;
     let code = t.code(EMAIL, 0).await;
     let ks = t.login_to(media, PASSWORD, &code).await;
-    let in_sandbox = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": sandbox}),
-        )
-        .await;
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": in_sandbox["ks"], "requestedPartnerId": other_2fa}),
-        )
-        .await;
+    let in_sandbox = t.login_by_ks(&ks, sandbox).await;
+    let v = t.login_by_ks(&in_sandbox["ks"], other_2fa).await;
     assert_eq!(v["partnerId"], other_2fa, "{v}");
     // A session made with the password alone never does.
     let unproven = t.login_to(sandbox, PASSWORD, "").await;
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": unproven, "requestedPartnerId": media}),
-        )
-        .await;
+    let v = t.login_by_ks(&unproven, media).await;
     assert_error(&v, codes::NEW_LOGIN_REQUIRED);
 }
 

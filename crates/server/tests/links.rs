@@ -100,12 +100,8 @@ async fn unknown_links_are_refused_by_every_action() {
         codes::NEW_PASSWORD_HASH_KEY_INVALID,
     );
     assert_error(
-        &t.call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": fake, "newPassword": "a brand new passphrase"}),
-        )
-        .await,
+        &t.set_initial_password("user", &fake, "a brand new passphrase")
+            .await,
         codes::NEW_PASSWORD_HASH_KEY_INVALID,
     );
 }
@@ -144,11 +140,7 @@ async fn reset_then_set_password_validates_without_consuming_names_the_email_and
         );
     }
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": token, "newPassword": "a brand new passphrase"}),
-        )
+        .set_initial_password("user", &token, "a brand new passphrase")
         .await;
     assert_eq!(
         v,
@@ -164,11 +156,7 @@ async fn reset_then_set_password_validates_without_consuming_names_the_email_and
         codes::USER_WRONG_PASSWORD,
     );
     let again = t
-        .call(
-            "adminUser",
-            "setInitialPassword",
-            json!({"hashKey": token, "newPassword": "another new passphrase"}),
-        )
+        .set_initial_password("adminUser", &token, "another new passphrase")
         .await;
     assert_error(&again, codes::NEW_PASSWORD_HASH_KEY_INVALID);
 }
@@ -187,11 +175,7 @@ async fn a_reset_link_expires_after_24_hours() {
     );
     t.clock.advance(1);
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": token, "newPassword": "a brand new passphrase"}),
-        )
+        .set_initial_password("user", &token, "a brand new passphrase")
         .await;
     assert_error(&v, codes::NEW_PASSWORD_HASH_KEY_EXPIRED);
 }
@@ -239,11 +223,7 @@ async fn reset_on_a_2fa_login_issues_a_new_secret_and_the_old_codes_stop_working
     let old_secret = t.secret("ada@example.com").await;
     let token = reset_link(&t, "ada@example.com").await;
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": token, "newPassword": "a brand new passphrase"}),
-        )
+        .set_initial_password("user", &token, "a brand new passphrase")
         .await;
     let uri = v["qrCode"].as_str().unwrap();
     let new_secret = OtpAuthUri::parse(uri).unwrap().secret_bytes().unwrap();
@@ -307,14 +287,7 @@ async fn the_password_policy_refuses_short_email_common_and_recent_passwords() {
     let set = |pw: &'static str| {
         let t = &t;
         let token = token.clone();
-        async move {
-            t.call(
-                "user",
-                "setInitialPassword",
-                json!({"hashKey": token, "newPassword": pw}),
-            )
-            .await
-        }
+        async move { t.set_initial_password("user", &token, pw).await }
     };
     let v = set("short").await;
     assert_error(&v, codes::PASSWORD_STRUCTURE_INVALID);
@@ -384,11 +357,7 @@ async fn a_new_user_without_a_password_gets_a_set_password_link_and_then_the_qr_
         codes::USER_WRONG_PASSWORD,
     );
     let v = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": token, "newPassword": "bobs first passphrase"}),
-        )
+        .set_initial_password("user", &token, "bobs first passphrase")
         .await;
     let uri = v["qrCode"].as_str().unwrap();
     let secret = OtpAuthUri::parse(uri).unwrap().secret_bytes().unwrap();

@@ -81,19 +81,13 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
         .await;
     let ks = ks.as_str().unwrap().to_owned();
     secrets.push(ks.clone());
-    t.call("user", "get", json!({"ks": ks})).await;
-    let switched = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": sandbox}),
-        )
-        .await;
+    t.user_get(&ks).await;
+    let switched = t.login_by_ks(&ks, sandbox).await;
     secrets.push(switched["ks"].as_str().unwrap().to_owned());
     t.call("partner", "listPartnersForUser", json!({"ks": ks}))
         .await;
     t.call("session", "end", json!({"ks": ks})).await;
-    t.call("user", "get", json!({"ks": ks})).await;
+    t.user_get(&ks).await;
 
     t.call("user", "resetPassword", json!({"email": "ada@example.com"}))
         .await;
@@ -107,19 +101,8 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
         .await;
     let new_password = "my secret new passphrase";
     secrets.push(new_password.into());
-    t.call(
-        "user",
-        "setInitialPassword",
-        json!({"hashKey": reset, "newPassword": "qwertyuiop"}),
-    )
-    .await;
-    let set = t
-        .call(
-            "user",
-            "setInitialPassword",
-            json!({"hashKey": reset, "newPassword": new_password}),
-        )
-        .await;
+    t.set_initial_password("user", &reset, "qwertyuiop").await;
+    let set = t.set_initial_password("user", &reset, new_password).await;
     let new_uri = set["qrCode"].as_str().unwrap().to_owned();
     secrets.push(OtpAuthUri::parse(&new_uri).unwrap().secret);
     secrets.push(new_uri);

@@ -18,7 +18,7 @@ async fn a_ks_reads_the_user_the_account_and_the_accounts_list() {
     let t = app().await;
     let (sandbox, media) = two_accounts(&t).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
-    let user = t.call("user", "get", json!({"ks": ks})).await;
+    let user = t.user_get(&ks).await;
     assert_eq!(user["objectType"], "KalturaUser");
     assert_eq!(user["id"], "ada@example.com");
     assert_eq!(user["email"], "ada@example.com");
@@ -55,7 +55,7 @@ async fn session_end_revokes_the_ks_with_ksid_logout() {
     let (sandbox, _) = two_accounts(&t).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
     assert!(t.call("session", "end", json!({"ks": ks})).await.is_null());
-    let v = t.call("user", "get", json!({"ks": ks})).await;
+    let v = t.user_get(&ks).await;
     assert_error(&v, codes::INVALID_KS);
     assert_eq!(v["args"]["KSID"], "LOGOUT");
 }
@@ -72,12 +72,9 @@ async fn a_ks_expires_at_the_requested_expiry_with_ksid_expired() {
         )
         .await;
     t.clock.advance(59);
-    assert_eq!(
-        t.call("user", "get", json!({"ks": ks})).await["objectType"],
-        "KalturaUser"
-    );
+    assert_eq!(t.user_get(&ks).await["objectType"], "KalturaUser");
     t.clock.advance(1);
-    let v = t.call("user", "get", json!({"ks": ks})).await;
+    let v = t.user_get(&ks).await;
     assert_error(&v, codes::INVALID_KS);
     assert_eq!(v["args"]["KSID"], "EXPIRED");
 }
@@ -107,7 +104,7 @@ async fn a_session_aged_in_the_database_is_expired() {
         .execute(&t.state.pool)
         .await
         .unwrap();
-    let v = t.call("user", "get", json!({"ks": ks})).await;
+    let v = t.user_get(&ks).await;
     assert_eq!(v["args"]["KSID"], "EXPIRED");
 }
 
@@ -128,7 +125,7 @@ async fn the_database_holds_only_a_hash_of_the_ks() {
 #[tokio::test]
 async fn unknown_and_missing_ks_are_refused() {
     let t = app().await;
-    let v = t.call("user", "get", json!({"ks": "not-a-session"})).await;
+    let v = t.user_get("not-a-session").await;
     assert_error(&v, codes::INVALID_KS);
     let v = t.call("partner", "getInfo", json!({})).await;
     assert_error(&v, codes::MISSING_KS);
@@ -141,13 +138,7 @@ async fn switching_from_password_only_into_2fa_needs_a_new_login() {
     let t = app().await;
     let (sandbox, media) = two_accounts(&t).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": media}),
-        )
-        .await;
+    let v = t.login_by_ks(&ks, media).await;
     assert_error(&v, codes::NEW_LOGIN_REQUIRED);
 }
 
@@ -160,25 +151,13 @@ async fn switching_from_2fa_to_password_only_and_2fa_to_2fa_is_direct() {
     let code = t.code("ada@example.com", 0).await;
     let ks = t.login_to(media, PASSWORD, &code).await;
     assert!(ks.is_string(), "{ks}");
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": media2}),
-        )
-        .await;
+    let v = t.login_by_ks(&ks, media2).await;
     assert_eq!(v["objectType"], "KalturaSessionResponse");
     assert_eq!(v["partnerId"], media2);
     assert_eq!(v["userId"], "ada@example.com");
     let info = t.call("partner", "getInfo", json!({"ks": v["ks"]})).await;
     assert_eq!(info["id"], media2);
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": v["ks"], "requestedPartnerId": sandbox}),
-        )
-        .await;
+    let v = t.login_by_ks(&v["ks"], sandbox).await;
     assert_eq!(v["partnerId"], sandbox);
     // The switch is remembered as the last used account.
     assert!(
@@ -198,13 +177,7 @@ async fn switching_into_an_account_of_someone_else_is_refused() {
     let (sandbox, _) = two_accounts(&t).await;
     let other = t.partner("Other", false).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": other}),
-        )
-        .await;
+    let v = t.login_by_ks(&ks, other).await;
     assert_error(&v, codes::INVALID_PARTNER_ID);
     let v = t.call("user", "loginByKs", json!({"ks": ks})).await;
     assert_error(&v, codes::MISSING_MANDATORY_PARAMETER);
@@ -223,14 +196,8 @@ async fn a_switched_session_does_not_outlive_the_original() {
             json!({"loginId": "ada@example.com", "password": PASSWORD, "partnerId": sandbox, "expiry": 100}),
         )
         .await;
-    let v = t
-        .call(
-            "user",
-            "loginByKs",
-            json!({"ks": ks, "requestedPartnerId": other}),
-        )
-        .await;
+    let v = t.login_by_ks(&ks, other).await;
     t.clock.advance(100);
-    let r = t.call("user", "get", json!({"ks": v["ks"]})).await;
+    let r = t.user_get(&v["ks"]).await;
     assert_eq!(r["args"]["KSID"], "EXPIRED");
 }

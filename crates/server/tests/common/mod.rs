@@ -108,6 +108,37 @@ impl TestApp {
         .await
     }
 
+    /// `user.loginByKs`: the session `ks` moved into `partner`.
+    pub async fn login_by_ks(&self, ks: &(impl serde::Serialize + ?Sized), partner: i64) -> Value {
+        self.call(
+            "user",
+            "loginByKs",
+            json!({"ks": ks, "requestedPartnerId": partner}),
+        )
+        .await
+    }
+
+    /// `user.get` with the session `ks`.
+    pub async fn user_get(&self, ks: &(impl serde::Serialize + ?Sized)) -> Value {
+        self.call("user", "get", json!({"ks": ks})).await
+    }
+
+    /// `setInitialPassword` of `service` (`user` or `adminUser`): a new
+    /// password through the link `hash_key`.
+    pub async fn set_initial_password(
+        &self,
+        service: &str,
+        hash_key: &str,
+        password: &str,
+    ) -> Value {
+        self.call(
+            service,
+            "setInitialPassword",
+            json!({"hashKey": hash_key, "newPassword": password}),
+        )
+        .await
+    }
+
     /// Sends a request through the router.
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {
         self.router.clone().oneshot(req).await.unwrap()
