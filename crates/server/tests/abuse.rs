@@ -123,8 +123,7 @@ async fn one_client_spraying_many_logins_is_refused_after_its_threshold_without_
 #[tokio::test]
 async fn an_ipv6_client_is_one_client_across_its_64() {
     let t = spray_app(3).await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     for i in 0..3 {
         let peer = format!("[2001:db8:7:7::{i}]:4000");
         assert_error(
@@ -204,8 +203,7 @@ async fn a_parallel_spray_from_one_client_gets_no_more_checks_than_its_budget() 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let t = spray_app(2).await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     // Two people behind the proxy: one guesses, the other is unaffected.
     for _ in 0..2 {
         login_from(
@@ -294,8 +292,7 @@ async fn a_flood_past_the_hashing_queue_is_answered_busy_at_once() {
         })
         .await,
     );
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let t = t.clone();
@@ -451,8 +448,7 @@ async fn the_data_dir_and_database_are_private_to_the_server_user() {
 #[tokio::test]
 async fn a_missing_key_file_is_an_error_once_the_database_holds_secrets() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let dir = t.dir.path().to_owned();
     std::fs::remove_file(dir.join(kmc_server::KEY_FILE)).unwrap();
     let mut o = kmc_server::Options::new(&dir);

@@ -91,8 +91,7 @@ async fn api_replies_carry_cors_no_store_and_security_headers() {
 #[tokio::test]
 async fn form_bodies_work_like_json_with_the_same_flat_names() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    let p = t.login_in(&[("Sandbox", false)]).await[0];
     let body = format!(
         "loginId=ada%40example.com&password={}&partnerId={p}&otp=",
         PASSWORD.replace(' ', "+")

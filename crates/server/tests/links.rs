@@ -29,8 +29,7 @@ async fn reset_link(t: &TestApp, email: &str) -> String {
 #[tokio::test]
 async fn a_2fa_user_gets_a_qr_link_that_yields_the_otpauth_uri_once() {
     let t = app_with(|o| o.issuer = "Acme Video".into()).await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
     assert_eq!(token.len(), 43);
     assert!(t.outbox()[0].contains(&format!("http://kmc.test{QR}{token}")));
@@ -59,8 +58,7 @@ async fn a_2fa_user_gets_a_qr_link_that_yields_the_otpauth_uri_once() {
 #[tokio::test]
 async fn a_qr_link_expires_after_72_hours() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
     t.clock.advance(72 * 3600);
     let v = t
@@ -72,8 +70,7 @@ async fn a_qr_link_expires_after_72_hours() {
 #[tokio::test]
 async fn a_link_aged_in_the_database_is_expired() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let token = reset_link(&t, "ada@example.com").await;
     sqlx::query("UPDATE link_tokens SET expires_at = expires_at - 86400")
         .execute(&t.state.pool)
@@ -109,8 +106,7 @@ async fn unknown_links_are_refused_by_every_action() {
 #[tokio::test]
 async fn the_database_holds_only_hashes_of_links() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
     let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM link_tokens")
         .fetch_one(&t.state.pool)
@@ -127,8 +123,7 @@ async fn the_database_holds_only_hashes_of_links() {
 #[tokio::test]
 async fn reset_then_set_password_validates_without_consuming_names_the_email_and_works_once() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let token = reset_link(&t, "ada@example.com").await;
     for _ in 0..2 {
         let v = t
@@ -151,10 +146,8 @@ async fn reset_then_set_password_validates_without_consuming_names_the_email_and
             .await
             .is_string()
     );
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::USER_WRONG_PASSWORD,
-    );
+    t.assert_login_error(PASSWORD, None, codes::USER_WRONG_PASSWORD)
+        .await;
     let again = t
         .set_initial_password("adminUser", &token, "another new passphrase")
         .await;
@@ -164,8 +157,7 @@ async fn reset_then_set_password_validates_without_consuming_names_the_email_and
 #[tokio::test]
 async fn a_reset_link_expires_after_24_hours() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let token = reset_link(&t, "ada@example.com").await;
     t.clock.advance(24 * 3600 - 1);
     assert!(
@@ -183,8 +175,7 @@ async fn a_reset_link_expires_after_24_hours() {
 #[tokio::test]
 async fn a_new_link_voids_the_previous_one_of_its_kind_and_a_reset_leaves_the_qr_link_alone() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    let p = t.login_in(&[("Media", true)]).await[0];
     let qr = t.link_tokens("ada@example.com", QR).pop().unwrap();
     let reset = reset_link(&t, "ada@example.com").await;
     // A reset link is not a QR link.
@@ -218,8 +209,7 @@ async fn a_new_link_voids_the_previous_one_of_its_kind_and_a_reset_leaves_the_qr
 #[tokio::test]
 async fn reset_on_a_2fa_login_issues_a_new_secret_and_the_old_codes_stop_working() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let old_secret = t.secret("ada@example.com").await;
     let token = reset_link(&t, "ada@example.com").await;
     let v = t
@@ -232,11 +222,12 @@ async fn reset_on_a_2fa_login_issues_a_new_secret_and_the_old_codes_stop_working
     let old_code = kmc_server::auth::totp::code_at_step(&old_secret, now).unwrap();
     let new_code = kmc_server::auth::totp::code_at_step(&new_secret, now).unwrap();
     assert_ne!(old_code, new_code);
-    assert_error(
-        &t.login("ada@example.com", "a brand new passphrase", Some(&old_code))
-            .await,
+    t.assert_login_error(
+        "a brand new passphrase",
+        Some(&old_code),
         codes::INVALID_OTP,
-    );
+    )
+    .await;
     assert!(
         t.login("ada@example.com", "a brand new passphrase", Some(&new_code))
             .await
@@ -262,8 +253,7 @@ async fn reset_password_answers_null_for_unknown_emails_and_sends_nothing() {
 #[tokio::test]
 async fn reset_password_is_limited_to_ten_per_email_per_ten_minutes() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     for _ in 0..12 {
         let v = t
             .call("user", "resetPassword", json!({"email": "ada@example.com"}))
@@ -281,8 +271,7 @@ async fn reset_password_is_limited_to_ten_per_email_per_ten_minutes() {
 #[tokio::test]
 async fn the_password_policy_refuses_short_email_common_and_recent_passwords() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let token = reset_link(&t, "ada@example.com").await;
     let set = |pw: &'static str| {
         let t = &t;
@@ -311,8 +300,7 @@ async fn the_password_policy_refuses_short_email_common_and_recent_passwords() {
 #[tokio::test]
 async fn none_of_the_last_three_passwords_may_be_reused_but_the_fourth_may() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let change = |old: &'static str, new: &'static str| {
         let t = &t;
         async move {
@@ -372,8 +360,7 @@ async fn a_new_user_without_a_password_gets_a_set_password_link_and_then_the_qr_
 #[tokio::test]
 async fn turning_2fa_on_emails_every_user_with_a_password_and_no_authenticator_a_qr_link() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    let p = t.login_in(&[("Sandbox", false)]).await[0];
     admin::add_user(
         &t.state,
         p,
@@ -394,10 +381,8 @@ async fn turning_2fa_on_emails_every_user_with_a_password_and_no_authenticator_a
         .call("user", "generateQrCode", json!({"hashKey": token}))
         .await;
     assert!(uri.as_str().unwrap().starts_with("otpauth://totp/Kaltura:"));
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some("")).await,
-        codes::MISSING_OTP,
-    );
+    t.assert_login_error(PASSWORD, Some(""), codes::MISSING_OTP)
+        .await;
     admin::set_two_factor(&t.state, p, false).await.unwrap();
     assert!(
         t.login("ada@example.com", PASSWORD, Some(""))
@@ -409,8 +394,7 @@ async fn turning_2fa_on_emails_every_user_with_a_password_and_no_authenticator_a
 #[tokio::test]
 async fn update_password_needs_the_code_on_a_2fa_login_and_never_echoes_the_password() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let body = |otp: Option<String>| {
         let mut b = json!({"email": "ada@example.com", "password": PASSWORD, "newEmail": "",
                            "newPassword": "a brand new passphrase"});
@@ -450,15 +434,12 @@ async fn update_password_needs_the_code_on_a_2fa_login_and_never_echoes_the_pass
 #[tokio::test]
 async fn update_password_clears_an_expired_password() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     admin::expire_password(&t.state, "ada@example.com")
         .await
         .unwrap();
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::PASSWORD_EXPIRED,
-    );
+    t.assert_login_error(PASSWORD, None, codes::PASSWORD_EXPIRED)
+        .await;
     let v = t
         .call(
             "adminUser",
@@ -477,8 +458,7 @@ async fn update_password_clears_an_expired_password() {
 #[tokio::test]
 async fn the_database_alone_does_not_reveal_the_totp_secret() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let secret = t.secret("ada@example.com").await;
     let stored: Vec<u8> = sqlx::query_scalar("SELECT totp_secret FROM logins")
         .fetch_one(&t.state.pool)
@@ -497,8 +477,7 @@ async fn the_database_alone_does_not_reveal_the_totp_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_two_parallel_uses_of_one_link_exactly_one_wins() {
     let t = std::sync::Arc::new(app().await);
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
     let mut tasks = Vec::new();
     for _ in 0..8 {

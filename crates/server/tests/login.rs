@@ -10,8 +10,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_password_only_login_gets_a_ks_without_a_code() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let ks = t.login("ada@example.com", PASSWORD, None).await;
     assert!(ks.as_str().unwrap().len() >= 22, "{ks}");
 }
@@ -19,12 +18,9 @@ async fn a_password_only_login_gets_a_ks_without_a_code() {
 #[tokio::test]
 async fn wrong_password_and_unknown_login_get_the_same_error() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
-    assert_error(
-        &t.login("ada@example.com", "not the password", None).await,
-        codes::USER_WRONG_PASSWORD,
-    );
+    t.login_in(&[("Sandbox", false)]).await;
+    t.assert_login_error("not the password", None, codes::USER_WRONG_PASSWORD)
+        .await;
     assert_error(
         &t.login("nobody@example.com", PASSWORD, None).await,
         codes::USER_WRONG_PASSWORD,
@@ -34,16 +30,11 @@ async fn wrong_password_and_unknown_login_get_the_same_error() {
 #[tokio::test]
 async fn a_2fa_login_without_a_code_gets_missing_otp_then_signs_in_with_one() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some("")).await,
-        codes::MISSING_OTP,
-    );
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::MISSING_OTP,
-    );
+    t.login_in(&[("Media", true)]).await;
+    t.assert_login_error(PASSWORD, Some(""), codes::MISSING_OTP)
+        .await;
+    t.assert_login_error(PASSWORD, None, codes::MISSING_OTP)
+        .await;
     let code = t.code("ada@example.com", 0).await;
     let spaced = format!(" {} {} ", &code[..3], &code[3..]);
     let ks = t.login("ada@example.com", PASSWORD, Some(&spaced)).await;
@@ -53,25 +44,18 @@ async fn a_2fa_login_without_a_code_gets_missing_otp_then_signs_in_with_one() {
 #[tokio::test]
 async fn missing_otp_is_checked_only_after_the_password() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
-    assert_error(
-        &t.login("ada@example.com", "wrong password!", Some(""))
-            .await,
-        codes::USER_WRONG_PASSWORD,
-    );
+    t.login_in(&[("Media", true)]).await;
+    t.assert_login_error("wrong password!", Some(""), codes::USER_WRONG_PASSWORD)
+        .await;
 }
 
 #[tokio::test]
 async fn codes_one_step_either_side_are_accepted_and_two_steps_are_not() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let old = t.code("ada@example.com", -2).await;
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&old)).await,
-        codes::INVALID_OTP,
-    );
+    t.assert_login_error(PASSWORD, Some(&old), codes::INVALID_OTP)
+        .await;
     let prev = t.code("ada@example.com", -1).await;
     assert!(
         t.login("ada@example.com", PASSWORD, Some(&prev))
@@ -89,23 +73,18 @@ async fn codes_one_step_either_side_are_accepted_and_two_steps_are_not() {
 #[tokio::test]
 async fn a_code_is_never_accepted_twice_and_an_earlier_step_is_refused_after_a_later_one() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let code = t.code("ada@example.com", 0).await;
     assert!(
         t.login("ada@example.com", PASSWORD, Some(&code))
             .await
             .is_string()
     );
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&code)).await,
-        codes::INVALID_OTP,
-    );
+    t.assert_login_error(PASSWORD, Some(&code), codes::INVALID_OTP)
+        .await;
     let prev = t.code("ada@example.com", -1).await;
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&prev)).await,
-        codes::INVALID_OTP,
-    );
+    t.assert_login_error(PASSWORD, Some(&prev), codes::INVALID_OTP)
+        .await;
     t.clock.advance(30);
     let fresh = t.code("ada@example.com", 0).await;
     assert!(
@@ -118,21 +97,17 @@ async fn a_code_is_never_accepted_twice_and_an_earlier_step_is_refused_after_a_l
 #[tokio::test]
 async fn garbage_codes_are_invalid_otp_not_errors_of_shape() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     for bad in ["12345", "abcdef", "1234567", "１２３４５６", "12 34 5x"] {
-        assert_error(
-            &t.login("ada@example.com", PASSWORD, Some(bad)).await,
-            codes::INVALID_OTP,
-        );
+        t.assert_login_error(PASSWORD, Some(bad), codes::INVALID_OTP)
+            .await;
     }
 }
 
 #[tokio::test]
 async fn masking_hides_block_and_partner_errors_by_default() {
     let t = app().await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let v = t
         .call(
             "user",
@@ -144,17 +119,14 @@ async fn masking_hides_block_and_partner_errors_by_default() {
     for _ in 0..10 {
         t.login("ada@example.com", "wrong password!", None).await;
     }
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::USER_WRONG_PASSWORD,
-    );
+    t.assert_login_error(PASSWORD, None, codes::USER_WRONG_PASSWORD)
+        .await;
 }
 
 #[tokio::test]
 async fn revealed_errors_show_invalid_partner_retries_exceeded_and_blocked() {
     let t = app_with(|o| o.reveal_login_errors = true).await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     let v = t
         .call(
             "user",
@@ -164,34 +136,25 @@ async fn revealed_errors_show_invalid_partner_retries_exceeded_and_blocked() {
         .await;
     assert_error(&v, codes::INVALID_PARTNER_ID);
     for _ in 0..9 {
-        assert_error(
-            &t.login("ada@example.com", "wrong password!", None).await,
-            codes::USER_WRONG_PASSWORD,
-        );
+        t.assert_login_error("wrong password!", None, codes::USER_WRONG_PASSWORD)
+            .await;
     }
-    assert_error(
-        &t.login("ada@example.com", "wrong password!", None).await,
-        codes::LOGIN_RETRIES_EXCEEDED,
-    );
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::LOGIN_BLOCKED,
-    );
+    t.assert_login_error("wrong password!", None, codes::LOGIN_RETRIES_EXCEEDED)
+        .await;
+    t.assert_login_error(PASSWORD, None, codes::LOGIN_BLOCKED)
+        .await;
 }
 
 #[tokio::test]
 async fn a_block_lasts_fifteen_minutes_then_the_right_password_works() {
     let t = app_with(|o| o.reveal_login_errors = true).await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     for _ in 0..10 {
         t.login("ada@example.com", "wrong password!", None).await;
     }
     t.clock.advance(15 * 60 - 1);
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, None).await,
-        codes::LOGIN_BLOCKED,
-    );
+    t.assert_login_error(PASSWORD, None, codes::LOGIN_BLOCKED)
+        .await;
     t.clock.advance(1);
     assert!(t.login("ada@example.com", PASSWORD, None).await.is_string());
 }
@@ -199,47 +162,35 @@ async fn a_block_lasts_fifteen_minutes_then_the_right_password_works() {
 #[tokio::test]
 async fn success_resets_the_counter() {
     let t = app_with(|o| o.reveal_login_errors = true).await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     for _ in 0..9 {
         t.login("ada@example.com", "wrong password!", None).await;
     }
     assert!(t.login("ada@example.com", PASSWORD, None).await.is_string());
     for _ in 0..9 {
-        assert_error(
-            &t.login("ada@example.com", "wrong password!", None).await,
-            codes::USER_WRONG_PASSWORD,
-        );
+        t.assert_login_error("wrong password!", None, codes::USER_WRONG_PASSWORD)
+            .await;
     }
 }
 
 #[tokio::test]
 async fn missing_otp_does_not_count_but_wrong_codes_do() {
     let t = app_with(|o| o.reveal_login_errors = true).await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     for _ in 0..25 {
-        assert_error(
-            &t.login("ada@example.com", PASSWORD, Some("")).await,
-            codes::MISSING_OTP,
-        );
+        t.assert_login_error(PASSWORD, Some(""), codes::MISSING_OTP)
+            .await;
     }
     for _ in 0..9 {
-        assert_error(
-            &t.login("ada@example.com", PASSWORD, Some("000000")).await,
-            codes::INVALID_OTP,
-        );
+        t.assert_login_error(PASSWORD, Some("000000"), codes::INVALID_OTP)
+            .await;
     }
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some("000000")).await,
-        codes::LOGIN_RETRIES_EXCEEDED,
-    );
+    t.assert_login_error(PASSWORD, Some("000000"), codes::LOGIN_RETRIES_EXCEEDED)
+        .await;
     // Even the right code is refused while blocked.
     let code = t.code("ada@example.com", 0).await;
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&code)).await,
-        codes::LOGIN_BLOCKED,
-    );
+    t.assert_login_error(PASSWORD, Some(&code), codes::LOGIN_BLOCKED)
+        .await;
 }
 
 #[tokio::test]
@@ -250,14 +201,11 @@ async fn the_limits_are_configurable() {
         o.limits.block_seconds = 60;
     })
     .await;
-    let p = t.partner("Sandbox", false).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Sandbox", false)]).await;
     t.login("ada@example.com", "wrong password!", None).await;
     t.login("ada@example.com", "wrong password!", None).await;
-    assert_error(
-        &t.login("ada@example.com", "wrong password!", None).await,
-        codes::LOGIN_RETRIES_EXCEEDED,
-    );
+    t.assert_login_error("wrong password!", None, codes::LOGIN_RETRIES_EXCEEDED)
+        .await;
     t.clock.advance(60);
     assert!(t.login("ada@example.com", PASSWORD, None).await.is_string());
 }
@@ -265,8 +213,7 @@ async fn the_limits_are_configurable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_wrong_codes_get_no_more_answers_than_the_limit() {
     let t = app_with(|o| o.reveal_login_errors = true).await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     let code = t.code("ada@example.com", 0).await;
     // Wrong codes that are surely not the right one (nor its neighbours).
     let wrong: Vec<String> = (0..50)
@@ -307,33 +254,24 @@ async fn fifty_parallel_wrong_codes_get_no_more_answers_than_the_limit() {
         .unwrap();
     assert!(counted >= 10, "{counted}");
     // The right code gets no answer either until the block ends.
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&code)).await,
-        codes::LOGIN_BLOCKED,
-    );
+    t.assert_login_error(PASSWORD, Some(&code), codes::LOGIN_BLOCKED)
+        .await;
 }
 
 #[tokio::test]
 async fn expired_passwords_are_reported_only_after_a_correct_login() {
     let t = app().await;
-    let p = t.partner("Media", true).await;
-    t.user(p, "ada@example.com").await;
+    t.login_in(&[("Media", true)]).await;
     kmc_server::admin::expire_password(&t.state, "ada@example.com")
         .await
         .unwrap();
-    assert_error(
-        &t.login("ada@example.com", "wrong password!", None).await,
-        codes::USER_WRONG_PASSWORD,
-    );
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some("")).await,
-        codes::MISSING_OTP,
-    );
+    t.assert_login_error("wrong password!", None, codes::USER_WRONG_PASSWORD)
+        .await;
+    t.assert_login_error(PASSWORD, Some(""), codes::MISSING_OTP)
+        .await;
     let code = t.code("ada@example.com", 0).await;
-    assert_error(
-        &t.login("ada@example.com", PASSWORD, Some(&code)).await,
-        codes::PASSWORD_EXPIRED,
-    );
+    t.assert_login_error(PASSWORD, Some(&code), codes::PASSWORD_EXPIRED)
+        .await;
 }
 
 #[tokio::test]

@@ -43,8 +43,7 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
     let mut secrets: Vec<String> = vec![PASSWORD.into()];
 
     let sandbox = t.partner("Sandbox", false).await;
-    let media = t.partner("Media", true).await;
-    t.user(media, "ada@example.com").await;
+    let media = t.login_in(&[("Media", true)]).await[0];
     t.user(sandbox, "ada@example.com").await;
     let qr = t
         .link_tokens("ada@example.com", "/actions/auth-info/")

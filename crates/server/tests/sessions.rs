@@ -146,8 +146,7 @@ async fn switching_from_password_only_into_2fa_needs_a_new_login() {
 async fn switching_from_2fa_to_password_only_and_2fa_to_2fa_is_direct() {
     let t = app().await;
     let (sandbox, media) = two_accounts(&t).await;
-    let media2 = t.partner("Media Two", true).await;
-    t.user(media2, "ada@example.com").await;
+    let media2 = t.login_in(&[("Media Two", true)]).await[0];
     let code = t.code("ada@example.com", 0).await;
     let ks = t.login_to(media, PASSWORD, &code).await;
     assert!(ks.is_string(), "{ks}");
@@ -187,8 +186,7 @@ async fn switching_into_an_account_of_someone_else_is_refused() {
 async fn a_switched_session_does_not_outlive_the_original() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let other = t.partner("Sandbox Two", false).await;
-    t.user(other, "ada@example.com").await;
+    let other = t.login_in(&[("Sandbox Two", false)]).await[0];
     let ks = t
         .call(
             "user",

@@ -108,6 +108,12 @@ impl TestApp {
         .await
     }
 
+    /// Asserts that a login of [`EMAIL`] with `password` (and `otp`) is
+    /// refused with `code`.
+    pub async fn assert_login_error(&self, password: &str, otp: Option<&str>, code: &str) {
+        assert_error(&self.login(EMAIL, password, otp).await, code);
+    }
+
     /// `user.loginByKs`: the session `ks` moved into `partner`.
     pub async fn login_by_ks(&self, ks: &(impl serde::Serialize + ?Sized), partner: i64) -> Value {
         self.call(
