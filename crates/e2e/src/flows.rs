@@ -32,6 +32,14 @@ pub async fn wait_code_step(browser: &Browser) {
     browser.wait_enabled_id("login-otp").await;
 }
 
+/// From `/login` to the code step: the account's credentials submitted, the
+/// card expanded for the authenticator code.
+pub async fn open_code_step(browser: &Browser, app: &TestApp, account: &Account) {
+    open_login(browser, app).await;
+    submit_credentials(browser, &account.email, &account.password).await;
+    wait_code_step(browser).await;
+}
+
 /// Types a code into the sign-in card's authenticator field, which submits
 /// by itself at six digits (see [`type_code`]).
 pub async fn enter_code(browser: &Browser, code: &str) {

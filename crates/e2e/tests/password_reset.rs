@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use e2e::app::new_password;
 use e2e::flows::{
-    enter_code, open_login, scan_qr_code, submit_credentials, type_code, wait_code_step,
-    wait_signed_in,
+    enter_code, open_code_step, open_login, scan_qr_code, type_code, wait_code_step, wait_signed_in,
 };
 use e2e::{Authenticator, Browser, LinkKind, TestApp, spawn_app};
 
@@ -193,9 +192,7 @@ async fn expired_password_is_replaced_in_the_sign_in_card_with_the_authenticator
     app.expire_password(&account.email);
     let browser = Browser::start().await;
 
-    open_login(&browser, &app).await;
-    submit_credentials(&browser, &account.email, &account.password).await;
-    wait_code_step(&browser).await;
+    open_code_step(&browser, &app, &account).await;
     let code = account.authenticator().fresh_code().await;
     enter_code(&browser, &code).await;
 

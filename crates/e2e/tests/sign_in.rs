@@ -4,7 +4,8 @@
 //! server that disappears mid-flow.
 
 use e2e::flows::{
-    enter_code, log_out, open_login, sign_in, submit_credentials, wait_code_step, wait_signed_in,
+    enter_code, log_out, open_code_step, open_login, sign_in, submit_credentials, wait_code_step,
+    wait_signed_in,
 };
 use e2e::{Authenticator, Browser, screenshots, spawn_app};
 
@@ -147,9 +148,7 @@ async fn wrong_authenticator_code_is_refused_with_a_message_and_the_field_cleare
         .await;
     let browser = Browser::start().await;
 
-    open_login(&browser, &app).await;
-    submit_credentials(&browser, &account.email, &account.password).await;
-    wait_code_step(&browser).await;
+    open_code_step(&browser, &app, &account).await;
     enter_code(&browser, &account.authenticator().wrong_code()).await;
 
     browser.wait_any_text("login-alert").await;
@@ -177,9 +176,7 @@ async fn a_code_already_used_for_a_login_is_refused_when_replayed_after_logout()
     let authenticator = account.authenticator();
     let browser = Browser::start().await;
 
-    open_login(&browser, &app).await;
-    submit_credentials(&browser, &account.email, &account.password).await;
-    wait_code_step(&browser).await;
+    open_code_step(&browser, &app, &account).await;
     let step = Authenticator::current_step();
     let code = authenticator.code_for_step(step);
     authenticator.mark_used(step);
@@ -187,9 +184,7 @@ async fn a_code_already_used_for_a_login_is_refused_when_replayed_after_logout()
     wait_signed_in(&browser, &account).await;
     log_out(&browser).await;
 
-    open_login(&browser, &app).await;
-    submit_credentials(&browser, &account.email, &account.password).await;
-    wait_code_step(&browser).await;
+    open_code_step(&browser, &app, &account).await;
     assert!(
         Authenticator::current_step() <= step + 1,
         "the replay must happen while the code would still be inside the ±1-step window"
