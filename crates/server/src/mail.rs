@@ -366,7 +366,8 @@ impl Mailer {
 }
 
 /// Writes one message as `<dir>/<uuid>.eml` (lettre's file transport
-/// naming), created mode 0600 whatever the umask, never over another file.
+/// naming), created mode 0600 whatever the umask, never over another file,
+/// and complete whenever it is visible under that name.
 async fn write_eml(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut id = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut id);
@@ -381,19 +382,26 @@ async fn write_eml(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         &hex[16..20],
         &hex[20..]
     );
-    let path = dir.join(name);
+    let path = dir.join(&name);
+    // Written under a hidden temporary name and renamed into place, so a
+    // reader of the outbox never sees a half-written `.eml`.
+    let partial = dir.join(format!(".{name}.partial"));
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
     let mut file = options
-        .open(&path)
+        .open(&partial)
         .await
-        .with_context(|| format!("creating {}", path.display()))?;
+        .with_context(|| format!("creating {}", partial.display()))?;
     file.write_all(bytes)
         .await
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.flush().await?;
+        .with_context(|| format!("writing {}", partial.display()))?;
+    file.sync_all().await?;
+    drop(file);
+    tokio::fs::rename(&partial, &path)
+        .await
+        .with_context(|| format!("moving {} into place", path.display()))?;
     Ok(())
 }
 

@@ -246,15 +246,7 @@ async fn a_reset_link_ends_every_session_of_the_login() {
     let code = t.code(EMAIL, 0).await;
     let ks_media = t.login_to(media, PASSWORD, &code).await;
     assert_eq!(t.user_get(&ks_sandbox).await["id"], EMAIL);
-    let v = t
-        .call("user", "resetPassword", json!({"email": EMAIL}))
-        .await;
-    assert!(v.is_null());
-    t.wait_outbox(t.outbox().len() + 1).await;
-    let link = t
-        .link_tokens(EMAIL, "/actions/restore-password/")
-        .pop()
-        .unwrap();
+    let link = t.reset_link(EMAIL).await;
     let v = t
         .set_initial_password("user", &link, "a brand new passphrase")
         .await;
@@ -273,13 +265,7 @@ async fn a_reset_link_ends_every_session_of_the_login() {
 async fn a_password_reset_on_an_enrolled_login_mails_a_new_key_notice() {
     let t = app().await;
     let (_, _) = two_accounts(&t).await;
-    t.call("user", "resetPassword", json!({"email": EMAIL}))
-        .await;
-    t.wait_outbox(t.outbox().len() + 1).await;
-    let link = t
-        .link_tokens(EMAIL, "/actions/restore-password/")
-        .pop()
-        .unwrap();
+    let link = t.reset_link(EMAIL).await;
     let before = t.outbox().len();
     let v = t
         .set_initial_password("user", &link, "a brand new passphrase")
@@ -311,13 +297,7 @@ async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_r
         .await,
     );
     let (_, sandbox) = two_accounts(&t).await;
-    t.call("user", "resetPassword", json!({"email": EMAIL}))
-        .await;
-    t.wait_outbox(t.outbox().len() + 1).await;
-    let link = t
-        .link_tokens(EMAIL, "/actions/restore-password/")
-        .pop()
-        .unwrap();
+    let link = t.reset_link(EMAIL).await;
     // Sign-ins with the old password race the reset.
     let logins: Vec<_> = (0..8)
         .map(|_| {

@@ -12,18 +12,7 @@ const QR: &str = "/actions/auth-info/";
 const RESET: &str = "/actions/restore-password/";
 
 async fn reset_link(t: &TestApp, email: &str) -> String {
-    let before = t.outbox().len();
-    let known = t.link_tokens(email, RESET);
-    let v = t
-        .call("user", "resetPassword", json!({"email": email}))
-        .await;
-    assert!(v.is_null(), "{v}");
-    t.wait_outbox(before + 1).await;
-    // The new one, whatever order the files' times put them in.
-    t.link_tokens(email, RESET)
-        .into_iter()
-        .find(|l| !known.contains(l))
-        .unwrap()
+    t.reset_link(email).await
 }
 
 #[tokio::test]

@@ -209,7 +209,11 @@ impl TestApp {
     pub fn outbox(&self) -> Vec<String> {
         let dir = self.dir.path().join("outbox");
         let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         files
@@ -233,6 +237,28 @@ impl TestApp {
             }
         }
         out
+    }
+
+    /// Asks `resetPassword` for `email` and returns the new link's hash key
+    /// once its mail is in the outbox (the mail is sent after the reply).
+    pub async fn reset_link(&self, email: &str) -> String {
+        const RESET: &str = "/actions/restore-password/";
+        let known = self.link_tokens(email, RESET);
+        let v = self
+            .call("user", "resetPassword", json!({ "email": email }))
+            .await;
+        assert!(v.is_null(), "{v}");
+        for _ in 0..500 {
+            if let Some(new) = self
+                .link_tokens(email, RESET)
+                .into_iter()
+                .find(|l| !known.contains(l))
+            {
+                return new;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no new reset link for {email} in the outbox");
     }
 
     /// Waits (briefly) for the outbox to hold `n` messages.
