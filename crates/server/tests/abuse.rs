@@ -331,9 +331,14 @@ async fn a_request_that_outlasts_the_timeout_gets_a_kaltura_error() {
 }
 
 /// A real listener with small limits, for the connection-level tests.
-async fn listening(limits: ConnLimits) -> (TestApp, SocketAddr) {
+async fn listening(header_read_timeout: Duration, max_connections: usize) -> (TestApp, SocketAddr) {
     let t = app().await;
-    let addr = t.listen(limits).await;
+    let addr = t
+        .listen(ConnLimits {
+            header_read_timeout,
+            max_connections,
+        })
+        .await;
     (t, addr)
 }
 
@@ -352,11 +357,7 @@ fn healthz(addr: SocketAddr) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_sends_headers_too_slowly_is_cut_off_while_others_are_served() {
-    let (_t, addr) = listening(ConnLimits {
-        header_read_timeout: Duration::from_millis(500),
-        max_connections: 100,
-    })
-    .await;
+    let (_t, addr) = listening(Duration::from_millis(500), 100).await;
     let outcome = tokio::task::spawn_blocking(move || {
         let mut slow = TcpStream::connect(addr).unwrap();
         slow.write_all(b"POST /api_v3/service/user/action/get HTTP/1.1\r\nHo")
@@ -380,11 +381,7 @@ async fn a_client_that_sends_headers_too_slowly_is_cut_off_while_others_are_serv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let (_t, addr) = listening(ConnLimits {
-        header_read_timeout: Duration::from_millis(500),
-        max_connections: 100,
-    })
-    .await;
+    let (_t, addr) = listening(Duration::from_millis(500), 100).await;
     let waited = tokio::task::spawn_blocking(move || {
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -404,11 +401,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_connection_cap_new_connections_are_answered_busy_and_freed_slots_are_reused() {
-    let (_t, addr) = listening(ConnLimits {
-        header_read_timeout: Duration::from_secs(30),
-        max_connections: 2,
-    })
-    .await;
+    let (_t, addr) = listening(Duration::from_secs(30), 2).await;
     tokio::task::spawn_blocking(move || {
         let held: Vec<_> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
         std::thread::sleep(Duration::from_millis(200));

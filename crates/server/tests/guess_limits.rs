@@ -67,21 +67,32 @@ async fn counters(t: &TestApp) -> (i64, i64, bool) {
     (failed, codes, blocked.is_some())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_limit() {
-    let t = Arc::new(
+/// A server for bursts: argon2 slow enough to queue, a queue deep enough to
+/// hold the whole burst, and the real error codes when `reveal`.
+async fn burst_app(reveal: bool) -> Arc<TestApp> {
+    Arc::new(
         app_with(|o| {
-            o.reveal_login_errors = true;
+            o.reveal_login_errors = reveal;
             o.hash_cost = QUEUEING;
             o.max_hash_queue = 1000;
         })
         .await,
-    );
+    )
+}
+
+/// `n` sign-ins to `partner` with distinct wrong passwords and no code.
+fn wrong_passwords(partner: i64, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": partner, "otp": ""}))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_limit() {
+    let t = burst_app(true).await;
     let (media, _) = two_accounts(&t).await;
     // 99 wrong passwords, then the right one, all with an empty code.
-    let mut bodies: Vec<Value> = (0..99)
-        .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": media, "otp": ""}))
-        .collect();
+    let mut bodies = wrong_passwords(media, 99);
     bodies.push(json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": media, "otp": ""}));
     let counts = burst(&t, bodies).await;
     let evaluated = count(&counts, codes::USER_WRONG_PASSWORD)
@@ -105,17 +116,9 @@ async fn a_hundred_parallel_password_guesses_on_a_2fa_login_evaluate_only_the_li
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_masking_a_blocked_login_never_answers_missing_otp_even_in_a_burst() {
-    let t = Arc::new(
-        app_with(|o| {
-            o.hash_cost = QUEUEING;
-            o.max_hash_queue = 1000;
-        })
-        .await,
-    );
+    let t = burst_app(false).await;
     let (media, _) = two_accounts(&t).await;
-    let bodies: Vec<Value> = (0..60)
-        .map(|i| json!({"loginId": EMAIL, "password": format!("wrong guess {i}"), "partnerId": media, "otp": ""}))
-        .collect();
+    let bodies = wrong_passwords(media, 60);
     let counts = burst(&t, bodies).await;
     assert_eq!(count(&counts, codes::USER_WRONG_PASSWORD), 60, "{counts:?}");
     // The right password, many times at once, while blocked: masked as a
@@ -129,14 +132,7 @@ async fn with_masking_a_blocked_login_never_answers_missing_otp_even_in_a_burst(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_parallel_wrong_codes_evaluate_only_the_limit_and_the_right_code_waits() {
-    let t = Arc::new(
-        app_with(|o| {
-            o.reveal_login_errors = true;
-            o.hash_cost = QUEUEING;
-            o.max_hash_queue = 1000;
-        })
-        .await,
-    );
+    let t = burst_app(true).await;
     let (media, _) = two_accounts(&t).await;
     let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
     let bodies: Vec<Value> = (0..100)
@@ -289,13 +285,7 @@ async fn a_password_reset_on_an_enrolled_login_mails_a_new_key_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_session_signed_in_with_the_old_password_outlives_a_reset_even_in_a_race() {
-    let t = Arc::new(
-        app_with(|o| {
-            o.hash_cost = QUEUEING;
-            o.max_hash_queue = 1000;
-        })
-        .await,
-    );
+    let t = burst_app(false).await;
     let (_, sandbox) = two_accounts(&t).await;
     let link = t.reset_link(EMAIL).await;
     // Sign-ins with the old password race the reset.
