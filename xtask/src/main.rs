@@ -19,6 +19,9 @@ mod ctx;
 mod setup;
 mod steps;
 
+#[cfg(any(feature = "bench", feature = "attack"))]
+mod scratch;
+
 #[cfg(feature = "bench")]
 mod bench;
 

@@ -3,7 +3,7 @@
 //! computing TOTP codes, watching its memory and its log for panics, and killing it.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,29 +15,7 @@ use serde_json::json;
 
 use super::http::Conn;
 
-/// A temporary folder removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// Creates `$TMPDIR/kmc-attack-<pid>-<label>`.
-    pub fn new(label: &str) -> Result<Self, String> {
-        let p = std::env::temp_dir().join(format!("kmc-attack-{}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-        Ok(Self(p))
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::scratch::{TempDir, cli};
 
 /// The flags this server build's `serve --help` lists, so an attack can tell a missing defence
 /// from a failing one.
@@ -267,33 +245,6 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
-}
-
-/// Runs a kmc-server CLI command over `data`, optionally feeding `stdin` (a password, which
-/// therefore never appears in arguments or messages), and returns its stdout.
-pub fn cli(bin: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
-    let mut child = Command::new(bin)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run kmc-server {}: {e}", args.join(" ")))?;
-    if let (Some(mut input), Some(s)) = (child.stdin.take(), stdin) {
-        input.write_all(s.as_bytes()).map_err(|e| e.to_string())?;
-        input.write_all(b"\n").map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "kmc-server {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// A random password that passes the policy.

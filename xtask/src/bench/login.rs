@@ -6,10 +6,9 @@
 //! `user.loginByLoginId` for a fixed time and reports throughput, latency and errors, and the
 //! share of the ceiling reached. Everything runs on loopback, bounded in time.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ use serde_json::json;
 use super::http::Conn;
 use super::{TempDir, loadavg, percentile, start_server};
 use crate::ctx::Ctx;
+use crate::scratch::cli;
 
 /// argon2id memory cost in KiB, iterations and lanes: the server's `HashCost::OWASP`
 /// (crates/server/src/auth/passwords.rs), which is also argon2 0.5's `Params::DEFAULT`.
@@ -180,34 +180,6 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
 /// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
 fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
-}
-
-/// Runs a kmc-server CLI command, optionally feeding `stdin`, and returns its stdout.
-fn cli(server: &Path, data: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
-    let mut child = Command::new(server)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run kmc-server {}: {e}", args.join(" ")))?;
-    // Dropping stdin (taken here) closes it, so the CLI sees the end of the password.
-    if let (Some(mut input), Some(s)) = (child.stdin.take(), stdin) {
-        input.write_all(s.as_bytes()).map_err(|e| e.to_string())?;
-        input.write_all(b"\n").map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        // The password went in through stdin and is not in args, so this message holds no secret.
-        return Err(format!(
-            "kmc-server {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The argon2id hash rate with every core busy, and the time of one hash.

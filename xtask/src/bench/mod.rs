@@ -149,29 +149,7 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// A temporary folder removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// Creates `$TMPDIR/kmc-bench-<pid>-<label>`.
-    pub fn new(label: &str) -> Result<Self, String> {
-        let p = std::env::temp_dir().join(format!("kmc-bench-{}-{label}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-        Ok(Self(p))
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::scratch::TempDir;
 
 /// A child process killed when the bench is done with it (or fails half-way).
 pub struct Proc(Child);
