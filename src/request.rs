@@ -10,6 +10,10 @@
 //!
 //! A form sends one request at a time: a dispatch while one is in flight is
 //! ignored, so a double click or Enter pressed twice cannot send twice.
+//!
+//! [`Loaded`] does the same for leptos' `LocalResource` (the account page's
+//! data and the password link's check): a signal written by a spawned, boxed
+//! future, started again by an effect. It saved another 7.9 KB brotli.
 
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
@@ -69,4 +73,63 @@ fn run(pending: RwSignal<bool>, work: LocalBoxFuture<'static, ()>) {
         // The page may have been left meanwhile; its signals are gone then.
         pending.try_set(false);
     });
+}
+
+/// A value loaded in the background when the page opens, and loaded again
+/// when a signal that `load` reads changes or on [`Loaded::refetch`]: the part
+/// of leptos' `LocalResource` the pages use. Until the first load finishes it
+/// reads `None`; a reload keeps showing the previous value until it is
+/// replaced, and only the latest load's value is kept.
+pub struct Loaded<T: Send + Sync + 'static> {
+    value: RwSignal<Option<T>>,
+    reload: RwSignal<u32>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Loaded<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Loaded<T> {}
+
+impl<T: Send + Sync + 'static> Loaded<T> {
+    /// Starts `load()` now, and again whenever what it reads changes.
+    pub fn new<F, Fut>(load: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        let value = RwSignal::new(None);
+        let reload = RwSignal::new(0u32);
+        // Counts the loads started, so a slower, older one cannot overwrite a newer.
+        let started = StoredValue::new(0u32);
+        Effect::new(move |_| {
+            reload.track();
+            let work = load();
+            started.update_value(|n| *n += 1);
+            let this = started.get_value();
+            let work: LocalBoxFuture<'static, ()> = Box::pin(async move {
+                let loaded = work.await;
+                if started.try_get_value() == Some(this) {
+                    value.try_set(Some(loaded));
+                }
+            });
+            leptos::task::spawn_local(work);
+        });
+        Self { value, reload }
+    }
+
+    /// The latest value loaded, `None` before the first; tracked.
+    pub fn get(&self) -> Option<T>
+    where
+        T: Clone,
+    {
+        self.value.get()
+    }
+
+    /// Loads again.
+    pub fn refetch(&self) {
+        self.reload.update(|n| *n = n.wrapping_add(1));
+    }
 }

@@ -1,4 +1,5 @@
-//! `Request`, the forms' background call, in a real browser event loop.
+//! `Request`, the forms' background call, and `Loaded`, the pages' background
+//! load, in a real browser event loop.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
@@ -7,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::channel::oneshot;
-use kmc_login::request::Request;
+use kmc_login::request::{Loaded, Request};
 use leptos::prelude::*;
 use support::settle;
 use wasm_bindgen::JsCast;
@@ -88,4 +89,59 @@ async fn a_request_whose_page_is_gone_neither_starts_nor_fails() {
     request.dispatch(());
     settle().await;
     assert_eq!(*started.borrow(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_load_reruns_on_its_signals_and_refetch_and_keeps_only_the_latest_value() {
+    // Each load waits for its own gate; the value is the source signal's.
+    let gates = Rc::new(RefCell::new(Vec::<oneshot::Sender<()>>::new()));
+    let gates_ = gates.clone();
+    let ((loaded, source), _page) = on_a_page(move || {
+        let source = RwSignal::new(1u32);
+        let loaded = Loaded::new(move || {
+            let value = source.get();
+            let (open, gate) = oneshot::channel();
+            gates_.borrow_mut().push(open);
+            async move {
+                let _ = gate.await;
+                value
+            }
+        });
+        (loaded, source)
+    });
+    settle().await;
+    assert_eq!(gates.borrow().len(), 1, "the first load starts at once");
+    assert_eq!(loaded.get(), None);
+    let _ = gates.borrow_mut().remove(0).send(());
+    settle().await;
+    assert_eq!(loaded.get(), Some(1));
+
+    // A change starts a second load; the previous value stays until it ends.
+    source.set(2);
+    settle().await;
+    assert_eq!(loaded.get(), Some(1));
+    // A third (the change to 3) and a fourth (refetch) overtake it: the late
+    // values of the older loads are dropped.
+    source.set(3);
+    settle().await;
+    loaded.refetch();
+    settle().await;
+    assert_eq!(gates.borrow().len(), 3);
+    let (second, third, fourth) = {
+        let mut gates = gates.borrow_mut();
+        let fourth = gates.pop().unwrap();
+        let third = gates.pop().unwrap();
+        (gates.pop().unwrap(), third, fourth)
+    };
+    let _ = fourth.send(());
+    settle().await;
+    assert_eq!(loaded.get(), Some(3));
+    let _ = second.send(());
+    let _ = third.send(());
+    settle().await;
+    assert_eq!(
+        loaded.get(),
+        Some(3),
+        "an older load does not overwrite a newer"
+    );
 }

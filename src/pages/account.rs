@@ -31,7 +31,7 @@ use crate::config::use_config;
 use crate::pages::login::{
     CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
 };
-use crate::request::Request;
+use crate::request::{Loaded, Request};
 use crate::routes;
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
 
@@ -278,7 +278,7 @@ pub fn AccountPage() -> impl IntoView {
     }
 
     let load_api = api.clone();
-    let data = LocalResource::new(move || {
+    let data = Loaded::new(move || {
         let api = load_api.clone();
         let ks = ks.get();
         async move {

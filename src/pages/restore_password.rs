@@ -32,7 +32,7 @@ use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_LONG_ENOUGH, RULE_NOT_EMAIL, RULES_SERVER_NOTE,
 };
-use crate::request::Request;
+use crate::request::{Loaded, Request};
 use crate::routes;
 use crate::session::use_login_prefill;
 use kaltura_api::codes;
@@ -117,7 +117,7 @@ pub fn RestorePassword(
 
     let validation = {
         let api = api.clone();
-        LocalResource::new(move || {
+        Loaded::new(move || {
             let api = api.clone();
             let key = hash_key.get_value();
             async move { api.validate_hash_key(&key).await }
