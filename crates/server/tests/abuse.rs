@@ -50,6 +50,22 @@ async fn login_from(
     json_of(t.send(req).await).await
 }
 
+/// Asserts that `checked` answers were a wrong password (the guess was
+/// evaluated) and `refused` were refused by the per-client limit.
+fn assert_checked_and_refused(answers: &[Value], checked: usize, refused: usize) {
+    let counts = tally(answers);
+    assert_eq!(
+        counts.get(codes::USER_WRONG_PASSWORD),
+        Some(&checked),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get(codes::RESOURCE_IS_RESERVED),
+        Some(&refused),
+        "{counts:?}"
+    );
+}
+
 fn tally(answers: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for v in answers {
@@ -91,17 +107,7 @@ async fn one_client_spraying_many_logins_is_refused_after_its_threshold_without_
             .await,
         );
     }
-    let counts = tally(&answers);
-    assert_eq!(
-        counts.get(codes::USER_WRONG_PASSWORD),
-        Some(&5),
-        "{counts:?}"
-    );
-    assert_eq!(
-        counts.get(codes::RESOURCE_IS_RESERVED),
-        Some(&15),
-        "{counts:?}"
-    );
+    assert_checked_and_refused(&answers, 5, 15);
     // The refused ones never reached a login: no per-login failures beyond 5.
     let failures: i64 = sqlx::query_scalar("SELECT SUM(failed_attempts) FROM logins")
         .fetch_one(&t.state.pool)
@@ -187,17 +193,7 @@ async fn a_parallel_spray_from_one_client_gets_no_more_checks_than_its_budget() 
     for task in tasks {
         answers.push(task.await.unwrap());
     }
-    let counts = tally(&answers);
-    assert_eq!(
-        counts.get(codes::USER_WRONG_PASSWORD),
-        Some(&10),
-        "{counts:?}"
-    );
-    assert_eq!(
-        counts.get(codes::RESOURCE_IS_RESERVED),
-        Some(&90),
-        "{counts:?}"
-    );
+    assert_checked_and_refused(&answers, 10, 90);
 }
 
 #[tokio::test]

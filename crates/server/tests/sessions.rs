@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use kaltura_api::codes;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A password-only account and a 2FA account, one login in both.
 async fn two_accounts(t: &TestApp) -> (i64, i64) {
@@ -55,41 +55,42 @@ async fn session_end_revokes_the_ks_with_ksid_logout() {
     let (sandbox, _) = two_accounts(&t).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
     assert!(t.call("session", "end", json!({"ks": ks})).await.is_null());
-    let v = t.user_get(&ks).await;
+    assert_ks_refused(&t, &ks, "LOGOUT").await;
+}
+
+/// A sign-in to `partner` asking for a session of `expiry` seconds.
+async fn login_for(t: &TestApp, partner: i64, expiry: i64) -> Value {
+    t.call(
+        "user",
+        "loginByLoginId",
+        json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": partner, "expiry": expiry}),
+    )
+    .await
+}
+
+/// Asserts `ks` is refused as `INVALID_KS` for `ksid`.
+async fn assert_ks_refused(t: &TestApp, ks: &Value, ksid: &str) {
+    let v = t.user_get(ks).await;
     assert_error(&v, codes::INVALID_KS);
-    assert_eq!(v["args"]["KSID"], "LOGOUT");
+    assert_eq!(v["args"]["KSID"], ksid);
 }
 
 #[tokio::test]
 async fn a_ks_expires_at_the_requested_expiry_with_ksid_expired() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let ks = t
-        .call(
-            "user",
-            "loginByLoginId",
-            json!({"loginId": "ada@example.com", "password": PASSWORD, "partnerId": sandbox, "expiry": 60}),
-        )
-        .await;
+    let ks = login_for(&t, sandbox, 60).await;
     t.clock.advance(59);
     assert_eq!(t.user_get(&ks).await["objectType"], "KalturaUser");
     t.clock.advance(1);
-    let v = t.user_get(&ks).await;
-    assert_error(&v, codes::INVALID_KS);
-    assert_eq!(v["args"]["KSID"], "EXPIRED");
+    assert_ks_refused(&t, &ks, "EXPIRED").await;
 }
 
 #[tokio::test]
 async fn a_ks_never_lives_longer_than_a_day() {
     let t = app().await;
     let (sandbox, _) = two_accounts(&t).await;
-    let ks = t
-        .call(
-            "user",
-            "loginByLoginId",
-            json!({"loginId": "ada@example.com", "password": PASSWORD, "partnerId": sandbox, "expiry": 9_999_999}),
-        )
-        .await;
+    let ks = login_for(&t, sandbox, 9_999_999).await;
     t.clock.advance(24 * 3600);
     let v = t.call("partner", "getInfo", json!({"ks": ks})).await;
     assert_eq!(v["args"]["KSID"], "EXPIRED");

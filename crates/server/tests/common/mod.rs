@@ -114,6 +114,14 @@ impl TestApp {
         assert_error(&self.login(EMAIL, password, otp).await, code);
     }
 
+    /// Asserts that [`EMAIL`] signs in with `password` (and `otp`), and
+    /// returns the KS.
+    pub async fn assert_signs_in(&self, password: &str, otp: Option<&str>) -> Value {
+        let v = self.login(EMAIL, password, otp).await;
+        assert!(v.is_string(), "no session: {v}");
+        v
+    }
+
     /// `user.loginByKs`: the session `ks` moved into `partner`.
     pub async fn login_by_ks(&self, ks: &(impl serde::Serialize + ?Sized), partner: i64) -> Value {
         self.call(
