@@ -459,3 +459,53 @@ async fn turning_2fa_on_mails_enrolled_logins_a_notice_without_a_link_or_secret(
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_correct_code_sent_twenty_times_at_once_signs_in_exactly_once() {
+    let t = burst_app(true).await;
+    let (media, _) = two_accounts(&t).await;
+    let code = t.code(EMAIL, 0).await;
+    let body = json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": media, "otp": code});
+    let counts = burst(&t, vec![body; 20]).await;
+    // The replays that were checked are wrong codes; the rest never got a
+    // check. Either way, one session.
+    assert_eq!(count(&counts, "OK"), 1, "{counts:?}");
+    assert_eq!(
+        count(&counts, "OK")
+            + count(&counts, codes::INVALID_OTP)
+            + count(&counts, codes::LOGIN_RETRIES_EXCEEDED)
+            + count(&counts, codes::LOGIN_BLOCKED),
+        20,
+        "{counts:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_eight_parallel_uses_of_one_reset_link_exactly_one_sets_its_password() {
+    let t = burst_app(false).await;
+    let (_, sandbox) = two_accounts(&t).await;
+    let link = t.reset_link(EMAIL).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (t, link) = (t.clone(), link.clone());
+            tokio::spawn(async move {
+                let password = format!("a brand new passphrase {i}");
+                let v = t.set_initial_password("user", &link, &password).await;
+                (password, v)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (password, v) = task.await.unwrap();
+        if v["objectType"] == "KalturaAuthentication" {
+            winners.push(password);
+        } else {
+            assert_error(&v, codes::NEW_PASSWORD_HASH_KEY_INVALID);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    // The winner's password is the one that was set, with its session valid.
+    let ks = t.login_to(sandbox, &winners[0], "").await;
+    assert_eq!(t.user_get(&ks).await["id"], EMAIL);
+}
