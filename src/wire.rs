@@ -87,19 +87,10 @@ mod imp {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
-    use kaltura_api::{ReplyError, decode_parsed};
     use serde::Serialize;
     use serde::de::DeserializeOwned;
 
-    pub fn decode_reply<T: DeserializeOwned>(body: &str) -> Result<T, ReplyError> {
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| ReplyError::Garbled(e.to_string()))?;
-        let object_type = value
-            .get("objectType")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
-        decode_parsed(value, object_type.as_deref())
-    }
+    pub use kaltura_api::decode_reply;
 
     pub fn from_text<T: DeserializeOwned>(text: &str) -> Result<T, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())

@@ -86,20 +86,7 @@ fn main() -> ExitCode {
 /// optimised), so the everyday build stays std-only.
 #[cfg(not(feature = "bench"))]
 fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
-    let mut cmd = ctx.cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "xtask",
-        "--features",
-        "bench",
-        "--",
-        "bench",
-    ])
-    .args(rest);
-    ctx::run_status(&mut cmd)
+    rerun_with_feature(ctx, "bench", rest)
 }
 
 /// Runs the bench in this (feature-enabled) binary.
@@ -112,6 +99,13 @@ fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
 /// feature in release mode: the load generator must be fast enough to push the server.
 #[cfg(not(feature = "attack"))]
 fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
+    rerun_with_feature(ctx, "attack", rest)
+}
+
+/// Re-runs xtask in release with `feature` on, as `cargo xtask <feature> <rest>`: the command
+/// of that name lives behind the feature of that name.
+#[cfg(any(not(feature = "bench"), not(feature = "attack")))]
+fn rerun_with_feature(ctx: &Ctx, feature: &str, rest: &[String]) -> Result<(), String> {
     let mut cmd = ctx.cargo();
     cmd.args([
         "run",
@@ -120,9 +114,9 @@ fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
         "-p",
         "xtask",
         "--features",
-        "attack",
+        feature,
         "--",
-        "attack",
+        feature,
     ])
     .args(rest);
     ctx::run_status(&mut cmd)

@@ -4,7 +4,7 @@
 //! - [`router`]: the HTTP application (`/api_v3/service/{service}/action/{action}`,
 //!   `GET /healthz`, and the built app from `--dist`), built from an
 //!   [`AppState`] so tests can drive it with `oneshot` and no socket;
-//! - [`serve`]: runs a router on a bound listener;
+//! - [`serve_with`]: runs a router on a bound listener;
 //! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
 //! - [`auth`]: the security mechanisms; [`store`]: the database;
 //!   [`mail`]: the outbox / SMTP; [`clock`]: injectable time.
@@ -265,14 +265,9 @@ async fn healthz(
     }
 }
 
-/// Serves `router` on `listener` with the default connection limits until
-/// the process is interrupted (Ctrl-C or SIGTERM; requests in flight are
-/// finished first), passing the client address to handlers.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    serve_with(listener, router, net::ConnLimits::default()).await
-}
-
-/// [`serve`] with chosen connection limits.
+/// Serves `router` on `listener` with `limits` until the process is
+/// interrupted (Ctrl-C or SIGTERM; requests in flight are finished first),
+/// passing the client address to handlers.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     router: Router,

@@ -246,12 +246,6 @@ impl Mailer {
         Ok(Self::Outbox(dir))
     }
 
-    /// Sends through an SMTP URL (see [`SmtpUrl::parse`]), with the
-    /// password from [`smtp_password`]`(None)`, i.e. `KMC_SMTP_PASSWORD`.
-    pub fn smtp(url: &str) -> anyhow::Result<Self> {
-        Self::smtp_with(url, smtp_password(None)?)
-    }
-
     /// Sends through an SMTP URL with `password` for the URL's user.
     pub fn smtp_with(url: &str, password: Option<String>) -> anyhow::Result<Self> {
         Self::smtp_with_ca(url, password, None)

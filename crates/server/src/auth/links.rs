@@ -125,15 +125,7 @@ pub async fn consume(
     kind: Kind,
     now: i64,
 ) -> sqlx::Result<Result<i64, LinkError>> {
-    let login: Option<i64> = sqlx::query_scalar(
-        "DELETE FROM link_tokens WHERE token_hash = ?1 AND kind = ?2 AND expires_at > ?3
-         RETURNING login_id",
-    )
-    .bind(token_hash(token.trim()))
-    .bind(kind.as_str())
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    let login = consume_in(&mut *pool.acquire().await?, token, kind, now).await?;
     match login {
         Some(id) => Ok(Ok(id)),
         // Tell expired from unknown for the error code.

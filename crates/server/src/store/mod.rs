@@ -278,12 +278,7 @@ pub async fn write_password(
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
 /// old codes belong to the old secret.
 pub async fn set_totp_secret(pool: &SqlitePool, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logins SET totp_secret = ?2, last_otp_step = NULL WHERE id = ?1")
-        .bind(login_id)
-        .bind(sealed)
-        .execute(pool)
-        .await
-        .map(|_| ())
+    write_totp_secret(&mut *pool.acquire().await?, login_id, sealed).await
 }
 
 /// [`set_totp_secret`] inside a caller's transaction.
