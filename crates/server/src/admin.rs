@@ -19,11 +19,11 @@ pub async fn add_partner(state: &AppState, name: &str, two_factor: bool) -> anyh
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO partners (id, name, two_factor, created_at)
-         VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), ?1, ?2, ?3)
+         VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), $1, $2, $3)
          RETURNING id",
     )
     .bind(name)
-    .bind(two_factor)
+    .bind(i64::from(two_factor))
     .bind(state.now())
     .fetch_one(&state.pool)
     .await?;
@@ -72,7 +72,7 @@ pub async fn add_user(
         Some(l) => l.id,
         None => {
             sqlx::query_scalar(
-                "INSERT INTO logins (email, created_at) VALUES (?1, ?2) RETURNING id",
+                "INSERT INTO logins (email, created_at) VALUES ($1, $2) RETURNING id",
             )
             .bind(email)
             .bind(now)
@@ -82,11 +82,11 @@ pub async fn add_user(
     };
     let inserted = sqlx::query(
         "INSERT INTO users (login_id, partner_id, is_admin, first_name, last_name, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(login_id)
     .bind(partner_id)
-    .bind(is_admin)
+    .bind(i64::from(is_admin))
     .bind(first_name.map(str::trim).filter(|s| !s.is_empty()))
     .bind(last_name.map(str::trim).filter(|s| !s.is_empty()))
     .bind(now)
@@ -191,9 +191,9 @@ pub async fn set_two_factor(
     let partner = store::partner(&state.pool, partner_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
-    sqlx::query("UPDATE partners SET two_factor = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE partners SET two_factor = $2 WHERE id = $1")
         .bind(partner_id)
-        .bind(on)
+        .bind(i64::from(on))
         .execute(&state.pool)
         .await?;
     let mut out = TwoFactorOn::default();
@@ -204,7 +204,7 @@ pub async fn set_two_factor(
         sessions::revoke_unproven_in_partner(&state.pool, partner_id, state.now()).await?;
     let logins: Vec<i64> = sqlx::query_scalar(
         "SELECT u.login_id FROM users u JOIN logins l ON l.id = u.login_id
-         WHERE u.partner_id = ?1 AND l.password_hash IS NOT NULL ORDER BY u.login_id",
+         WHERE u.partner_id = $1 AND l.password_hash IS NOT NULL ORDER BY u.login_id",
     )
     .bind(partner_id)
     .fetch_all(&state.pool)
@@ -234,11 +234,7 @@ pub async fn set_two_factor(
 /// Marks a login's password as expired: its next sign-in answers
 /// `PASSWORD_EXPIRED`.
 pub async fn expire_password(state: &AppState, email: &str) -> anyhow::Result<()> {
-    let done = sqlx::query("UPDATE logins SET password_expired = 1 WHERE email = ?1")
-        .bind(email.trim())
-        .execute(&state.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !store::expire_password(&state.pool, email).await? {
         bail!("there is no login {email}");
     }
     Ok(())

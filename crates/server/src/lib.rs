@@ -24,9 +24,9 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::store::Pool;
 use axum::Router;
 use axum::response::IntoResponse as _;
-use sqlx::SqlitePool;
 
 use crate::auth::crypto::SecretBox;
 use crate::auth::lockout::Limits;
@@ -49,6 +49,9 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub struct Options {
     /// Folder holding the database, the key file and the outbox.
     pub data_dir: PathBuf,
+    /// The database: SQLite in `data_dir` unless it names a PostgreSQL
+    /// server; and the connection pool's limits.
+    pub db: store::DbConfig,
     /// Key file for TOTP secrets; default `<data_dir>/secret.key`.
     pub secret_key_file: Option<PathBuf>,
     /// The issuer shown by authenticator apps.
@@ -89,6 +92,7 @@ impl Options {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            db: store::DbConfig::default(),
             secret_key_file: None,
             issuer: "Kaltura".into(),
             public_url: DEFAULT_PUBLIC_URL.into(),
@@ -132,7 +136,7 @@ pub struct Config {
 /// The shared state behind every request.
 pub struct Inner {
     /// The database.
-    pub pool: SqlitePool,
+    pub pool: Pool,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// Answer-shaping settings.
@@ -163,17 +167,14 @@ impl Deref for AppState {
 impl AppState {
     /// Opens the database (applying migrations), the key file and the mailer.
     pub async fn open(opts: Options) -> anyhow::Result<Self> {
-        let pool = store::open(&opts.data_dir).await?;
+        let pool = store::open(&opts.data_dir, &opts.db).await?;
         let key_file = opts
             .secret_key_file
             .clone()
             .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
         // A missing key file is an error, not a fresh key, once the database
         // holds secrets sealed with the old one.
-        let db_has_secrets: bool =
-            sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM logins WHERE totp_secret IS NOT NULL)")
-                .fetch_one(&pool)
-                .await?;
+        let db_has_secrets = store::has_totp_secrets(&pool).await?;
         let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
         let mailer = match &opts.smtp_url {
             Some(url) => Mailer::smtp_with_ca(

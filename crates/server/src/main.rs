@@ -21,8 +21,23 @@ struct Cli {
     #[arg(long, global = true, default_value = "./data")]
     data_dir: PathBuf,
     /// Key file for the TOTP secrets (default: <data-dir>/secret.key, created 0600).
+    /// Every replica on one database must use the same key.
     #[arg(long, global = true)]
     secret_key_file: Option<PathBuf>,
+    /// A shared PostgreSQL database (postgres://user@host:port/db; the
+    /// password from the URL, PGPASSWORD-style, is never printed). Without
+    /// it, SQLite in the data dir.
+    #[arg(long, global = true, env = "KMC_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Most database connections this process opens.
+    #[arg(long, global = true, default_value_t = 8)]
+    db_max_connections: u32,
+    /// Seconds a query may wait for a database connection before it fails.
+    #[arg(long, global = true, default_value_t = 10)]
+    db_acquire_timeout_secs: u64,
+    /// Seconds an idle database connection is kept open.
+    #[arg(long, global = true, default_value_t = 600)]
+    db_idle_timeout_secs: u64,
     /// Send mail over SMTP instead of writing <data-dir>/outbox:
     /// smtps://[user@]host[:465] | smtp://[user@]host[:587] (STARTTLS required;
     /// plain to loopback) | smtp+plain://host[:25]. The password comes from
@@ -187,8 +202,18 @@ fn main() -> ExitCode {
     }
 }
 
+fn db_config(cli: &Cli) -> store::DbConfig {
+    store::DbConfig {
+        url: cli.database_url.clone().filter(|u| !u.trim().is_empty()),
+        max_connections: cli.db_max_connections,
+        acquire_timeout: Duration::from_secs(cli.db_acquire_timeout_secs),
+        idle_timeout: Duration::from_secs(cli.db_idle_timeout_secs),
+    }
+}
+
 fn options(cli: &Cli) -> Options {
     let mut o = Options::new(&cli.data_dir);
+    o.db = db_config(cli);
     o.secret_key_file = cli.secret_key_file.clone();
     o.smtp_url = cli.smtp_url.clone();
     o.smtp_password_file = cli.smtp_password_file.clone();
@@ -199,7 +224,7 @@ fn options(cli: &Cli) -> Options {
 
 /// State for the CLI commands: links point where `serve` last said it is.
 async fn cli_state(cli: &Cli) -> anyhow::Result<AppState> {
-    let pool = store::open(&cli.data_dir).await?;
+    let pool = store::open(&cli.data_dir, &db_config(cli)).await?;
     let public_url = store::setting(&pool, PUBLIC_URL_SETTING)
         .await?
         .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());

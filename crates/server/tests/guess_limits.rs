@@ -58,7 +58,7 @@ fn count(counts: &BTreeMap<String, usize>, code: &str) -> usize {
 /// (failed_attempts, code_failures, blocked) of the login.
 async fn counters(t: &TestApp) -> (i64, i64, bool) {
     let (failed, codes, blocked): (i64, i64, Option<i64>) = sqlx::query_as(
-        "SELECT failed_attempts, code_failures, blocked_until FROM logins WHERE email = ?1",
+        "SELECT failed_attempts, code_failures, blocked_until FROM logins WHERE email = $1",
     )
     .bind(EMAIL)
     .fetch_one(&t.state.pool)
@@ -407,7 +407,7 @@ async fn a_session_made_without_a_code_is_refused_once_its_account_requires_one(
     let t = app().await;
     let (media, sandbox) = two_accounts(&t).await;
     let ks = t.login_to(sandbox, PASSWORD, "").await;
-    sqlx::query("UPDATE partners SET two_factor = 1 WHERE id = ?1")
+    sqlx::query("UPDATE partners SET two_factor = 1 WHERE id = $1")
         .bind(sandbox)
         .execute(&t.state.pool)
         .await

@@ -653,6 +653,13 @@ async fn over_a_real_socket_the_client_address_limits_resets_per_ip() {
     assert!(
         !t.state
             .reset_limiter
-            .allow("fresh@example.com", Some("127.0.0.1"), t.state.now())
+            .allow(
+                &t.state.pool,
+                "fresh@example.com",
+                Some("127.0.0.1"),
+                t.state.now()
+            )
+            .await
+            .unwrap()
     );
 }

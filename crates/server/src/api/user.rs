@@ -307,7 +307,13 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
     let state = call.state.clone();
     if !state
         .reset_limiter
-        .allow(&req.email, call.client_key().as_deref(), state.now())
+        .allow(
+            &state.pool,
+            &req.email,
+            call.client_key().as_deref(),
+            state.now(),
+        )
+        .await?
     {
         tracing::info!("password reset request dropped by the rate limit");
         return Ok(Value::Null);

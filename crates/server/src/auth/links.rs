@@ -5,7 +5,7 @@
 //! links 24 hours. `generateQrCode` and `setInitialPassword` consume a link;
 //! `validateHashKey` only looks.
 
-use sqlx::SqlitePool;
+use crate::store::Pool;
 
 use super::{random_token, token_hash};
 
@@ -58,11 +58,11 @@ pub enum LinkError {
 
 /// Issues a new link for a login, replacing any previous one of its kind; returns the
 /// token (the only time it exists in the clear).
-pub async fn issue(pool: &SqlitePool, login_id: i64, kind: Kind, now: i64) -> sqlx::Result<String> {
+pub async fn issue(pool: &Pool, login_id: i64, kind: Kind, now: i64) -> sqlx::Result<String> {
     let token = random_token();
     sqlx::query(
         "INSERT INTO link_tokens (login_id, token_hash, kind, expires_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT(login_id, kind) DO UPDATE SET token_hash = excluded.token_hash,
              expires_at = excluded.expires_at, created_at = excluded.created_at",
     )
@@ -78,13 +78,13 @@ pub async fn issue(pool: &SqlitePool, login_id: i64, kind: Kind, now: i64) -> sq
 
 /// The login a link belongs to, without consuming it.
 pub async fn peek(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &str,
     kind: Kind,
     now: i64,
 ) -> sqlx::Result<Result<i64, LinkError>> {
     let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT login_id, expires_at FROM link_tokens WHERE token_hash = ?1 AND kind = ?2",
+        "SELECT login_id, expires_at FROM link_tokens WHERE token_hash = $1 AND kind = $2",
     )
     .bind(token_hash(token.trim()))
     .bind(kind.as_str())
@@ -101,13 +101,13 @@ pub async fn peek(
 /// or `None` when it is unknown, spent or expired (the transaction decides
 /// whether the use sticks).
 pub async fn consume_in(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::store::Conn,
     token: &str,
     kind: Kind,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "DELETE FROM link_tokens WHERE token_hash = ?1 AND kind = ?2 AND expires_at > ?3
+        "DELETE FROM link_tokens WHERE token_hash = $1 AND kind = $2 AND expires_at > $3
          RETURNING login_id",
     )
     .bind(token_hash(token.trim()))
@@ -120,7 +120,7 @@ pub async fn consume_in(
 /// Consumes a link: one `DELETE … RETURNING`, so of two parallel uses only
 /// one gets the login.
 pub async fn consume(
-    pool: &SqlitePool,
+    pool: &Pool,
     token: &str,
     kind: Kind,
     now: i64,

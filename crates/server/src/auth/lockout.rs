@@ -22,7 +22,7 @@
 //!
 //! A block that has run out starts a fresh budget at the next reservation.
 
-use sqlx::SqlitePool;
+use crate::store::Pool;
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +89,7 @@ pub fn is_blocked(blocked_until: Option<i64>, now: i64) -> bool {
 /// the login is blocked or its budget is spent (by failures or by checks
 /// still in flight).
 pub async fn reserve(
-    pool: &SqlitePool,
+    pool: &Pool,
     login_id: i64,
     now: i64,
     limits: Limits,
@@ -98,15 +98,15 @@ pub async fn reserve(
     // block that has run out (blocked_until <= now) starts a fresh budget.
     let number: Option<i64> = sqlx::query_scalar(
         "UPDATE logins SET
-            failed_attempts = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
+            failed_attempts = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
                                    THEN 1 ELSE failed_attempts + 1 END,
-            code_failures = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
+            code_failures = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
                                  THEN 0 ELSE code_failures END,
-            blocked_until = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= ?2
+            blocked_until = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
                                  THEN NULL ELSE blocked_until END
-         WHERE id = ?1
-           AND (blocked_until IS NOT NULL AND blocked_until <= ?2
-                OR blocked_until IS NULL AND failed_attempts < ?3)
+         WHERE id = $1
+           AND (blocked_until IS NOT NULL AND blocked_until <= $2
+                OR blocked_until IS NULL AND failed_attempts < $3)
          RETURNING failed_attempts",
     )
     .bind(login_id)
@@ -120,7 +120,7 @@ pub async fn reserve(
 /// A wrong password or code: the reservation stays counted; the one that
 /// held the last place of the budget sets the block.
 pub async fn fail(
-    pool: &SqlitePool,
+    pool: &Pool,
     r: Reservation,
     code: bool,
     now: i64,
@@ -129,14 +129,14 @@ pub async fn fail(
     let last = r.number >= limits.max_attempts;
     sqlx::query(
         "UPDATE logins SET
-            code_failures = code_failures + ?2,
-            blocked_until = CASE WHEN ?4 AND blocked_until IS NULL THEN ?3 ELSE blocked_until END
-         WHERE id = ?1",
+            code_failures = code_failures + $2,
+            blocked_until = CASE WHEN $4 = 1 AND blocked_until IS NULL THEN $3 ELSE blocked_until END
+         WHERE id = $1",
     )
     .bind(r.login_id)
     .bind(i64::from(code))
     .bind(now + limits.block_seconds)
-    .bind(last)
+    .bind(i64::from(last))
     .execute(pool)
     .await?;
     Ok(if last {
@@ -148,10 +148,13 @@ pub async fn fail(
 
 /// A correct password that goes no further (`MISSING_OTP`, an unknown
 /// account): gives back this reservation and nothing else.
-pub async fn give_back(pool: &SqlitePool, r: Reservation) -> sqlx::Result<()> {
+pub async fn give_back(pool: &Pool, r: Reservation) -> sqlx::Result<()> {
+    // code_failures is never negative, so it also keeps the counter at or
+    // above zero.
     sqlx::query(
-        "UPDATE logins SET failed_attempts = MAX(failed_attempts - 1, code_failures, 0)
-         WHERE id = ?1 AND blocked_until IS NULL",
+        "UPDATE logins SET failed_attempts = CASE WHEN failed_attempts - 1 > code_failures
+                                              THEN failed_attempts - 1 ELSE code_failures END
+         WHERE id = $1 AND blocked_until IS NULL",
     )
     .bind(r.login_id)
     .execute(pool)
@@ -162,14 +165,10 @@ pub async fn give_back(pool: &SqlitePool, r: Reservation) -> sqlx::Result<()> {
 /// A correct password where no code is needed (a password-only account, or
 /// a password change on a login without an authenticator): accepted unless
 /// blocked meanwhile; forgives password failures, keeps code failures.
-pub async fn succeed_without_code(
-    pool: &SqlitePool,
-    r: Reservation,
-    now: i64,
-) -> sqlx::Result<Success> {
+pub async fn succeed_without_code(pool: &Pool, r: Reservation, now: i64) -> sqlx::Result<Success> {
     let done = sqlx::query(
         "UPDATE logins SET failed_attempts = code_failures
-         WHERE id = ?1 AND (blocked_until IS NULL OR blocked_until <= ?2)",
+         WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
     )
     .bind(r.login_id)
     .bind(now)
@@ -187,16 +186,16 @@ pub async fn succeed_without_code(
 /// before, records the step and resets the whole counter. A refused replay
 /// keeps the reservation (the caller counts it as a failure).
 pub async fn succeed_with_code(
-    pool: &SqlitePool,
+    pool: &Pool,
     r: &Reservation,
     step: i64,
     now: i64,
 ) -> sqlx::Result<Success> {
     let done = sqlx::query(
         "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-                last_otp_step = ?2
-         WHERE id = ?1 AND (blocked_until IS NULL OR blocked_until <= ?3)
-           AND (last_otp_step IS NULL OR last_otp_step < ?2)",
+                last_otp_step = $2
+         WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $3)
+           AND (last_otp_step IS NULL OR last_otp_step < $2)",
     )
     .bind(r.login_id)
     .bind(step)
@@ -207,7 +206,7 @@ pub async fn succeed_with_code(
         return Ok(Success::Accepted);
     }
     let blocked_until: Option<i64> =
-        sqlx::query_scalar("SELECT blocked_until FROM logins WHERE id = ?1")
+        sqlx::query_scalar("SELECT blocked_until FROM logins WHERE id = $1")
             .bind(r.login_id)
             .fetch_optional(pool)
             .await?
@@ -223,9 +222,17 @@ pub async fn succeed_with_code(
 mod tests {
     use super::*;
 
-    async fn pool_with_login() -> (tempfile::TempDir, SqlitePool) {
+    async fn pool_with_login() -> (tempfile::TempDir, Pool) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::open(dir.path()).await.unwrap();
+        let pool = crate::store::open(
+            dir.path(),
+            &crate::store::DbConfig {
+                url: crate::store::test_database_url().await,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
             .execute(&pool)
             .await
@@ -233,7 +240,7 @@ mod tests {
         (dir, pool)
     }
 
-    async fn counters(pool: &SqlitePool) -> (i64, i64, Option<i64>) {
+    async fn counters(pool: &Pool) -> (i64, i64, Option<i64>) {
         sqlx::query_as("SELECT failed_attempts, code_failures, blocked_until FROM logins")
             .fetch_one(pool)
             .await
@@ -253,7 +260,7 @@ mod tests {
         assert_eq!(counters(&pool).await, (3, 0, None));
     }
 
-    async fn reserve_n(pool: &SqlitePool, n: usize) -> Vec<Option<Reservation>> {
+    async fn reserve_n(pool: &Pool, n: usize) -> Vec<Option<Reservation>> {
         let mut out = Vec::new();
         for _ in 0..n {
             out.push(reserve(pool, 1, 100, LIMITS).await.unwrap());

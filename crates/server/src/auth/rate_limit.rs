@@ -1,88 +1,78 @@
-//! Sliding-window limits for `user.resetPassword`: 10 requests per email and
-//! 100 per client (address, IPv6 /64) per 10 minutes. Over the limit the
+//! Limits for `user.resetPassword`: 10 requests per email and 100 per
+//! client (address, IPv6 /64) per 10-minute window. Over the limit the
 //! request is dropped silently (the action still answers `null`), so the
-//! limit tells an attacker nothing about whether an email exists. Kept in
-//! memory, in an LRU map of at most [`CAPACITY`] keys, and keyed only by an
-//! email that is a valid address of at most 254 characters (the caller
-//! refuses the rest before calling): a flood of distinct or huge emails
-//! cannot grow it. A restart or an eviction forgets a key, which only ever
-//! lets a few more emails out.
+//! limit tells an attacker nothing about whether an email exists.
+//!
+//! The counts live in the database (`request_limits`), so they hold across
+//! every replica of a PostgreSQL deployment (see
+//! [`crate::store::take_request`] for why parallel requests cannot slip
+//! past). A key's window opens at its first request and lasts [`WINDOW`]
+//! seconds (a fixed window: at most twice the limit can pass around a
+//! window's end, which still bounds the mail an attacker can cause).
+//!
+//! Keys are SHA-256 digests, so an email typed at the reset form is never
+//! stored; only an email that is a valid address of at most 254 characters
+//! keys a limit at all (the caller refuses the rest first). Growth is
+//! bounded: every [`PRUNE_EVERY`]th request deletes the windows that have
+//! ended, so the table holds about the keys of the last window.
 
-use std::collections::VecDeque;
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use lru::LruCache;
+use sha2::{Digest as _, Sha256};
+
+use crate::store::{self, Pool};
 
 /// Window length in seconds.
 pub const WINDOW: i64 = 10 * 60;
 /// Requests allowed per email per window.
-pub const PER_EMAIL: usize = 10;
+pub const PER_EMAIL: i64 = 10;
 /// Requests allowed per client address per window.
-pub const PER_IP: usize = 100;
-/// Most keys (emails and clients) remembered at once.
-pub const CAPACITY: usize = 65_536;
+pub const PER_IP: i64 = 100;
+/// Requests between two prunings of ended windows.
+pub const PRUNE_EVERY: u64 = 256;
 
-/// Counts recent requests per key.
+/// Counts reset requests in the database and prunes ended windows.
+#[derive(Default)]
 pub struct ResetLimiter {
-    seen: Mutex<LruCache<String, VecDeque<i64>>>,
+    requests: AtomicU64,
 }
 
-impl Default for ResetLimiter {
-    fn default() -> Self {
-        Self::with_capacity(CAPACITY)
-    }
+fn key(kind: &str, value: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(value.as_bytes());
+    h.finalize().to_vec()
 }
 
 impl ResetLimiter {
-    /// A limiter remembering at most `capacity` keys.
-    pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
-        Self {
-            seen: Mutex::new(LruCache::new(capacity)),
-        }
-    }
-
-    /// How many keys are remembered.
-    pub fn len(&self) -> usize {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Records one request for `email` from the client `client` (its limit
     /// key) at `now`; false when either limit is already reached (then
-    /// nothing is recorded).
-    pub fn allow(&self, email: &str, client: Option<&str>, now: i64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let email_key = format!("e:{}", email.trim().to_ascii_lowercase());
-        let ip_key = client.map(|ip| format!("i:{ip}"));
-        let mut count = |key: &str| {
-            let Some(q) = seen.get_mut(key) else {
-                return 0;
-            };
-            while q.front().is_some_and(|t| *t <= now - WINDOW) {
-                q.pop_front();
-            }
-            q.len()
-        };
-        if count(&email_key) >= PER_EMAIL {
-            return false;
+    /// nothing is recorded). The email's count and the client's are taken
+    /// in one transaction: a refusal by the second undoes the first.
+    pub async fn allow(
+        &self,
+        pool: &Pool,
+        email: &str,
+        client: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        if self.requests.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            store::prune_requests(pool, now, WINDOW).await?;
         }
-        if let Some(k) = &ip_key
-            && count(k) >= PER_IP
+        let email_key = key("reset-email", &email.trim().to_ascii_lowercase());
+        let mut tx = pool.begin().await?;
+        if !store::take_request(&mut tx, &email_key, now, WINDOW, PER_EMAIL).await? {
+            return Ok(false);
+        }
+        if let Some(client) = client
+            && !store::take_request(&mut tx, &key("reset-client", client), now, WINDOW, PER_IP)
+                .await?
         {
-            return false;
+            return Ok(false);
         }
-        seen.get_or_insert_mut(email_key, VecDeque::new)
-            .push_back(now);
-        if let Some(k) = ip_key {
-            seen.get_or_insert_mut(k, VecDeque::new).push_back(now);
-        }
-        true
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
@@ -90,36 +80,91 @@ impl ResetLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ten_per_email_then_dropped_until_the_window_passes() {
+    async fn pool() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = store::open(
+            dir.path(),
+            &crate::store::DbConfig {
+                url: crate::store::test_database_url().await,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        (dir, pool)
+    }
+
+    async fn rows(pool: &Pool) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM request_limits")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn ten_per_email_then_dropped_until_the_window_passes() {
+        let (_d, pool) = pool().await;
         let l = ResetLimiter::default();
         for _ in 0..PER_EMAIL {
-            assert!(l.allow("a@b.c", Some("1.2.3.4"), 1000));
-        }
-        assert!(!l.allow("A@b.c", Some("1.2.3.5"), 1001));
-        assert!(l.allow("a@b.c", Some("1.2.3.4"), 1000 + WINDOW));
-    }
-
-    #[test]
-    fn a_hundred_per_address_across_emails() {
-        let l = ResetLimiter::default();
-        for i in 0..PER_IP {
-            assert!(l.allow(&format!("u{i}@b.c"), Some("9.9.9.9"), 0));
-        }
-        assert!(!l.allow("new@b.c", Some("9.9.9.9"), 1));
-        assert!(l.allow("new@b.c", Some("8.8.8.8"), 1));
-    }
-
-    #[test]
-    fn a_flood_of_distinct_emails_never_holds_more_keys_than_the_capacity() {
-        let l = ResetLimiter::with_capacity(1000);
-        for i in 0..20_000 {
-            l.allow(
-                &format!("u{i}@b.c"),
-                Some(&format!("10.0.{}.{}", i / 256 % 256, i % 256)),
-                0,
+            assert!(
+                l.allow(&pool, "a@b.c", Some("1.2.3.4"), 1000)
+                    .await
+                    .unwrap()
             );
         }
-        assert_eq!(l.len(), 1000);
+        assert!(
+            !l.allow(&pool, "A@b.c", Some("1.2.3.5"), 1001)
+                .await
+                .unwrap()
+        );
+        assert!(
+            l.allow(&pool, "a@b.c", Some("1.2.3.4"), 1000 + WINDOW)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hundred_per_address_across_emails_and_a_refusal_counts_nothing() {
+        let (_d, pool) = pool().await;
+        let l = ResetLimiter::default();
+        for i in 0..PER_IP {
+            assert!(
+                l.allow(&pool, &format!("u{i}@b.c"), Some("9.9.9.9"), 0)
+                    .await
+                    .unwrap()
+            );
+        }
+        // Refused by the address: the email's count is given back.
+        for _ in 0..PER_EMAIL {
+            assert!(!l.allow(&pool, "new@b.c", Some("9.9.9.9"), 1).await.unwrap());
+        }
+        assert!(l.allow(&pool, "new@b.c", Some("8.8.8.8"), 1).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn ended_windows_are_pruned_so_the_table_keeps_only_recent_keys() {
+        let (_d, pool) = pool().await;
+        let l = ResetLimiter::default();
+        for i in 0..PRUNE_EVERY as i64 {
+            l.allow(
+                &pool,
+                &format!("u{i}@b.c"),
+                Some(&format!("10.0.0.{}", i % 200)),
+                i,
+            )
+            .await
+            .unwrap();
+        }
+        let before = rows(&pool).await;
+        assert!(before > PRUNE_EVERY as i64);
+        // The next batch, a window later: its pruning drops every older key.
+        for i in 0..PRUNE_EVERY as i64 {
+            l.allow(&pool, &format!("v{i}@b.c"), None, 10 * WINDOW + i)
+                .await
+                .unwrap();
+        }
+        let after = rows(&pool).await;
+        assert!(after <= PRUNE_EVERY as i64, "{after} rows left");
     }
 }

@@ -7,8 +7,8 @@
 //! sessions that were not proven with a code. An expired KS is answered
 //! `INVALID_KS` with `args.KSID` `EXPIRED`, an ended one with `LOGOUT`.
 
+use crate::store::Pool;
 use kaltura_api::codes;
-use sqlx::SqlitePool;
 
 use super::{random_token, token_hash};
 use crate::error::ApiError;
@@ -52,12 +52,12 @@ pub fn lifetime(requested: Option<i64>) -> i64 {
 }
 
 /// Creates a session and returns its KS.
-pub async fn create(pool: &SqlitePool, new: New<'_>, now: i64) -> sqlx::Result<String> {
+pub async fn create(pool: &Pool, new: New<'_>, now: i64) -> sqlx::Result<String> {
     let ks = random_token();
     sqlx::query(
         "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges, expires_at, created_at,
                                proven_with_code, epoch)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash(&ks))
     .bind(new.login_id)
@@ -65,7 +65,7 @@ pub async fn create(pool: &SqlitePool, new: New<'_>, now: i64) -> sqlx::Result<S
     .bind(new.privileges)
     .bind(new.expires_at)
     .bind(now)
-    .bind(new.proven_with_code)
+    .bind(i64::from(new.proven_with_code))
     .bind(new.epoch)
     .execute(pool)
     .await?;
@@ -81,9 +81,11 @@ struct Row {
     partner_id: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    #[sqlx(try_from = "crate::store::Flag")]
     proven_with_code: bool,
     epoch: i64,
     login_epoch: i64,
+    #[sqlx(try_from = "crate::store::Flag")]
     account_requires_code: bool,
 }
 
@@ -93,7 +95,7 @@ struct Row {
 /// proven with, or past its expiry. All of this is read in one statement,
 /// so a session created while one of those changes was being made is
 /// judged by the change.
-pub async fn check(pool: &SqlitePool, ks: Option<&str>, now: i64) -> Result<Session, ApiError> {
+pub async fn check(pool: &Pool, ks: Option<&str>, now: i64) -> Result<Session, ApiError> {
     let Some(ks) = ks else {
         return Err(ApiError::new(
             codes::MISSING_KS,
@@ -106,7 +108,7 @@ pub async fn check(pool: &SqlitePool, ks: Option<&str>, now: i64) -> Result<Sess
                 COALESCE(p.two_factor, 0) AS account_requires_code
          FROM sessions s JOIN logins l ON l.id = s.login_id
          LEFT JOIN partners p ON p.id = s.partner_id
-         WHERE s.ks_hash = ?1",
+         WHERE s.ks_hash = $1",
     )
     .bind(token_hash(ks.trim()))
     .fetch_optional(pool)
@@ -134,8 +136,8 @@ pub async fn check(pool: &SqlitePool, ks: Option<&str>, now: i64) -> Result<Sess
 }
 
 /// Revokes a session (`session.end`).
-pub async fn revoke(pool: &SqlitePool, id: i64, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+pub async fn revoke(pool: &Pool, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
         .execute(pool)
@@ -148,13 +150,13 @@ pub async fn revoke(pool: &SqlitePool, id: i64, now: i64) -> sqlx::Result<()> {
 /// account requires a code; the mark keeps them dead if 2FA is turned off
 /// again.
 pub async fn revoke_unproven_in_partner(
-    pool: &SqlitePool,
+    pool: &Pool,
     partner_id: i64,
     now: i64,
 ) -> sqlx::Result<u64> {
     sqlx::query(
-        "UPDATE sessions SET revoked_at = ?2
-         WHERE partner_id = ?1 AND proven_with_code = 0 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = $2
+         WHERE partner_id = $1 AND proven_with_code = 0 AND revoked_at IS NULL",
     )
     .bind(partner_id)
     .bind(now)

@@ -1,18 +1,58 @@
-//! The database: SQLite through sqlx, schema in `crates/server/migrations`.
+//! The database: SQLite in the data dir (the default) or a shared
+//! PostgreSQL (`--database-url postgres://…`), both through sqlx's `Any`
+//! driver, so every query in the server is written once, with `$1`-style
+//! placeholders (which SQLite reads too). Schemas live in
+//! `crates/server/migrations/sqlite` and `crates/server/migrations/postgres`.
 //!
-//! WAL mode and a busy timeout let the CLI commands write while `serve` runs
-//! on the same file; `synchronous = FULL` makes every answered write survive
-//! a crash or a power cut. Every security-relevant update (lockout counter, TOTP
-//! step, link consumption) is a single SQL statement, which SQLite runs
-//! atomically, so concurrent requests cannot slip past a check.
+//! What differs between the two stays in this module: how the database is
+//! opened and migrated ([`open`]), and the one query whose SQL differs
+//! ([`login_by_email`]: SQLite's `COLLATE NOCASE` column against
+//! PostgreSQL's `lower(email)` index). Flags are `INTEGER`/`BIGINT` 0 or 1
+//! in both (the `Any` driver has no boolean for SQLite), read through
+//! [`Flag`] and written as `i64`.
+//!
+//! SQLite: WAL mode and a busy timeout let the CLI commands write while
+//! `serve` runs on the same file; `synchronous = FULL` makes every answered
+//! write survive a crash or a power cut.
+//!
+//! # Atomicity of each guarantee
+//!
+//! Every guarantee is one statement or one transaction, and none needs more
+//! than PostgreSQL's default `READ COMMITTED` (SQLite runs every write
+//! serialised, so each statement below is atomic there as it stands):
+//! - **guess budget** ([`crate::auth::lockout`]): each step is one `UPDATE`
+//!   of the login's row whose `WHERE` holds the check (`failed_attempts <
+//!   max`, not blocked). PostgreSQL takes the row lock and, when another
+//!   transaction changed the row meanwhile, re-evaluates the `WHERE` on the
+//!   new version before updating, so two replicas can never both take the
+//!   last place;
+//! - **code replay**: the correct-code `UPDATE` carries `last_otp_step < step`
+//!   in its `WHERE`, re-checked the same way: of two uses of one code on
+//!   two replicas exactly one updates the row;
+//! - **single-use links**: `DELETE … RETURNING`: the second delete waits for
+//!   the first and then finds no row; `setInitialPassword` spends the link
+//!   and writes the password in one transaction, so both or neither happen;
+//! - **sessions**: a KS is checked by one `SELECT` joining its login's epoch
+//!   and its account; `session.end` and a password change are single
+//!   committed writes, seen by every replica's next check;
+//! - **reset limits** ([`take_request`]): one upsert per key whose `WHERE`
+//!   refuses a full window, inside a transaction that takes the email's key
+//!   and then the client's, so a refusal of the second undoes the first;
+//!   the row lock the upsert takes serialises parallel requests for one key
+//!   (always in the same order, so they cannot deadlock).
 
 use std::path::Path;
-use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo};
+use sqlx::error::BoxDynError;
+use sqlx::{Any, Executor as _, FromRow};
+
+/// The connection pool every query runs on (SQLite or PostgreSQL).
+pub type Pool = sqlx::AnyPool;
+/// One connection (or a transaction's, through `&mut *tx`).
+pub type Conn = sqlx::AnyConnection;
 
 /// The database file name inside the data dir.
 pub const DB_FILE: &str = "kmc.sqlite3";
@@ -20,15 +60,97 @@ pub const DB_FILE: &str = "kmc.sqlite3";
 /// The lock file beside the database that serialises opening it.
 pub const LOCK_FILE: &str = "kmc.sqlite3.open-lock";
 
-/// Opens (creating if needed) the database in `data_dir` and applies the
+/// Which database a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data dir.
+    Sqlite,
+    /// A shared PostgreSQL server.
+    Postgres,
+}
+
+/// The backend of a pool.
+pub fn backend(pool: &Pool) -> Backend {
+    backend_of_url(pool.connect_options().database_url.as_str())
+}
+
+fn backend_of_url(url: &str) -> Backend {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// Where the database is and how the pool on it behaves.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `postgres://…` for a shared PostgreSQL; `None` for SQLite in the data
+    /// dir.
+    pub url: Option<String>,
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// Longest a query waits for a free connection (or for a new one to
+    /// connect) before it fails.
+    pub acquire_timeout: Duration,
+    /// An idle connection is closed after this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Opens the database (creating it if needed for SQLite) and applies the
 /// migrations.
 ///
-/// Two processes may open one data dir at once (`serve` and a CLI command,
-/// or two `serve`s): creating the file, switching it to WAL and migrating
-/// happen under an exclusive lock on [`LOCK_FILE`], so the second waits and
-/// then finds the migrations applied, instead of both creating the tables.
-pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+/// Two processes may open one database at once (`serve` and a CLI command,
+/// or two replicas starting together). On SQLite, creating the file,
+/// switching it to WAL and migrating happen under an exclusive lock on
+/// [`LOCK_FILE`]; on PostgreSQL sqlx's migrator holds an advisory lock
+/// (`pg_advisory_lock`) while it checks and applies migrations. Either way
+/// the second opener waits and then finds the migrations applied.
+pub async fn open(data_dir: &Path, db: &DbConfig) -> anyhow::Result<Pool> {
+    sqlx::any::install_default_drivers();
     create_private_dir(data_dir)?;
+    match db.url.as_deref() {
+        Some(url) => open_postgres(url, db).await,
+        None => open_sqlite(data_dir, db).await,
+    }
+}
+
+async fn open_postgres(url: &str, db: &DbConfig) -> anyhow::Result<Pool> {
+    anyhow::ensure!(
+        backend_of_url(url) == Backend::Postgres,
+        "--database-url takes a postgres:// URL (without it, SQLite in the data dir is used)"
+    );
+    let options: AnyConnectOptions = url.parse().context("reading --database-url")?;
+    let pool = pool_options(db)
+        .connect_with(options)
+        .await
+        .context("connecting to the PostgreSQL database")?;
+    sqlx::migrate!("./migrations/postgres")
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(pool)
+}
+
+fn pool_options(db: &DbConfig) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(db.max_connections.max(1))
+        .acquire_timeout(db.acquire_timeout)
+        .idle_timeout(Some(db.idle_timeout))
+}
+
+async fn open_sqlite(data_dir: &Path, db: &DbConfig) -> anyhow::Result<Pool> {
     let lock_path = data_dir.join(LOCK_FILE);
     let lock = tokio::task::spawn_blocking(move || -> anyhow::Result<std::fs::File> {
         let mut options = std::fs::OpenOptions::new();
@@ -45,34 +167,56 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
     .await??;
     // The database is for the server's user alone (its WAL and shared-memory
     // files take the same mode from it).
-    let db = data_dir.join(DB_FILE);
-    if !db.exists() {
-        create_private_file(&db)?;
+    let path = data_dir.join(DB_FILE);
+    if !path.exists() {
+        create_private_file(&path)?;
     }
-    let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(data_dir.join(DB_FILE))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // FULL: every commit syncs the WAL before the reply. A killed
-        // process (kill -9) loses nothing even with NORMAL, since the WAL
-        // sits in the OS's cache; but a power cut could drop the last
-        // commits under NORMAL, and among them a spent link or a used code
-        // step would come back to life. One fsync per commit is small beside
-        // the argon2 hash of a sign-in.
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+    let options: AnyConnectOptions = sqlite_url(&path)
+        .parse()
+        .with_context(|| format!("opening {}", path.display()))?;
+    let pool = pool_options(db)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL: readers never wait for the writer. FULL: every commit
+                // syncs the WAL before the reply. A killed process (kill -9)
+                // loses nothing even with NORMAL, since the WAL sits in the
+                // OS's cache; but a power cut could drop the last commits
+                // under NORMAL, and among them a spent link or a used code
+                // step would come back to life. One fsync per commit is small
+                // beside the argon2 hash of a sign-in.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
-        .with_context(|| format!("opening {}", data_dir.join(DB_FILE).display()))?;
-    sqlx::migrate!("./migrations")
+        .with_context(|| format!("opening {}", path.display()))?;
+    sqlx::migrate!("./migrations/sqlite")
         .run(&pool)
         .await
         .context("applying database migrations")?;
     drop(lock);
     Ok(pool)
+}
+
+/// The `sqlite://` URL of a file, with the characters a URL would read as
+/// syntax escaped (sqlx percent-decodes the path).
+fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            '#' => url.push_str("%23"),
+            c => url.push(c),
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
 }
 
 /// Creates a folder (and its parents) readable by its owner only (0700 on
@@ -99,12 +243,94 @@ fn create_private_file(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))
 }
 
+/// A 0/1 column read as a `bool`: use `#[sqlx(try_from = "Flag")]` on a
+/// `bool` field. (The `Any` driver decodes `bool` only from a boolean
+/// column, which SQLite does not have.)
+pub struct Flag(i64);
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <i64 as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as sqlx::Decode<'r, Any>>::decode(value).map(Flag)
+    }
+}
+
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0 != 0
+    }
+}
+
+/// True when the database holds any sealed TOTP secret (then a missing key
+/// file is an error, not a fresh key).
+pub async fn has_totp_secrets(pool: &Pool) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM logins WHERE totp_secret IS NOT NULL LIMIT 1) AS x",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// One request counted against a limit of `limit` per `window` seconds for
+/// `key`, inside the caller's transaction: false (nothing counted) when the
+/// key's window is full. The window opens at a key's first request and
+/// lasts `window` seconds; one upsert whose `WHERE` refuses a full window,
+/// so parallel requests on any number of replicas never count past the
+/// limit (the row lock orders them).
+pub async fn take_request(
+    tx: &mut Conn,
+    key: &[u8],
+    now: i64,
+    window: i64,
+    limit: i64,
+) -> sqlx::Result<bool> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO request_limits (key, window_start, count) VALUES ($1, $2, 1)
+         ON CONFLICT (key) DO UPDATE SET
+             count = CASE WHEN request_limits.window_start <= $2 - $3 THEN 1
+                          ELSE request_limits.count + 1 END,
+             window_start = CASE WHEN request_limits.window_start <= $2 - $3 THEN $2
+                                 ELSE request_limits.window_start END
+         WHERE request_limits.window_start <= $2 - $3 OR request_limits.count < $4
+         RETURNING count",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(window)
+    .bind(limit)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(count.is_some())
+}
+
+/// Forgets the limit windows that ended `window` seconds before `now` (they
+/// would restart at the next request anyway): keeps the table to the keys
+/// seen in the last window.
+pub async fn prune_requests(pool: &Pool, now: i64, window: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM request_limits WHERE window_start <= $1")
+        .bind(now - window)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+}
+
 /// A login row (one email).
 #[derive(Debug, Clone, FromRow)]
 pub struct Login {
     pub id: i64,
     pub email: String,
     pub password_hash: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub password_expired: bool,
     pub totp_secret: Option<Vec<u8>>,
     pub blocked_until: Option<i64>,
@@ -118,6 +344,7 @@ pub struct Login {
 pub struct Partner {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "Flag")]
     pub two_factor: bool,
 }
 
@@ -126,6 +353,7 @@ pub struct Partner {
 pub struct User {
     pub login_id: i64,
     pub partner_id: i64,
+    #[sqlx(try_from = "Flag")]
     pub is_admin: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -134,37 +362,63 @@ pub struct User {
 const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_secret, \
      blocked_until, last_partner_id, session_epoch";
 
-/// The login with this email (case-insensitive).
-pub async fn login_by_email(pool: &SqlitePool, email: &str) -> sqlx::Result<Option<Login>> {
-    sqlx::query_as(&format!(
-        "SELECT {LOGIN_COLUMNS} FROM logins WHERE email = ?1"
+/// The login with this email (case-insensitive, ASCII letters at least).
+///
+/// The one query whose SQL differs: SQLite's `email` column compares
+/// `COLLATE NOCASE` under its unique index; PostgreSQL's unique index is on
+/// `lower(email)`, which this query must name to use it.
+pub async fn login_by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<Login>> {
+    let sql = match backend(pool) {
+        Backend::Sqlite => login_query("email = $1"),
+        Backend::Postgres => login_query("lower(email) = lower($1)"),
+    };
+    sqlx::query_as(&sql)
+        .bind(email.trim())
+        .fetch_optional(pool)
+        .await
+}
+
+fn login_query(condition: &str) -> String {
+    format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE {condition}")
+}
+
+/// Marks the password of the login with this email as expired; false when
+/// there is none.
+pub async fn expire_password(pool: &Pool, email: &str) -> sqlx::Result<bool> {
+    let condition = match backend(pool) {
+        Backend::Sqlite => "email = $1",
+        Backend::Postgres => "lower(email) = lower($1)",
+    };
+    sqlx::query(&format!(
+        "UPDATE logins SET password_expired = 1 WHERE {condition}"
     ))
     .bind(email.trim())
-    .fetch_optional(pool)
+    .execute(pool)
     .await
+    .map(|d| d.rows_affected() > 0)
 }
 
 /// The login with this id.
-pub async fn login_by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Login>> {
-    sqlx::query_as(&format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE id = ?1"))
+pub async fn login_by_id(pool: &Pool, id: i64) -> sqlx::Result<Option<Login>> {
+    sqlx::query_as(&format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 /// A partner by id.
-pub async fn partner(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<Partner>> {
-    sqlx::query_as("SELECT id, name, two_factor FROM partners WHERE id = ?1")
+pub async fn partner(pool: &Pool, id: i64) -> sqlx::Result<Option<Partner>> {
+    sqlx::query_as("SELECT id, name, two_factor FROM partners WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 /// The accounts a login belongs to, oldest membership first.
-pub async fn partners_of(pool: &SqlitePool, login_id: i64) -> sqlx::Result<Vec<Partner>> {
+pub async fn partners_of(pool: &Pool, login_id: i64) -> sqlx::Result<Vec<Partner>> {
     sqlx::query_as(
         "SELECT p.id, p.name, p.two_factor FROM users u JOIN partners p ON p.id = u.partner_id
-         WHERE u.login_id = ?1 ORDER BY u.created_at, p.id",
+         WHERE u.login_id = $1 ORDER BY u.created_at, p.id",
     )
     .bind(login_id)
     .fetch_all(pool)
@@ -172,10 +426,10 @@ pub async fn partners_of(pool: &SqlitePool, login_id: i64) -> sqlx::Result<Vec<P
 }
 
 /// The user of a login in one account.
-pub async fn user(pool: &SqlitePool, login_id: i64, partner_id: i64) -> sqlx::Result<Option<User>> {
+pub async fn user(pool: &Pool, login_id: i64, partner_id: i64) -> sqlx::Result<Option<User>> {
     sqlx::query_as(
         "SELECT login_id, partner_id, is_admin, first_name, last_name FROM users
-         WHERE login_id = ?1 AND partner_id = ?2",
+         WHERE login_id = $1 AND partner_id = $2",
     )
     .bind(login_id)
     .bind(partner_id)
@@ -184,10 +438,10 @@ pub async fn user(pool: &SqlitePool, login_id: i64, partner_id: i64) -> sqlx::Re
 }
 
 /// True when any account of the login requires two-factor sign-in.
-pub async fn login_has_2fa_account(pool: &SqlitePool, login_id: i64) -> sqlx::Result<bool> {
+pub async fn login_has_2fa_account(pool: &Pool, login_id: i64) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM users u JOIN partners p ON p.id = u.partner_id
-         WHERE u.login_id = ?1 AND p.two_factor = 1",
+         WHERE u.login_id = $1 AND p.two_factor = 1",
     )
     .bind(login_id)
     .fetch_one(pool)
@@ -196,13 +450,9 @@ pub async fn login_has_2fa_account(pool: &SqlitePool, login_id: i64) -> sqlx::Re
 }
 
 /// The last `n` password hashes of a login, newest first.
-pub async fn password_history(
-    pool: &SqlitePool,
-    login_id: i64,
-    n: i64,
-) -> sqlx::Result<Vec<String>> {
+pub async fn password_history(pool: &Pool, login_id: i64, n: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
-        "SELECT hash FROM password_history WHERE login_id = ?1 ORDER BY id DESC LIMIT ?2",
+        "SELECT hash FROM password_history WHERE login_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(login_id)
     .bind(n)
@@ -218,7 +468,7 @@ pub async fn password_history(
 /// epoch equals its login's. `keep` names the one session that survives
 /// (the one that asked for the change), re-stamped with the new epoch.
 pub async fn set_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     login_id: i64,
     hash: &str,
     now: i64,
@@ -232,16 +482,16 @@ pub async fn set_password(
 /// [`set_password`] inside a caller's transaction (a link spent and the
 /// password it sets commit together, or neither does).
 pub async fn write_password(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut Conn,
     login_id: i64,
     hash: &str,
     now: i64,
     keep: Option<i64>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE logins SET password_hash = ?2, password_set_at = ?3, password_expired = 0,
+        "UPDATE logins SET password_hash = $2, password_set_at = $3, password_expired = 0,
          failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-         session_epoch = session_epoch + 1 WHERE id = ?1",
+         session_epoch = session_epoch + 1 WHERE id = $1",
     )
     .bind(login_id)
     .bind(hash)
@@ -250,15 +500,15 @@ pub async fn write_password(
     .await?;
     if let Some(session) = keep {
         sqlx::query(
-            "UPDATE sessions SET epoch = (SELECT session_epoch FROM logins WHERE id = ?1)
-             WHERE id = ?2 AND login_id = ?1",
+            "UPDATE sessions SET epoch = (SELECT session_epoch FROM logins WHERE id = $1)
+             WHERE id = $2 AND login_id = $1",
         )
         .bind(login_id)
         .bind(session)
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("INSERT INTO password_history (login_id, hash, created_at) VALUES (?1, ?2, ?3)")
+    sqlx::query("INSERT INTO password_history (login_id, hash, created_at) VALUES ($1, $2, $3)")
         .bind(login_id)
         .bind(hash)
         .bind(now)
@@ -266,8 +516,8 @@ pub async fn write_password(
         .await?;
     // Only the last few are ever compared; keep no more old hashes than that.
     sqlx::query(
-        "DELETE FROM password_history WHERE login_id = ?1 AND id NOT IN
-         (SELECT id FROM password_history WHERE login_id = ?1 ORDER BY id DESC LIMIT 3)",
+        "DELETE FROM password_history WHERE login_id = $1 AND id NOT IN
+         (SELECT id FROM password_history WHERE login_id = $1 ORDER BY id DESC LIMIT 3)",
     )
     .bind(login_id)
     .execute(&mut *tx)
@@ -277,17 +527,13 @@ pub async fn write_password(
 
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
 /// old codes belong to the old secret.
-pub async fn set_totp_secret(pool: &SqlitePool, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
+pub async fn set_totp_secret(pool: &Pool, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
     write_totp_secret(&mut *pool.acquire().await?, login_id, sealed).await
 }
 
 /// [`set_totp_secret`] inside a caller's transaction.
-pub async fn write_totp_secret(
-    tx: &mut sqlx::SqliteConnection,
-    login_id: i64,
-    sealed: &[u8],
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logins SET totp_secret = ?2, last_otp_step = NULL WHERE id = ?1")
+pub async fn write_totp_secret(tx: &mut Conn, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logins SET totp_secret = $2, last_otp_step = NULL WHERE id = $1")
         .bind(login_id)
         .bind(sealed)
         .execute(&mut *tx)
@@ -296,12 +542,8 @@ pub async fn write_totp_secret(
 }
 
 /// Remembers the account a login used last (the default for the next login).
-pub async fn set_last_partner(
-    pool: &SqlitePool,
-    login_id: i64,
-    partner_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logins SET last_partner_id = ?2 WHERE id = ?1")
+pub async fn set_last_partner(pool: &Pool, login_id: i64, partner_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logins SET last_partner_id = $2 WHERE id = $1")
         .bind(login_id)
         .bind(partner_id)
         .execute(pool)
@@ -310,17 +552,17 @@ pub async fn set_last_partner(
 }
 
 /// A setting shared between `serve` and the CLI.
-pub async fn setting(pool: &SqlitePool, key: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
+pub async fn setting(pool: &Pool, key: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(pool)
         .await
 }
 
 /// Stores a setting.
-pub async fn set_setting(pool: &SqlitePool, key: &str, value: &str) -> sqlx::Result<()> {
+pub async fn set_setting(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+        "INSERT INTO settings (key, value) VALUES ($1, $2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
@@ -328,4 +570,60 @@ pub async fn set_setting(pool: &SqlitePool, key: &str, value: &str) -> sqlx::Res
     .execute(pool)
     .await
     .map(|_| ())
+}
+
+/// Creates a fresh, empty PostgreSQL database on the server `base_url`
+/// names (connecting to the database in it) and returns the new database's
+/// URL. For test harnesses: every test gets a database of its own on one
+/// throwaway cluster.
+pub async fn create_scratch_database(base_url: &str) -> anyhow::Result<String> {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "kmc_{}",
+        crate::auth::random_token()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .chars()
+            .take(20)
+            .collect::<String>()
+    );
+    let mut conn = Conn::connect(base_url)
+        .await
+        .context("connecting to the PostgreSQL server")?;
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .context("creating a scratch database")?;
+    conn.close().await.ok();
+    let (head, query) = match base_url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base_url, None),
+    };
+    // postgres://user@host:port[/db]: the path after the authority names the
+    // database.
+    let authority_end = head
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| head[start..].find('/').map(|j| start + j))
+        .unwrap_or(head.len());
+    let mut url = format!("{}/{name}", &head[..authority_end]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    Ok(url)
+}
+
+/// The database a test runs on: a fresh PostgreSQL database when
+/// `KMC_TEST_DATABASE_URL` names a server (the PostgreSQL pass of `cargo
+/// xtask test`), else `None` (SQLite in the test's data dir).
+pub async fn test_database_url() -> Option<String> {
+    let base = std::env::var("KMC_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    Some(
+        create_scratch_database(&base)
+            .await
+            .expect("KMC_TEST_DATABASE_URL names a PostgreSQL server that takes CREATE DATABASE"),
+    )
 }

@@ -48,6 +48,8 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(START));
     let mut o = Options::new(dir.path());
+    // The PostgreSQL pass (KMC_TEST_DATABASE_URL): a fresh database per test.
+    o.db.url = kmc_server::store::test_database_url().await;
     o.hash_cost = HashCost::TEST;
     o.clock = clock.clone();
     o.public_url = "http://kmc.test".into();
