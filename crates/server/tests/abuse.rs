@@ -445,6 +445,7 @@ async fn a_missing_key_file_is_an_error_once_the_database_holds_secrets() {
     let dir = t.dir.path().to_owned();
     std::fs::remove_file(dir.join(kmc_server::KEY_FILE)).unwrap();
     let mut o = kmc_server::Options::new(&dir);
+    o.db.url = t.db_url.clone();
     o.hash_cost = HashCost::TEST;
     let err = match kmc_server::AppState::open(o).await {
         Ok(_) => panic!("a fresh key was made over sealed secrets"),

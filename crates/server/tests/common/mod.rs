@@ -32,6 +32,9 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub dir: TempDir,
     pub router: Router,
+    /// The PostgreSQL database of the PostgreSQL pass (`None`: SQLite in
+    /// `dir`), for tests that open the same database again.
+    pub db_url: Option<String>,
 }
 
 /// A password that passes the policy.
@@ -54,6 +57,7 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
     o.clock = clock.clone();
     o.public_url = "http://kmc.test".into();
     configure(&mut o);
+    let db_url = o.db.url.clone();
     let state = AppState::open(o).await.unwrap();
     let router = kmc_server::router(state.clone());
     TestApp {
@@ -61,6 +65,7 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
         clock,
         dir,
         router,
+        db_url,
     }
 }
 
