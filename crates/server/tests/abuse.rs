@@ -109,10 +109,11 @@ async fn one_client_spraying_many_logins_is_refused_after_its_threshold_without_
     }
     assert_checked_and_refused(&answers, 5, 15);
     // The refused ones never reached a login: no per-login failures beyond 5.
-    let failures: i64 = sqlx::query_scalar("SELECT CAST(SUM(failed_attempts) AS BIGINT) FROM logins")
-        .fetch_one(&t.state.pool)
-        .await
-        .unwrap();
+    let failures: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(failed_attempts) AS BIGINT) FROM logins")
+            .fetch_one(&t.state.pool)
+            .await
+            .unwrap();
     assert_eq!(failures, 5);
     // Even the right password is refused from that client, not from others.
     assert_error(
