@@ -16,6 +16,7 @@
 //! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
 
 mod ctx;
+mod pg;
 mod setup;
 mod steps;
 

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::ctx::{self, Ctx};
+use crate::pg;
 use crate::setup::{self, Browser};
 
 /// `cargo xtask build`: setup, the release `dist/`, the release `kmc-server`.
@@ -89,6 +90,31 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
             counts,
         )
     });
+    // The same tests again with every server test on PostgreSQL: a throwaway cluster, and a
+    // fresh database per test (KMC_TEST_DATABASE_URL). The same command line as above, so
+    // nothing is rebuilt (doc tests are not repeated).
+    let mut postgres = None;
+    let pg_ok = report.step("PostgreSQL cluster (initdb, pg_ctl)", setup_ok, |_| {
+        postgres = Some(pg::Cluster::start(ctx, "test", pg::Durability::Throwaway)?);
+        Ok(())
+    });
+    report.step("native tests on PostgreSQL (server)", pg_ok, |counts| {
+        let url = postgres.as_ref().map(|c| c.url.clone()).unwrap_or_default();
+        run_counting(
+            ctx.cargo()
+                .args([
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "e2e",
+                    "--lib",
+                    "--bins",
+                    "--tests",
+                ])
+                .env("KMC_TEST_DATABASE_URL", url),
+            counts,
+        )
+    });
     let dist_ok = report.step("trunk build --release (dist/)", setup_ok, |_| {
         ctx::run_status(ctx.cmd("trunk").args(["build", "--release"]))
     });
@@ -124,9 +150,15 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
     });
     let server_bin = ctx.target_dir().join("debug/kmc-server");
     report.step("end-to-end tests (e2e)", dist_ok && server_ok, |counts| {
+        // The two-replica flow shares a fresh PostgreSQL database when the cluster is up.
+        let replica_db = postgres
+            .as_ref()
+            .map(|c| c.create_database("kmc_e2e"))
+            .transpose()?;
         run_counting(
             ctx.cargo()
                 .args(["test", "-p", "e2e", "--", "--test-threads=1"])
+                .envs(replica_db.map(|url| ("KMC_E2E_DATABASE_URL", url)))
                 .env("KMC_SERVER_BIN", &server_bin)
                 .env("KMC_DIST", ctx.dist())
                 .env("CHROMEDRIVER", &driver),
@@ -134,6 +166,7 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
         )
     });
 
+    drop(postgres);
     report.print();
     match report.first_problem() {
         None => Ok(()),

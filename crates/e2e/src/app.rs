@@ -15,6 +15,7 @@ use tempfile::TempDir;
 
 use crate::authenticator::Authenticator;
 use crate::mail::{self, Email};
+use crate::proxy::RoundRobin;
 use crate::{unix_now, workspace_root};
 
 /// The line the server prints once it accepts connections.
@@ -92,14 +93,19 @@ pub fn new_password() -> String {
     )
 }
 
-/// A running server; the process is killed when this is dropped.
+/// A running server (or two replicas behind a round-robin proxy); the
+/// processes are killed when this is dropped.
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT`, no trailing slash (the proxy's, for replicas).
     pub base_url: String,
-    /// The server's `--data-dir`.
+    /// The server's `--data-dir` (shared by the replicas: one outbox, one key file).
     pub data_dir: PathBuf,
     server_bin: PathBuf,
-    child: Option<Child>,
+    children: Vec<Child>,
+    /// `--database-url URL` when the replicas share a PostgreSQL database.
+    db_args: Vec<String>,
+    /// The proxy in front of the replicas, if there are several.
+    proxy: Option<RoundRobin>,
     http: reqwest::Client,
     /// Holds the data directory and the server's log until the test ends.
     root: TempDir,
@@ -108,6 +114,19 @@ pub struct TestApp {
 /// Starts `kmc-server serve` on a fresh data directory and a free port, and
 /// waits until it says it is listening.
 pub fn spawn_app() -> TestApp {
+    spawn(1)
+}
+
+/// Starts two `kmc-server serve` replicas on one database behind a
+/// round-robin proxy that sends each request to the next replica, as a load
+/// balancer would. The database is the PostgreSQL one `KMC_E2E_DATABASE_URL`
+/// names (a fresh database: `cargo xtask test` makes one on its throwaway
+/// cluster), else the SQLite file both replicas share in the data dir.
+pub fn spawn_replicated_app() -> TestApp {
+    spawn(2)
+}
+
+fn spawn(replicas: usize) -> TestApp {
     let server_bin = server_bin();
     let dist = dist_dir();
     let root = tempfile::Builder::new()
@@ -117,17 +136,72 @@ pub fn spawn_app() -> TestApp {
     let data_dir = root.path().join("data");
     let log_path = root.path().join("server.log");
     let log = std::fs::File::create(&log_path).expect("the server log can be created");
+    let mut db_args = Vec::new();
+    if replicas > 1
+        && let Some(url) = std::env::var("KMC_E2E_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+    {
+        db_args = vec!["--database-url".to_owned(), url];
+    }
+    let listener = (replicas > 1).then(RoundRobin::bind);
+    let public_url = listener
+        .as_ref()
+        .map(|l| format!("http://{}", l.local_addr().expect("the proxy's address")));
+    let mut children = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..replicas {
+        let mut cmd = Command::new(&server_bin);
+        cmd.arg("--data-dir")
+            .arg(&data_dir)
+            .args(&db_args)
+            .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
+            .arg(&dist);
+        if let Some(public) = &public_url {
+            cmd.args(["--public-url", public]);
+        }
+        let (child, url) = start_server(cmd, &log, &log_path);
+        children.push(child);
+        urls.push(url);
+    }
+    let (base_url, proxy) = match listener {
+        Some(listener) => {
+            let upstreams = urls
+                .iter()
+                .map(|u| u.trim_start_matches("http://").to_owned())
+                .collect();
+            let proxy = RoundRobin::start(listener, upstreams);
+            (format!("http://{}", proxy.addr), Some(proxy))
+        }
+        None => (urls.remove(0), None),
+    };
 
-    let mut child = Command::new(&server_bin)
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
-        .arg(&dist)
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client");
+    TestApp {
+        base_url,
+        data_dir,
+        server_bin,
+        children,
+        db_args,
+        proxy,
+        http,
+        root,
+    }
+}
+
+/// Spawns one server and waits for its ready line; its base URL.
+fn start_server(mut cmd: Command, log: &std::fs::File, log_path: &Path) -> (Child, String) {
+    let log = log.try_clone().expect("log handle");
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log.try_clone().expect("log handle")))
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin.display()));
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
 
     // Read stdout on a thread: the ready line arrives there, and whatever the
     // server prints later must keep being drained so it never blocks on a full pipe.
@@ -148,30 +222,16 @@ pub fn spawn_app() -> TestApp {
         }
     });
 
-    let base_url = match rx.recv_timeout(START_TIMEOUT) {
-        Ok(url) => url,
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(url) => (child, url),
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
             panic!(
                 "kmc-server did not print `{READY_PREFIX}http://…` within {START_TIMEOUT:?}; its output:\n{log}"
             );
         }
-    };
-
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("an HTTP client");
-    TestApp {
-        base_url,
-        data_dir,
-        server_bin,
-        child: Some(child),
-        http,
-        root,
     }
 }
 
@@ -223,10 +283,18 @@ impl Drop for TestApp {
 impl TestApp {
     /// Kills the server (the data directory stays), e.g. to make the network fail mid-flow.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        for mut child in self.children.drain(..) {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// How many requests the proxy sent to each replica (empty for one server).
+    pub fn requests_per_replica(&self) -> Vec<usize> {
+        self.proxy
+            .as_ref()
+            .map(RoundRobin::counts)
+            .unwrap_or_default()
     }
 
     /// The absolute URL of an app path such as `/login`.
@@ -247,6 +315,7 @@ impl TestApp {
         let mut child = Command::new(&self.server_bin)
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(&self.db_args)
             .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()

@@ -10,6 +10,7 @@
 //! Serves:
 //! - [`app`]: [`spawn_app`] and the [`TestApp`] handle (CLI, API, database);
 //! - [`mail`]: reading `.eml` files and the links inside them;
+//! - [`proxy`]: a round-robin proxy in front of two server replicas;
 //! - [`authenticator`]: TOTP codes the way a phone computes them;
 //! - [`browser`]: chromedriver + Chromium and wait-until helpers;
 //! - [`flows`]: the user's steps on the sign-in card;
@@ -26,10 +27,11 @@ pub mod authenticator;
 pub mod browser;
 pub mod flows;
 pub mod mail;
+pub mod proxy;
 pub mod qr;
 pub mod screenshots;
 
-pub use app::{Account, LinkKind, TestApp, spawn_app};
+pub use app::{Account, LinkKind, TestApp, spawn_app, spawn_replicated_app};
 pub use authenticator::Authenticator;
 pub use browser::Browser;
 
