@@ -455,3 +455,23 @@ async fn a_missing_key_file_is_an_error_once_the_database_holds_secrets() {
     assert!(err.contains("missing"), "{err}");
     assert!(!dir.join(kmc_server::KEY_FILE).exists());
 }
+
+#[tokio::test]
+async fn a_key_file_other_than_the_one_the_database_was_first_used_with_is_refused() {
+    let t = app().await;
+    let other = tempfile::tempdir().unwrap();
+    let mut o = kmc_server::Options::new(t.dir.path());
+    o.db.url = t.db_url.clone();
+    o.hash_cost = HashCost::TEST;
+    o.secret_key_file = Some(other.path().join("another.key"));
+    let err = match kmc_server::AppState::open(o).await {
+        Ok(_) => panic!("a second key was accepted beside the first"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("same --secret-key-file"), "{err}");
+    // The right key still opens it.
+    let mut o = kmc_server::Options::new(t.dir.path());
+    o.db.url = t.db_url.clone();
+    o.hash_cost = HashCost::TEST;
+    kmc_server::AppState::open(o).await.unwrap();
+}

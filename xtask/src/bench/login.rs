@@ -27,7 +27,7 @@ const ARGON2_T: u32 = 2;
 const ARGON2_P: u32 = 1;
 /// Concurrency levels for the login load.
 const LEVELS: [usize; 2] = [16, 200];
-const LOGIN_PATH: &str = "/api_v3/service/user/action/loginByLoginId?format=1";
+pub(super) const LOGIN_PATH: &str = "/api_v3/service/user/action/loginByLoginId?format=1";
 
 /// Runs the login section and returns its markdown.
 pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, String> {
@@ -178,12 +178,12 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
 }
 
 /// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
-fn is_success(status: u16, body: &[u8]) -> bool {
+pub(super) fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
 }
 
 /// The argon2id hash rate with every core busy, and the time of one hash.
-fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
+pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
     let params =
         Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| e.to_string())?;
     let barrier = Arc::new(Barrier::new(threads));
@@ -218,18 +218,23 @@ fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
     Ok((total, mean_ms))
 }
 
-struct LoadResult {
-    ok: u64,
-    errors: u64,
-    latencies_ms: Vec<f64>,
-    elapsed: Duration,
-    first_error: Option<String>,
+pub(super) struct LoadResult {
+    pub(super) ok: u64,
+    pub(super) errors: u64,
+    pub(super) latencies_ms: Vec<f64>,
+    pub(super) elapsed: Duration,
+    pub(super) first_error: Option<String>,
 }
 
 /// `clients` threads each post logins back to back on their own connection until `dur` is up.
 /// `clients` threads, each on its own connection signing in with its own body (its own
 /// login) in a loop for `dur`.
-fn load(addr: SocketAddr, bodies: Arc<Vec<Vec<u8>>>, clients: usize, dur: Duration) -> LoadResult {
+pub(super) fn load(
+    addr: SocketAddr,
+    bodies: Arc<Vec<Vec<u8>>>,
+    clients: usize,
+    dur: Duration,
+) -> LoadResult {
     let barrier = Arc::new(Barrier::new(clients + 1));
     let handles: Vec<_> = (0..clients)
         .map(|i| {

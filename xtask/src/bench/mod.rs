@@ -5,7 +5,11 @@
 //! 3. [`login`]: `user.loginByLoginId` throughput and latency at 16 and 200 concurrent clients,
 //!    next to the argon2id hash rate of this machine (the ceiling a correct server can reach).
 //!
-//! Options: `--only sizes|page|login` (repeatable), `--loads N` (default 10),
+//! 4. [`stores`]: sign-ins per second on one replica over SQLite, one over PostgreSQL and two
+//!    over PostgreSQL, each next to the argon2id ceiling, and the database round trips of one
+//!    sign-in.
+//!
+//! Options: `--only sizes|page|login|stores` (repeatable), `--loads N` (default 10),
 //! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
@@ -14,6 +18,7 @@ mod http;
 mod login;
 mod pageload;
 mod sizes;
+mod stores;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -109,6 +114,12 @@ pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
             login::run(ctx, &server, Duration::from_secs(o.seconds)),
         );
     }
+    if wants("stores") {
+        section(
+            "Login throughput by store",
+            stores::run(ctx, &server, Duration::from_secs(o.seconds)),
+        );
+    }
 
     let path = ctx.target_dir().join("bench-report.md");
     std::fs::create_dir_all(ctx.target_dir()).map_err(|e| e.to_string())?;
@@ -169,10 +180,23 @@ pub fn start_server(
     server: &Path,
     data_dir: &Path,
 ) -> Result<(Proc, SocketAddr), String> {
-    let log = std::fs::File::create(data_dir.join("server.log")).map_err(|e| e.to_string())?;
+    start_server_with(ctx, server, data_dir, &[], "server.log")
+}
+
+/// [`start_server`] with more global arguments (e.g. `--database-url`) and its own log file
+/// name, so several servers can share one data dir.
+pub fn start_server_with(
+    ctx: &Ctx,
+    server: &Path,
+    data_dir: &Path,
+    global_args: &[String],
+    log_name: &str,
+) -> Result<(Proc, SocketAddr), String> {
+    let log = std::fs::File::create(data_dir.join(log_name)).map_err(|e| e.to_string())?;
     let mut child = Command::new(server)
         .arg("--data-dir")
         .arg(data_dir.join("data"))
+        .args(global_args)
         .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
         .arg(ctx.dist())
         // The throughput levels hold up to 200 sign-ins in flight on purpose, all from one
@@ -200,7 +224,7 @@ pub fn start_server(
         }
     });
     let addr = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
-        let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(data_dir.join(log_name)).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         format!(
             "kmc-server did not print its listening line within 60 s; log tail:\n{}",

@@ -148,6 +148,10 @@ fn pool_options(db: &DbConfig) -> AnyPoolOptions {
         .max_connections(db.max_connections.max(1))
         .acquire_timeout(db.acquire_timeout)
         .idle_timeout(Some(db.idle_timeout))
+        // No ping before every query: on PostgreSQL it is a network round trip, and it would
+        // double a sign-in's round trips. A connection the server dropped (a restart) fails
+        // one query, which answers an error, and is then replaced.
+        .test_before_acquire(false)
 }
 
 async fn open_sqlite(data_dir: &Path, db: &DbConfig) -> anyhow::Result<Pool> {
@@ -626,4 +630,15 @@ pub async fn test_database_url() -> Option<String> {
             .await
             .expect("KMC_TEST_DATABASE_URL names a PostgreSQL server that takes CREATE DATABASE"),
     )
+}
+
+/// Stores a setting unless one is there already (the first writer wins,
+/// whatever runs at the same time).
+pub async fn add_setting_if_absent(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .execute(pool)
+        .await
+        .map(|_| ())
 }

@@ -1,0 +1,339 @@
+//! Sign-in throughput by store (issue 14): one `kmc-server` over SQLite, one over PostgreSQL
+//! and two over one PostgreSQL database (the load split between them as a load balancer would),
+//! each level bracketed by argon2id ceiling measurements; and the database round trips of one
+//! sign-in on PostgreSQL, counted by a relay between the server and the database.
+//!
+//! The PostgreSQL cluster is a throwaway one (see `crate::pg`) with PostgreSQL's durable
+//! defaults (fsync on, synchronous commit), as SQLite runs with `synchronous = FULL`.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::http::Conn;
+use super::login::{LOGIN_PATH, LoadResult, argon2_ceiling, is_success, load};
+use super::{Proc, TempDir, loadavg, percentile, start_server_with};
+use crate::ctx::Ctx;
+use crate::pg;
+use crate::scratch::cli;
+
+/// Concurrent clients per level (each its own login, signing in again and again).
+const CLIENTS: usize = 32;
+/// Sign-ins counted for the round trips (after as many to warm the statement caches).
+const COUNTED: u64 = 50;
+
+struct Level {
+    store: &'static str,
+    replicas: usize,
+    rate: f64,
+    result: LoadResult,
+    ceiling: (f64, f64),
+    load_before: String,
+}
+
+/// Runs the section and returns its markdown.
+pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, String> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cluster = pg::Cluster::start(ctx, "bench", pg::Durability::Durable)?;
+    println!("measuring the argon2id ceiling on {cores} threads for 5 s …");
+    let (mut ceiling, _) = argon2_ceiling(cores, Duration::from_secs(5))?;
+    let mut levels = Vec::new();
+    let mut round_trips = None;
+    for (store, replicas) in [("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)] {
+        let tmp = TempDir::new(&format!("stores-{}-{replicas}", store.to_lowercase()))?;
+        let mut global = Vec::new();
+        if store == "PostgreSQL" {
+            let url = cluster.create_database(&format!("bench_{replicas}"))?;
+            global = vec!["--database-url".to_owned(), url];
+        }
+        let bodies = Arc::new(logins(server, &tmp.path().join("data"), &global)?);
+        let servers: Vec<(Proc, SocketAddr)> = (0..replicas)
+            .map(|i| start_server_with(ctx, server, tmp.path(), &global, &format!("server{i}.log")))
+            .collect::<Result<_, _>>()?;
+        let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
+        probe(addrs[0], &bodies[0])?;
+        println!("{store} × {replicas}: warming up for 3 s …");
+        let _ = split_load(&addrs, &bodies, CLIENTS, Duration::from_secs(3));
+        println!(
+            "{store} × {replicas}: {CLIENTS} clients for {} s …",
+            duration.as_secs()
+        );
+        let load_before = loadavg();
+        let result = split_load(&addrs, &bodies, CLIENTS, duration);
+        let rate = result.ok as f64 / result.elapsed.as_secs_f64();
+        println!(
+            "{store} × {replicas}: {rate:.1} sign-ins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors",
+            percentile(&result.latencies_ms, 50.0),
+            percentile(&result.latencies_ms, 99.0),
+            result.errors
+        );
+        let (after, _) = argon2_ceiling(cores, Duration::from_secs(5))?;
+        levels.push(Level {
+            store,
+            replicas,
+            rate,
+            result,
+            ceiling: (ceiling, after),
+            load_before,
+        });
+        ceiling = after;
+        drop(servers);
+        if store == "PostgreSQL" && replicas == 1 {
+            round_trips = Some(count_round_trips(
+                ctx,
+                server,
+                tmp.path(),
+                &global,
+                &bodies,
+            )?);
+        }
+    }
+    Ok(report(cores, duration, &levels, round_trips))
+}
+
+/// `CLIENTS` logins in a fresh password-only account; their sign-in bodies.
+fn logins(server: &Path, data: &Path, global: &[String]) -> Result<Vec<Vec<u8>>, String> {
+    let with = |args: &[&str]| -> Vec<String> {
+        global
+            .iter()
+            .cloned()
+            .chain(args.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let run = |args: Vec<String>, stdin: Option<&str>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(server, data, &args, stdin)
+    };
+    let partner = run(with(&["partner", "add", "--name", "Bench Sandbox"]), None)?;
+    let partner = partner
+        .lines()
+        .last()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let password = "Bench store sign-in passphrase";
+    println!("creating {CLIENTS} bench logins …");
+    (0..CLIENTS)
+        .map(|i| {
+            let email = format!("bench{i}@example.com");
+            run(
+                with(&[
+                    "user",
+                    "add",
+                    "--partner",
+                    &partner,
+                    "--email",
+                    &email,
+                    "--password-stdin",
+                ]),
+                Some(password),
+            )?;
+            Ok(json!({"loginId": email, "password": password, "partnerId": partner.parse::<i64>().unwrap_or(0), "otp": ""})
+                .to_string()
+                .into_bytes())
+        })
+        .collect()
+}
+
+fn probe(addr: SocketAddr, body: &[u8]) -> Result<(), String> {
+    let r = Conn::new(addr, Duration::from_secs(30))
+        .request("POST", LOGIN_PATH, Some("application/json"), body)
+        .map_err(|e| format!("first sign-in failed: {e}"))?;
+    if is_success(r.status, &r.body) {
+        Ok(())
+    } else {
+        Err(format!(
+            "first sign-in refused: HTTP {} {}",
+            r.status,
+            r.text()
+        ))
+    }
+}
+
+/// `clients` clients split evenly over the replicas (each client keeps to one, as a load
+/// balancer keeping connections alive does), for `dur`; the merged result.
+fn split_load(
+    addrs: &[SocketAddr],
+    bodies: &Arc<Vec<Vec<u8>>>,
+    clients: usize,
+    dur: Duration,
+) -> LoadResult {
+    let n = addrs.len();
+    let parts: Vec<LoadResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, &addr)| {
+                // Each replica's clients sign in with their own logins.
+                let mine: Vec<Vec<u8>> = bodies.iter().skip(i).step_by(n).cloned().collect();
+                let share = clients / n + usize::from(i < clients % n);
+                s.spawn(move || load(addr, Arc::new(mine), share, dur))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut merged = LoadResult {
+        ok: 0,
+        errors: 0,
+        latencies_ms: Vec::new(),
+        elapsed: Duration::ZERO,
+        first_error: None,
+    };
+    for p in parts {
+        merged.ok += p.ok;
+        merged.errors += p.errors;
+        merged.latencies_ms.extend(p.latencies_ms);
+        merged.elapsed = merged.elapsed.max(p.elapsed);
+        merged.first_error = merged.first_error.or(p.first_error);
+    }
+    merged.latencies_ms.sort_by(f64::total_cmp);
+    merged
+}
+
+/// Round trips to PostgreSQL per sign-in: a server whose database URL points at a counting
+/// relay signs in `COUNTED` times one after another (after as many unmeasured ones, so
+/// prepared statements are cached), and every burst the server sends is one round trip.
+fn count_round_trips(
+    ctx: &Ctx,
+    server: &Path,
+    dir: &Path,
+    global: &[String],
+    bodies: &Arc<Vec<Vec<u8>>>,
+) -> Result<f64, String> {
+    let url = global.get(1).ok_or("no database URL")?;
+    let (relay, bursts) = relay_to(url)?;
+    let relayed = url.replacen(&upstream_of(url)?, &relay.to_string(), 1);
+    let args = vec!["--database-url".to_owned(), relayed];
+    let (_proc, addr) = start_server_with(ctx, server, dir, &args, "server-relay.log")?;
+    let mut conn = Conn::new(addr, Duration::from_secs(30));
+    let mut sign_in = |i: u64| -> Result<(), String> {
+        let body = &bodies[i as usize % bodies.len()];
+        let r = conn
+            .request("POST", LOGIN_PATH, Some("application/json"), body)
+            .map_err(|e| e.to_string())?;
+        if is_success(r.status, &r.body) {
+            Ok(())
+        } else {
+            Err(format!("sign-in refused: {}", r.text()))
+        }
+    };
+    for i in 0..COUNTED {
+        sign_in(i)?;
+    }
+    let before = bursts.load(Ordering::SeqCst);
+    for i in 0..COUNTED {
+        sign_in(i)?;
+    }
+    let after = bursts.load(Ordering::SeqCst);
+    Ok((after - before) as f64 / COUNTED as f64)
+}
+
+/// `host:port` of a `postgres://user@host:port/db` URL.
+fn upstream_of(url: &str) -> Result<String, String> {
+    let rest = url.split_once("://").map(|(_, r)| r).ok_or("not a URL")?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    Ok(authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority)
+        .to_owned())
+}
+
+/// A loopback relay to the database of `url`; the relay's address and the number of bursts
+/// (reads) it has seen from its clients.
+fn relay_to(url: &str) -> Result<(SocketAddr, Arc<AtomicU64>), String> {
+    let upstream = upstream_of(url)?;
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let bursts = Arc::new(AtomicU64::new(0));
+    let counter = bursts.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(db) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = db.set_nodelay(true);
+            let (Ok(client_r), Ok(db_w)) = (client.try_clone(), db.try_clone()) else {
+                continue;
+            };
+            let counter = counter.clone();
+            std::thread::spawn(move || pipe(client_r, db_w, Some(counter)));
+            std::thread::spawn(move || pipe(db, client, None));
+        }
+    });
+    Ok((addr, bursts))
+}
+
+/// Copies one direction until either side closes, counting reads when asked to.
+fn pipe(mut from: TcpStream, mut to: TcpStream, count: Option<Arc<AtomicU64>>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if let Some(c) = &count {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Option<f64>) -> String {
+    let mut md = format!(
+        "## Sign-in throughput by store (one replica over SQLite, one and two over PostgreSQL)\n\n\
+         {CLIENTS} concurrent clients, each its own login in a password-only account signing in \
+         again and again on a keep-alive connection, {} s per level; with two replicas half of \
+         the clients use each (one PostgreSQL database, PostgreSQL 15 with fsync on). Every \
+         level is bracketed by the argon2id ceiling of this {cores}-core machine, measured \
+         before and after it.\n\n\
+         | store | replicas | sign-ins/s | argon2id ceiling around it | % of higher | p50 | p99 | errors | load avg |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        duration.as_secs()
+    );
+    for l in levels {
+        md.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} / {:.1} | {:.0} % | {:.0} ms | {:.0} ms | {} | {} |\n",
+            l.store,
+            l.replicas,
+            l.rate,
+            l.ceiling.0,
+            l.ceiling.1,
+            l.rate * 100.0 / l.ceiling.0.max(l.ceiling.1),
+            percentile(&l.result.latencies_ms, 50.0),
+            percentile(&l.result.latencies_ms, 99.0),
+            l.result.errors,
+            l.load_before,
+        ));
+        if let Some(e) = &l.result.first_error {
+            md.push_str(&format!(
+                "\nFirst error ({} × {}): {e}\n\n",
+                l.store, l.replicas
+            ));
+        }
+    }
+    md.push_str(&format!(
+        "\nDatabase work of one password sign-in (the same statements on both stores): 6 \
+         statements, 2 reads (the login, its accounts) and 4 single-statement writes (reserve a \
+         guess, accept it, remember the account, create the session). SQLite: no network round \
+         trip, 4 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: {} round trips \
+         per sign-in measured by a relay between server and database over {COUNTED} sign-ins \
+         (statements already prepared on their connections), 4 of them commits.\n",
+        round_trips
+            .map(|r| format!("{r:.1}"))
+            .unwrap_or_else(|| "(not measured)".into())
+    ));
+    md
+}
