@@ -330,7 +330,9 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
          guess, accept it, remember the account, create the session). SQLite: no network round \
          trip, 4 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: {} round trips \
          per sign-in measured by a relay between server and database over {COUNTED} sign-ins \
-         (statements already prepared on their connections), 4 of them commits.\n",
+         (statements already prepared on their connections): one per statement (4 of them \
+         commits) on the request's path, and as many pings that sqlx sends as each connection \
+         goes back to its pool, after the statement has answered.\n",
         round_trips
             .map(|r| format!("{r:.1}"))
             .unwrap_or_else(|| "(not measured)".into())
