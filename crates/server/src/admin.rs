@@ -17,17 +17,28 @@ pub async fn add_partner(state: &AppState, name: &str, two_factor: bool) -> anyh
     if name.is_empty() {
         bail!("the account name is empty");
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO partners (id, name, two_factor, created_at)
-         VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), $1, $2, $3)
-         RETURNING id",
-    )
-    .bind(name)
-    .bind(i64::from(two_factor))
-    .bind(state.now())
-    .fetch_one(&state.pool)
-    .await?;
-    Ok(id)
+    // Two commands adding accounts at once on PostgreSQL both read the same
+    // MAX(id) (SQLite runs them one after the other): the loser's insert
+    // hits the primary key and tries again with the next id.
+    let mut attempts = 0;
+    loop {
+        let added = sqlx::query_scalar(
+            "INSERT INTO partners (id, name, two_factor, created_at)
+             VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), $1, $2, $3)
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(i64::from(two_factor))
+        .bind(state.now())
+        .fetch_one(&state.pool)
+        .await;
+        match added {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 20 => {
+                attempts += 1;
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// What `add_user` did, for the operator.

@@ -7,8 +7,41 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kmc-server");
 
+/// On the PostgreSQL pass (`KMC_TEST_DATABASE_URL`): `--database-url` of a
+/// fresh database per data dir named in `args`, the same one for every
+/// command on that data dir. Otherwise nothing (SQLite in the data dir).
+fn db_args(args: &[&str]) -> Vec<String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DATABASES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    if std::env::var("KMC_TEST_DATABASE_URL").map_or(true, |u| u.trim().is_empty()) {
+        return Vec::new();
+    }
+    let Some(dir) = args
+        .windows(2)
+        .find(|w| w[0] == "--data-dir")
+        .map(|w| w[1].to_owned())
+    else {
+        return Vec::new();
+    };
+    let mut dbs = DATABASES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let url = dbs.entry(dir).or_insert_with(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(kmc_server::store::test_database_url())
+            .unwrap()
+    });
+    vec!["--database-url".to_owned(), url.clone()]
+}
+
 fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(BIN)
+        .args(db_args(args))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -199,6 +232,7 @@ impl Serve {
             args.push("--demo");
         }
         let mut child = Command::new(BIN)
+            .args(db_args(&args))
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
