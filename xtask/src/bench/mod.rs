@@ -1,16 +1,19 @@
 //! `cargo xtask bench`: the figures for the notes, measured on this machine in one run.
 //!
 //! 1. [`sizes`]: every file in `dist/`, raw, gzip and brotli, against the 200 KB brotli budget.
-//! 2. [`pageload`]: navigation start → usable login form in headless Chromium, median of cold loads.
+//! 2. [`pageload`]: navigation start → usable login form and → the app's take-over in headless
+//!    Chromium, median of cold loads, beside a plain HTML form served by the same server.
+//!    [`lighthouse`]: Lighthouse 12 (mobile defaults) on `/login` and the enrollment page.
 //! 3. [`login`]: `user.loginByLoginId` throughput and latency at 16 and 200 concurrent clients,
 //!    next to the argon2id hash rate of this machine (the ceiling a correct server can reach).
 //!
-//! Options: `--only sizes|page|login` (repeatable), `--loads N` (default 10),
+//! Options: `--only sizes|page|lighthouse|login` (repeatable), `--loads N` (default 20),
 //! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
 
 mod http;
+mod lighthouse;
 mod login;
 mod pageload;
 mod sizes;
@@ -37,7 +40,7 @@ struct Options {
 fn parse(rest: &[String]) -> Result<Options, String> {
     let mut o = Options {
         only: Vec::new(),
-        loads: 10,
+        loads: 20,
         seconds: 30,
         no_build: false,
     };
@@ -102,6 +105,13 @@ pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
             "Time to a usable login form",
             pageload::run(ctx, &server, &chromium, &driver, o.loads),
         );
+    }
+    if wants("lighthouse") {
+        let chromium = tools
+            .chromium
+            .clone()
+            .unwrap_or_else(|| "/usr/bin/chromium".into());
+        section("Lighthouse", lighthouse::run(ctx, &server, &chromium));
     }
     if wants("login") {
         section(
@@ -169,12 +179,26 @@ pub fn start_server(
     server: &Path,
     data_dir: &Path,
 ) -> Result<(Proc, SocketAddr), String> {
+    start_server_with(ctx, server, data_dir, &ctx.dist(), &[]).map(|(p, a, _)| (p, a))
+}
+
+/// [`start_server`] serving `dist`, with `extra` arguments after `serve` (e.g. `--demo`);
+/// also returns the lines the server printed before its listening line (e.g. the demo link).
+pub fn start_server_with(
+    ctx: &Ctx,
+    server: &Path,
+    data_dir: &Path,
+    dist: &Path,
+    extra: &[&str],
+) -> Result<(Proc, SocketAddr, Vec<String>), String> {
     let log = std::fs::File::create(data_dir.join("server.log")).map_err(|e| e.to_string())?;
     let mut child = Command::new(server)
         .arg("--data-dir")
         .arg(data_dir.join("data"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
-        .arg(ctx.dist())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--dist")
+        .arg(dist)
         // The throughput levels hold up to 200 sign-ins in flight on purpose, all from one
         // address: let them all wait for a hashing slot instead of being answered "busy", and
         // lift the per-client budget, which counts checks in flight (it is measured by
@@ -192,14 +216,20 @@ pub fn start_server(
     // Keep draining stdout after the ready line so the server never blocks writing to it.
     std::thread::spawn(move || {
         let mut sent = false;
+        let mut before = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent && let Some(url) = line.strip_prefix("kmc-server listening on http://") {
-                let _ = tx.send(url.trim().to_string());
+            if sent {
+                continue;
+            }
+            if let Some(url) = line.strip_prefix("kmc-server listening on http://") {
+                let _ = tx.send((url.trim().to_string(), std::mem::take(&mut before)));
                 sent = true;
+            } else {
+                before.push(line);
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
+    let (addr, before) = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
         let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         format!(
@@ -211,7 +241,7 @@ pub fn start_server(
         .trim_end_matches('/')
         .parse()
         .map_err(|_| format!("cannot parse the server address {addr:?}"))?;
-    Ok((proc, addr))
+    Ok((proc, addr, before))
 }
 
 /// Starts a process whose output is not needed.
