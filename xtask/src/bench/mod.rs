@@ -12,6 +12,7 @@
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
 
+mod cpu;
 mod http;
 mod lighthouse;
 mod login;
@@ -163,6 +164,13 @@ pub use crate::scratch::TempDir;
 
 /// A child process killed when the bench is done with it (or fails half-way).
 pub struct Proc(Child);
+
+impl Proc {
+    /// The process id (for reading its threads' CPU time under `/proc`).
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
 
 impl Drop for Proc {
     fn drop(&mut self) {

@@ -234,7 +234,9 @@ fn report(
         median(&plain_ready),
         median(&col(app, |s| s.takeover)),
     );
-    let rows: [(&str, fn(&Sample) -> f64, bool); 6] = [
+    /// A row: its name, the figure of one load, and whether the plain form has it too.
+    type RowSpec = (&'static str, fn(&Sample) -> f64, bool);
+    let rows: [RowSpec; 6] = [
         ("usable login form", |s| s.ready, true),
         ("app taken over", |s| s.takeover, false),
         ("first contentful paint", |s| s.fcp, true),
