@@ -5,13 +5,13 @@
 //! painted and can be typed in before the module has loaded. When the app mounts, what the
 //! person typed there and where the focus was must survive, and nothing may move:
 //!
-//! 1. [`capture`], just before mounting, reads every `<input id=…>` of the shell whose value
-//!    the person changed, and the focused element with its caret.
+//! 1. [`capture`], just before mounting, reads the card's inputs whose value the person (or a
+//!    password manager) changed, and which of them has the focus.
 //! 2. The app mounts; the login page asks [`focus_was_kept`] and skips its own first focus when
 //!    the person was already in a field.
 //! 3. [`finish`], right after mounting (same task, so no frame is painted in between), removes
 //!    the shell, writes the values into the app's inputs of the same ids (firing `input` /
-//!    `change`, so the app's signals take them) and puts the focus and caret back.
+//!    `change`, so the app's signals take them) and puts the focus back (caret at the end).
 //!
 //! Only the browser build does anything; natively these are no-ops so the pages compile.
 
@@ -31,11 +31,14 @@ mod browser {
         Checked(bool),
     }
 
+    /// The static card's inputs, by id (the app's inputs have the same ids).
+    const FIELDS: [&str; 3] = ["login-email", "login-password", "remember-email"];
+
     /// The static shell's state, kept between [`capture`] and [`finish`].
     #[derive(Default)]
     struct Captured {
-        values: Vec<(String, Value)>,
-        focus: Option<(String, Option<(u32, u32)>)>,
+        values: Vec<(&'static str, Value)>,
+        focus: Option<&'static str>,
     }
 
     thread_local! {
@@ -52,40 +55,30 @@ mod browser {
             return;
         };
         let mut captured = Captured::default();
-        if let Ok(inputs) = shell.query_selector_all("input[id]") {
-            for i in 0..inputs.length() {
-                let Some(input) = inputs
-                    .item(i)
-                    .and_then(|n| n.dyn_into::<HtmlInputElement>().ok())
-                else {
-                    continue;
-                };
-                // Only what the person (or a password manager) changed: the app's own
-                // defaults, such as a remembered email, must not be overwritten by blanks.
-                let value = if input.type_() == "checkbox" {
-                    (input.checked() != input.default_checked())
-                        .then(|| Value::Checked(input.checked()))
-                } else {
-                    let v = input.value();
-                    (!v.is_empty()).then_some(Value::Text(v))
-                };
-                if let Some(value) = value {
-                    captured.values.push((input.id(), value));
-                }
+        for id in FIELDS {
+            let Some(input) = doc
+                .get_element_by_id(id)
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            else {
+                continue;
+            };
+            // Only what the person (or a password manager) changed: the app's own
+            // defaults, such as a remembered email, must not be overwritten by blanks.
+            let value = if input.type_() == "checkbox" {
+                (input.checked() != input.default_checked())
+                    .then(|| Value::Checked(input.checked()))
+            } else {
+                let v = input.value();
+                (!v.is_empty()).then_some(Value::Text(v))
+            };
+            if let Some(value) = value {
+                captured.values.push((id, value));
             }
         }
         if let Some(active) = doc.active_element()
-            && !active.id().is_empty()
             && shell.contains(Some(&active))
         {
-            // Email inputs have no selection API (they throw): the caret then goes to the end.
-            let caret = active.dyn_ref::<HtmlInputElement>().and_then(|i| {
-                Some((
-                    i.selection_start().ok().flatten()?,
-                    i.selection_end().ok().flatten()?,
-                ))
-            });
-            captured.focus = Some((active.id(), caret));
+            captured.focus = FIELDS.into_iter().find(|id| active.id() == *id);
         }
         CAPTURED.with(|c| *c.borrow_mut() = Some(captured));
     }
@@ -106,7 +99,7 @@ mod browser {
         init.set_bubbles(true);
         for (id, value) in captured.values {
             let Some(input) = doc
-                .get_element_by_id(&id)
+                .get_element_by_id(id)
                 .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
             else {
                 continue;
@@ -125,15 +118,13 @@ mod browser {
                 let _ = input.dispatch_event(&e);
             }
         }
-        if let Some((id, caret)) = captured.focus
-            && let Some(el) = doc
-                .get_element_by_id(&id)
-                .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+        // A focused text input gets its caret at the end: where a person typing was.
+        if let Some(el) = captured
+            .focus
+            .and_then(|id| doc.get_element_by_id(id))
+            .and_then(|e| e.dyn_into::<HtmlElement>().ok())
         {
             let _ = el.focus();
-            if let (Some((start, end)), Some(input)) = (caret, el.dyn_ref::<HtmlInputElement>()) {
-                let _ = input.set_selection_range(start, end);
-            }
         }
     }
 }

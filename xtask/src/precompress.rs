@@ -56,7 +56,8 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// True for a content-hashed file (trunk's `name-<16+ hex>[_bg].ext`) of a compressible type.
+/// True for a content-hashed file (trunk's `name-<hex>[_bg].ext`, 12+ digits: trunk drops the
+/// hash's leading zeros) of a compressible type.
 pub fn wants(name: &str) -> bool {
     let Some((stem, ext)) = name.rsplit_once('.') else {
         return false;
@@ -64,7 +65,7 @@ pub fn wants(name: &str) -> bool {
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     COMPRESSIBLE.contains(&ext)
         && stem.rsplit_once('-').is_some_and(|(_, hash)| {
-            hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
+            hash.len() >= 12 && hash.chars().all(|c| c.is_ascii_hexdigit())
         })
 }
 
@@ -97,6 +98,7 @@ mod tests {
     fn only_hashed_text_and_wasm_files_are_precompressed() {
         assert!(wants("kmc-login-4f1b2c3d4e5f6a7b.js"));
         assert!(wants("kmc-login-4f1b2c3d4e5f6a7b_bg.wasm"));
+        assert!(wants("kmc-login-2b77f5e2a3292c8.js"));
         assert!(wants("style-0123456789abcdef.css"));
         assert!(!wants("index.html"));
         assert!(!wants("config.json"));

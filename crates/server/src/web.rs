@@ -251,13 +251,13 @@ fn spa_fallback(req: &Request, index: &'static Index) -> Response {
 }
 
 /// True for trunk's content-hashed file names (`app-0123456789abcdef.js`,
-/// `app-0123456789abcdef_bg.wasm`).
+/// `app-0123456789abcdef_bg.wasm`; trunk drops the hash's leading zeros, so 12+ hex digits).
 pub fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .is_some_and(|(_, hash)| hash.len() >= 12 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response {
@@ -345,6 +345,8 @@ mod tests {
         assert!(is_hashed_asset("/kmc-login-4f1b2c3d4e5f6a7b.js"));
         assert!(is_hashed_asset("/kmc-login-4f1b2c3d4e5f6a7b_bg.wasm"));
         assert!(is_hashed_asset("/style-0123456789abcdef0123.css"));
+        // trunk writes its 64-bit hash without leading zeros: 15 digits and fewer happen.
+        assert!(is_hashed_asset("/kmc-login-2b77f5e2a3292c8.js"));
         assert!(!is_hashed_asset("/config.json"));
         assert!(!is_hashed_asset("/kmc-login.js"));
     }
