@@ -5,6 +5,7 @@
 //! - [`App`] — the router and the context every page relies on;
 //! - [`api`] — the one typed Kaltura API client;
 //! - [`config`] — `config.json`;
+//! - [`handover`] — the static card of `index.html` giving way to the app;
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
 //! - [`routes`] — the route paths;
 //! - [`pages`] and [`components`] — the views;
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod components;
 pub mod config;
+pub mod handover;
 pub mod pages;
 pub mod password_rules;
 pub mod request;

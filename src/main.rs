@@ -1,4 +1,5 @@
-//! Entry point of the wasm app: reads `config.json`, then mounts [`kmc_login::App`].
+//! Entry point of the wasm app: reads `config.json`, then mounts [`kmc_login::App`] in place
+//! of the static shell of `index.html`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -10,7 +11,11 @@ fn main() {
     // precede mounting runs on wasm-bindgen's (Leptos' spawner silently drops it in release).
     wasm_bindgen_futures::spawn_local(async {
         let config = kmc_login::config::load_config().await;
-        leptos::mount::mount_to_body(move || leptos::view! { <kmc_login::App config=config /> })
+        // The static card of index.html gives way to the app's in this one task (no frame
+        // in between), keeping what was typed and the focus: see `kmc_login::handover`.
+        kmc_login::handover::capture();
+        leptos::mount::mount_to_body(move || leptos::view! { <kmc_login::App config=config /> });
+        kmc_login::handover::finish();
     });
 }
 

@@ -569,11 +569,14 @@ pub fn LoginPage() -> impl IntoView {
         focus_soon(email_ref);
     };
 
-    // First focus: the first empty field, so keyboard users can type at once.
-    if email.get_untracked().is_empty() {
-        focus_soon(email_ref);
-    } else {
-        focus_soon(password_ref);
+    // First focus: the first empty field, so keyboard users can type at once; unless the
+    // person is already typing in the static card, whose focus the hand-over keeps.
+    if !crate::handover::focus_was_kept() {
+        focus_soon(if email.get_untracked().is_empty() {
+            email_ref
+        } else {
+            password_ref
+        });
     }
 
     let button_label = move || {

@@ -6,17 +6,19 @@
 //! - `build` = setup + the release `dist/` (trunk) + the release `kmc-server`.
 //! - `serve` = build + `kmc-server serve --demo` on 127.0.0.1:8080.
 //! - `test` = setup (with Chromium) + fmt, clippy, native tests, browser tests, end-to-end tests.
+//! - `precompress` = `.br` / `.gz` beside the hashed files of `dist/` (trunk's post-build hook).
 //! - `bench` = the figures for the notes: bundle sizes, time to a usable login form, login throughput.
 //! - `attack` = the server's security promises measured under attack: hostile input, parallel
 //!   guessing, spraying, slow clients, a flood, and `kill -9` during writes.
 //!
-//! The default build uses only std so that CI, which compiles xtask first, starts at once; the
-//! bench's compression, hashing and JSON crates sit behind the `bench` feature, which
+//! The default build uses only std and the two compressors so that CI, which compiles xtask
+//! first, starts at once; the bench's hashing and JSON crates sit behind the `bench` feature, which
 //! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]); the attacker's async
 //! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
 
 mod ctx;
 mod pg;
+mod precompress;
 mod setup;
 mod steps;
 
@@ -41,6 +43,8 @@ commands:
   build   setup, then the release dist/ (trunk) and the release kmc-server
   serve   build, then run the demo server on http://127.0.0.1:8080
   test    setup (with Chromium), then fmt, clippy, native, browser and end-to-end tests
+  precompress [DIR]
+          write .br/.gz beside the hashed files of DIR (default: trunk's staging dir, or dist/)
   bench   bundle sizes, time to a usable login form, server login throughput
           (writes target/bench-report.md)
   attack  attack a release kmc-server: hostile input, parallel guessing, spraying, slow
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         "build" => steps::build(&ctx),
         "serve" => steps::serve(&ctx),
         "test" => steps::test(&ctx),
+        "precompress" => precompress::run(&ctx.root, &args[1..]),
         "bench" => bench_entry(&ctx, &args[1..]),
         "attack" => attack_entry(&ctx, &args[1..]),
         "help" | "-h" | "--help" => {

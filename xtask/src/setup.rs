@@ -15,6 +15,9 @@ use crate::ctx::{self, Ctx};
 pub const TRUNK_VERSION: &str = "0.22.1";
 /// The npm binaryen release that provides wasm-opt (`Trunk.toml` pins `version_132`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The npm Lighthouse release the bench runs (only `cargo xtask bench` installs it).
+#[cfg(feature = "bench")]
+pub const LIGHTHOUSE_VERSION: &str = "12.2.3";
 /// Debian's packages for the browser tests.
 const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 
@@ -245,6 +248,39 @@ fn wasm_opt(ctx: &Ctx) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Lighthouse (npm `lighthouse@LIGHTHOUSE_VERSION`) under `~/.local/share/kmc-tools/lighthouse`,
+/// installed when missing or at another version; returns its command. Only the bench needs it.
+#[cfg(feature = "bench")]
+pub fn lighthouse(ctx: &Ctx) -> Result<std::path::PathBuf, String> {
+    let prefix = ctx.home.join(".local/share/kmc-tools/lighthouse");
+    let bin = prefix.join("node_modules/.bin/lighthouse");
+    if ctx::capture(ctx.cmd(&bin).arg("--version")).is_some_and(|v| v.trim() == LIGHTHOUSE_VERSION)
+    {
+        println!("ok  lighthouse {LIGHTHOUSE_VERSION} ({})", bin.display());
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&prefix)
+        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    install(
+        &format!("lighthouse (npm lighthouse@{LIGHTHOUSE_VERSION})"),
+        "about 30 seconds",
+        outside_repo(ctx, ctx.cmd("npm")).args([
+            "install",
+            "--prefix",
+            &prefix.to_string_lossy(),
+            "--no-audit",
+            "--no-fund",
+            "--no-save",
+            &format!("lighthouse@{LIGHTHOUSE_VERSION}"),
+        ]),
+    )?;
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("npm finished but {} is missing", bin.display()))
+    }
 }
 
 fn chromium(ctx: &Ctx) -> Result<Tools, String> {

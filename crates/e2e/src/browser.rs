@@ -180,6 +180,29 @@ impl Browser {
         out
     }
 
+    /// Sends one Chrome DevTools Protocol command through chromedriver (e.g. network
+    /// throttling) and returns its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let id = self.session_id.as_deref().expect("a WebDriver session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{id}/goog/cdp/execute",
+            self.port
+        );
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("an HTTP client")
+            .post(url)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"));
+        let ok = response.status().is_success();
+        let body: Value = response.json().await.unwrap_or_default();
+        assert!(ok, "CDP {cmd} failed: {body}");
+        body["value"].clone()
+    }
+
     /// The browser console's messages (all but debug) since the last call (chromedriver's log
     /// endpoint drains them), e.g. a wasm panic behind a blank page.
     pub async fn console_errors(&self) -> Vec<String> {

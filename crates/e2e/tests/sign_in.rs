@@ -232,3 +232,146 @@ async fn two_factor_login_signs_in_again_after_logout_with_the_next_code() {
     sign_in(&browser, &app, &account).await;
     browser.close().await;
 }
+
+/// Slows every download to `bytes_per_second` (so the module takes seconds to arrive while
+/// the small HTML is there at once), or lifts the limit with `None`.
+async fn throttle(browser: &Browser, bytes_per_second: Option<u32>) {
+    browser.cdp("Network.enable", serde_json::json!({})).await;
+    let rate = bytes_per_second.map_or(-1.0, f64::from);
+    browser
+        .cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": false,
+                "latency": 0,
+                "downloadThroughput": rate,
+                "uploadThroughput": -1,
+            }),
+        )
+        .await;
+}
+
+/// The text a person sees in the static shell (`innerText` skips what is hidden).
+async fn shell_text(browser: &Browser) -> String {
+    browser
+        .js("var b = document.getElementById('boot'); return b ? b.innerText : ''")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_without_the_module() {
+    let app = spawn_app();
+    let html = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "static-login-card",
+        "login-email",
+        "current-password",
+        "Remember my email",
+        "needs JavaScript and WebAssembly",
+    ] {
+        assert!(html.contains(needle), "the served HTML lacks {needle:?}");
+    }
+
+    // The module never arrives: what the first paint shows must stand on its own.
+    let browser = Browser::start().await;
+    browser.cdp("Network.enable", serde_json::json!({})).await;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
+        )
+        .await;
+    browser.goto(&app.url("/login")).await;
+    let text = shell_text(&browser).await;
+    for needle in ["Sign in", "Email", "Password", "Log in", "Forgot password?"] {
+        assert!(
+            text.contains(needle),
+            "the static card lacks {needle:?}: {text:?}"
+        );
+    }
+    assert!(!text.contains("Loading"), "{text:?}");
+    browser.wait_enabled_id("login-email").await;
+    let styled = browser
+        .js("return getComputedStyle(document.querySelector('#boot .card')).maxWidth")
+        .await;
+    assert_eq!(
+        styled, "416px",
+        "the card is styled before the module loads"
+    );
+
+    browser
+        .goto(&app.url("/actions/auth-info/not-a-real-token"))
+        .await;
+    let text = shell_text(&browser).await;
+    assert!(
+        text.contains("Loading the page that sets up your authenticator app"),
+        "{text:?}"
+    );
+    assert!(!text.contains("Sign in"), "{text:?}");
+    browser
+        .goto(&app.url("/actions/restore-password/not-a-real-token"))
+        .await;
+    assert!(
+        shell_text(&browser)
+            .await
+            .contains("Loading the page to choose a new password")
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn text_typed_into_the_static_card_before_the_app_takes_over_is_kept_with_the_focus() {
+    let app = spawn_app();
+    let account = app.password_only_account("Sandbox Studio", "ada@example.com");
+    let browser = Browser::start().await;
+    // 30 KB/s: the page is there in a fraction of a second, the module only seconds later.
+    throttle(&browser, Some(30_000)).await;
+    browser.goto(&app.url("/login")).await;
+    browser.fill("login-email", &account.email).await;
+    browser.fill("login-password", &account.password).await;
+    assert!(
+        browser.find_testid("static-login-card").await.is_some(),
+        "the app took over before the typing ended: the test proved nothing (slow the module more)"
+    );
+    assert_eq!(browser.focused_id().await, "login-password");
+
+    throttle(&browser, None).await;
+    browser.wait_testid("login-card").await;
+    assert!(
+        browser.find_id("boot").await.is_none(),
+        "the static shell is gone"
+    );
+    assert_eq!(browser.value("login-email").await, account.email);
+    assert_eq!(browser.value("login-password").await, account.password);
+    assert_eq!(
+        browser.focused_id().await,
+        "login-password",
+        "the focus stays where it was"
+    );
+    // The values are in the app's state, not only in its inputs: they sign in.
+    browser.click_testid("login-submit").await;
+    wait_signed_in(&browser, &account).await;
+
+    // config.json was preloaded beside the module and that one fetch was used.
+    let fetched = browser
+        .js("return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/config.json')).length")
+        .await;
+    assert_eq!(
+        fetched, 1,
+        "config.json is fetched once (the preload is used)"
+    );
+    browser.close().await;
+}

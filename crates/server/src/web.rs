@@ -5,8 +5,10 @@
 //!   routes them, e.g. `/actions/auth-info/{hashKey}`).
 //! - Hashed assets (trunk's `name-<16 hex>.ext`) are cached for a year;
 //!   anything else (`config.json`) is revalidated.
-//! - Precompressed `.br` / `.gz` files are used when present, else responses
-//!   are compressed on the fly (gzip, brotli).
+//! - Precompressed `.br` / `.gz` files (written at build time by `cargo xtask
+//!   precompress`) are used when present, else responses are compressed on the
+//!   fly (gzip, brotli); `index.html` is compressed once at start-up at the
+//!   strongest levels. Each answer carries `Vary: accept-encoding`.
 //! - The Content-Security-Policy allows no inline or eval'd script: the
 //!   inline module script trunk writes into `index.html` is allowed by its
 //!   SHA-256 hash, computed here at start-up; wasm needs `'wasm-unsafe-eval'`.
@@ -15,12 +17,14 @@
 //!   `Strict-Transport-Security` for a year, subdomains included, without
 //!   `preload` (a list entry the operator should choose, not the server).
 
+use std::io::Write as _;
 use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -138,8 +142,8 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 }
 
 fn static_app(dist: &Path, index: String) -> Router {
-    let index: &'static str = Box::leak(index.into_boxed_str());
-    let serve_index = move || async move { index_response(index) };
+    let index: &'static Index = Box::leak(Box::new(Index::new(index)));
+    let serve_index = move |headers: HeaderMap| async move { index.response(&headers) };
     let files = ServeDir::new(dist)
         .precompressed_br()
         .precompressed_gzip()
@@ -155,37 +159,105 @@ fn static_app(dist: &Path, index: String) -> Router {
         .layer(CompressionLayer::new().gzip(true).br(true))
 }
 
-fn index_response(index: &'static str) -> Response {
-    let mut resp = index.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    resp
+/// `index.html` and its brotli (quality 11) and gzip (level 9) encodings, made once at
+/// start-up: it is the first request of every visit, and on-the-fly compression would use
+/// faster, weaker settings.
+struct Index {
+    text: &'static str,
+    br: Bytes,
+    gz: Bytes,
 }
 
-fn spa_fallback(req: &Request, index: &'static str) -> Response {
+impl Index {
+    fn new(text: String) -> Self {
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+            let _ = w.write_all(text.as_bytes());
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = gz.write_all(text.as_bytes());
+        let gz = gz.finish().unwrap_or_default();
+        Self {
+            text: Box::leak(text.into_boxed_str()),
+            br: br.into(),
+            gz: gz.into(),
+        }
+    }
+
+    /// The page in the best encoding the request accepts (`Vary: accept-encoding`).
+    fn response(&self, request: &HeaderMap) -> Response {
+        let (body, encoding) = match preferred_encoding(request) {
+            Some("br") if !self.br.is_empty() => (Body::from(self.br.clone()), Some("br")),
+            Some("gzip") | Some("br") if !self.gz.is_empty() => {
+                (Body::from(self.gz.clone()), Some("gzip"))
+            }
+            _ => (Body::from(self.text), None),
+        };
+        let mut resp = body.into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if let Some(e) = encoding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+        }
+        resp
+    }
+}
+
+/// `br` when the request accepts brotli, else `gzip` when it accepts gzip (a `q=0` refuses).
+fn preferred_encoding(request: &HeaderMap) -> Option<&'static str> {
+    let accepted: Vec<(String, bool)> = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (name, !refused)
+        })
+        .collect();
+    let ok = |name: &str| accepted.iter().any(|(n, ok)| *ok && n == name);
+    if ok("br") {
+        Some("br")
+    } else if ok("gzip") {
+        Some("gzip")
+    } else {
+        None
+    }
+}
+
+fn spa_fallback(req: &Request, index: &'static Index) -> Response {
     let last = req.uri().path().rsplit('/').next().unwrap_or_default();
     let routable = matches!(*req.method(), Method::GET | Method::HEAD)
         && !last.contains('.')
         && !req.uri().path().starts_with("/api_v3");
     if routable {
-        index_response(index)
+        index.response(req.headers())
     } else {
         (StatusCode::NOT_FOUND, "Not found\n").into_response()
     }
 }
 
 /// True for trunk's content-hashed file names (`app-0123456789abcdef.js`,
-/// `app-0123456789abcdef_bg.wasm`).
+/// `app-0123456789abcdef_bg.wasm`; trunk drops the hash's leading zeros, so 12+ hex digits).
 pub fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .is_some_and(|(_, hash)| hash.len() >= 12 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response {
@@ -199,6 +271,12 @@ async fn cache_headers(req: Request, next: Next) -> Response {
         };
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    // The same URL may be answered raw, brotli or gzip (precompressed files): caches must
+    // keep them apart.
+    if !resp.headers().contains_key(header::VARY) {
+        resp.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     resp
 }
@@ -246,10 +324,29 @@ mod tests {
     }
 
     #[test]
+    fn brotli_is_preferred_then_gzip_and_a_zero_quality_refuses() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            m
+        };
+        assert_eq!(
+            preferred_encoding(&h("gzip, deflate, br, zstd")),
+            Some("br")
+        );
+        assert_eq!(preferred_encoding(&h("gzip")), Some("gzip"));
+        assert_eq!(preferred_encoding(&h("br;q=0, GZIP;q=0.5")), Some("gzip"));
+        assert_eq!(preferred_encoding(&h("identity")), None);
+        assert_eq!(preferred_encoding(&HeaderMap::new()), None);
+    }
+
+    #[test]
     fn hashed_asset_names_are_recognised() {
         assert!(is_hashed_asset("/kmc-login-4f1b2c3d4e5f6a7b.js"));
         assert!(is_hashed_asset("/kmc-login-4f1b2c3d4e5f6a7b_bg.wasm"));
         assert!(is_hashed_asset("/style-0123456789abcdef0123.css"));
+        // trunk writes its 64-bit hash without leading zeros: 15 digits and fewer happen.
+        assert!(is_hashed_asset("/kmc-login-2b77f5e2a3292c8.js"));
         assert!(!is_hashed_asset("/config.json"));
         assert!(!is_hashed_asset("/kmc-login.js"));
     }

@@ -584,6 +584,111 @@ async fn assets_are_compressed_with_brotli_or_gzip_on_request() {
 }
 
 #[tokio::test]
+async fn precompressed_files_are_served_as_built_with_immutable_caching_and_vary() {
+    let dist = dist_with_app();
+    // What `cargo xtask precompress` writes; marked so the test sees these bytes were sent,
+    // not a fresh on-the-fly compression.
+    std::fs::write(
+        dist.path().join("app-0123456789abcdef_bg.wasm.br"),
+        b"BUILT-BR",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.path().join("app-0123456789abcdef_bg.wasm.gz"),
+        b"BUILT-GZ",
+    )
+    .unwrap();
+    let path = dist.path().to_owned();
+    let t = app_with(move |o| o.dist = Some(path)).await;
+    for (accept, enc, body) in [
+        ("gzip, deflate, br, zstd", "br", &b"BUILT-BR"[..]),
+        ("gzip", "gzip", &b"BUILT-GZ"[..]),
+    ] {
+        let resp = t
+            .send(
+                Request::get("/app-0123456789abcdef_bg.wasm")
+                    .header(header::ACCEPT_ENCODING, accept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let h = resp.headers().clone();
+        assert_eq!(h[header::CONTENT_ENCODING], enc, "{accept}");
+        assert_eq!(h[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(
+            h[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(
+            h[header::VARY]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "{h:?}"
+        );
+        assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), body);
+    }
+    // Without an accepted encoding the file itself, still marked as varying.
+    let resp = t
+        .send(
+            Request::get("/app-0123456789abcdef_bg.wasm")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
+    assert!(resp.headers().contains_key(header::VARY));
+    assert_eq!(
+        resp.into_body().collect().await.unwrap().to_bytes(),
+        &b"\0asm\x01\0\0\0"[..]
+    );
+}
+
+#[tokio::test]
+async fn index_html_is_sent_brotli_or_gzip_compressed_revalidated_and_varying() {
+    let dist = dist_with_app();
+    let path = dist.path().to_owned();
+    let t = app_with(move |o| o.dist = Some(path)).await;
+    for (uri, accept, enc) in [
+        ("/login", "gzip, deflate, br", Some("br")),
+        ("/actions/auth-info/abc", "gzip", Some("gzip")),
+        ("/", "identity", None),
+    ] {
+        let resp = t
+            .send(
+                Request::get(uri)
+                    .header(header::ACCEPT_ENCODING, accept)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let h = resp.headers().clone();
+        assert_eq!(
+            h.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()),
+            enc,
+            "{uri}"
+        );
+        assert_eq!(h[header::VARY], "accept-encoding", "{uri}");
+        assert_eq!(h[header::CACHE_CONTROL], "no-cache", "{uri}");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let mut page = Vec::new();
+        match enc {
+            Some("br") => brotli::BrotliDecompress(&mut &bytes[..], &mut page).unwrap(),
+            Some(_) => {
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(&bytes[..]),
+                    &mut page,
+                )
+                .unwrap();
+            }
+            None => page = bytes.to_vec(),
+        }
+        assert!(String::from_utf8_lossy(&page).contains("KMC app"), "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn the_csp_allows_trunks_inline_script_by_hash_and_nothing_unsafe() {
     let dist = dist_with_app();
     let path = dist.path().to_owned();

@@ -16,7 +16,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use serde_json::json;
 
 use super::http::Conn;
-use super::{TempDir, loadavg, percentile, start_server};
+use super::{TempDir, cpu, loadavg, percentile, start_server};
 use crate::ctx::Ctx;
 use crate::scratch::cli;
 
@@ -36,10 +36,12 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         .unwrap_or(1);
     println!("measuring the argon2id ceiling on {cores} threads for 5 s …");
     let (ceiling, single_ms) = argon2_ceiling(cores, Duration::from_secs(5))?;
-    println!("argon2id: {ceiling:.1} hashes/s on {cores} threads, {single_ms:.1} ms per hash");
+    println!(
+        "argon2id: {ceiling:.1} hashes/s on {cores} threads, {single_ms:.1} ms of CPU per hash"
+    );
 
     let tmp = TempDir::new("login")?;
-    let (_server, addr) = start_server(ctx, server, tmp.path())?;
+    let (server_proc, addr) = start_server(ctx, server, tmp.path())?;
     let data = tmp.path().join("data");
     let partner = cli(
         server,
@@ -111,13 +113,16 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     let _ = load(addr, bodies.clone(), LEVELS[0], Duration::from_secs(3));
     let mut ceilings = vec![ceiling];
     let mut rows = Vec::new();
+    let mut breakdowns = Vec::new();
     for clients in LEVELS {
         println!(
             "{clients} concurrent clients for {} s …",
             duration.as_secs()
         );
         let load_before = loadavg();
+        let cpu_before = cpu::snapshot(server_proc.id(), cores);
         let r = load(addr, bodies.clone(), clients, duration);
+        let cpu_rows = cpu::per_signin(&cpu_before, &cpu::snapshot(server_proc.id(), cores), r.ok);
         let rate = r.ok as f64 / r.elapsed.as_secs_f64();
         println!(
             "{clients} clients: {rate:.1} logins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
@@ -134,6 +139,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         println!("argon2id: {after:.1} hashes/s");
         let before = *ceilings.last().unwrap_or(&after);
         ceilings.push(after);
+        breakdowns.push((clients, cpu_rows));
         rows.push((clients, rate, r, load_before, before, after));
     }
     let listed = ceilings
@@ -146,7 +152,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         "## Login throughput (`user.loginByLoginId`, password-only account)\n\n\
          argon2id ceiling on this machine, {cores} threads (m = {ARGON2_M_KIB} KiB, t = {ARGON2_T}, \
          p = {ARGON2_P}), measured for 5 s before the first level and after each: **{listed} \
-         hashes/s** ({single_ms:.1} ms per hash per core at the start). A password login costs one \
+         hashes/s** ({single_ms:.1} ms of CPU per hash at the start). A password login costs one \
          such hash, so no correct server exceeds this rate.\n\n\
          kmc-server (release) on loopback, each client one keep-alive connection, {} s per level. \
          Each level is compared with the mean of the two ceilings around it, and, to be \
@@ -169,6 +175,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             md.push_str(&format!("\nFirst error at {clients} clients: {e}\n\n"));
         }
     }
+    md.push_str(&cpu_table(&breakdowns, single_ms, cores));
     md.push_str(
         "\nLatencies are of successful logins; an error is any transport failure or non-success \
          reply. `load avg` is the machine's 1-minute load average as the level started: figures \
@@ -177,12 +184,42 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     Ok(md)
 }
 
+/// The per-sign-in CPU breakdown of each level, beside the cost of one hash.
+fn cpu_table(levels: &[(usize, Vec<cpu::Row>)], single_ms: f64, cores: usize) -> String {
+    let Some((_, first)) = levels.first() else {
+        return String::new();
+    };
+    let mut md = format!(
+        "\nCPU per sign-in (ms, user + system, from `/proc`; {cores} cores; one argon2id hash \
+         costs {single_ms:.1} ms of CPU with every core hashing):\n\n| where |"
+    );
+    for (clients, _) in levels {
+        md.push_str(&format!(" {clients} clients |"));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---:|".repeat(levels.len()));
+    md.push('\n');
+    for (i, (name, _, _)) in first.iter().enumerate() {
+        md.push_str(&format!("| {name} |"));
+        for (_, rows) in levels {
+            let (_, u, s) = &rows[i];
+            md.push_str(&if *s > 0.0 {
+                format!(" {:.2} ({u:.2} + {s:.2}) |", u + s)
+            } else {
+                format!(" {u:.2} |")
+            });
+        }
+        md.push('\n');
+    }
+    md
+}
+
 /// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
 pub(super) fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
 }
 
-/// The argon2id hash rate with every core busy, and the time of one hash.
+/// The argon2id hash rate with every core busy, and the CPU time (ms) of one hash.
 pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
     let params =
         Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| e.to_string())?;
@@ -197,25 +234,27 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
                 let mut out = [0u8; 32];
                 barrier.wait();
                 let start = Instant::now();
+                let cpu_start = cpu::this_thread();
                 let mut n = 0u64;
                 while start.elapsed() < dur {
                     a.hash_password_into(b"correct horse battery staple", &salt, &mut out)
                         .map_err(|e| e.to_string())?;
                     n += 1;
                 }
-                Ok::<_, String>((n, start.elapsed()))
+                Ok::<_, String>((n, start.elapsed(), cpu::this_thread() - cpu_start))
             })
         })
         .collect();
     let mut total = 0.0;
-    let mut per_hash = Vec::new();
+    let (mut hashes, mut cpu_s) = (0u64, 0.0);
     for h in handles {
-        let (n, took) = h.join().map_err(|_| "hash thread panicked")??;
+        let (n, took, cpu) = h.join().map_err(|_| "hash thread panicked")??;
         total += n as f64 / took.as_secs_f64();
-        per_hash.push(took.as_secs_f64() * 1000.0 / n.max(1) as f64);
+        hashes += n;
+        cpu_s += cpu;
     }
-    let mean_ms = per_hash.iter().sum::<f64>() / per_hash.len().max(1) as f64;
-    Ok((total, mean_ms))
+    // CPU time, not wall time, per hash: on a busy machine the two differ.
+    Ok((total, cpu_s * 1000.0 / hashes.max(1) as f64))
 }
 
 pub(super) struct LoadResult {

@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: the figures for the notes, measured on this machine in one run.
 //!
 //! 1. [`sizes`]: every file in `dist/`, raw, gzip and brotli, against the 200 KB brotli budget.
-//! 2. [`pageload`]: navigation start → usable login form in headless Chromium, median of cold loads.
+//! 2. [`pageload`]: navigation start → usable login form and → the app's take-over in headless
+//!    Chromium, median of cold loads, beside a plain HTML form served by the same server.
+//!    [`lighthouse`]: Lighthouse 12 (mobile defaults) on `/login` and the enrollment page.
 //! 3. [`login`]: `user.loginByLoginId` throughput and latency at 16 and 200 concurrent clients,
 //!    next to the argon2id hash rate of this machine (the ceiling a correct server can reach).
 //!
@@ -9,12 +11,14 @@
 //!    over PostgreSQL, each next to the argon2id ceiling, and the database round trips of one
 //!    sign-in.
 //!
-//! Options: `--only sizes|page|login|stores` (repeatable), `--loads N` (default 10),
+//! Options: `--only sizes|page|lighthouse|login|stores` (repeatable), `--loads N` (default 20),
 //! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
 
+mod cpu;
 mod http;
+mod lighthouse;
 mod login;
 mod pageload;
 mod sizes;
@@ -42,7 +46,7 @@ struct Options {
 fn parse(rest: &[String]) -> Result<Options, String> {
     let mut o = Options {
         only: Vec::new(),
-        loads: 10,
+        loads: 20,
         seconds: 30,
         no_build: false,
     };
@@ -108,6 +112,13 @@ pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
             pageload::run(ctx, &server, &chromium, &driver, o.loads),
         );
     }
+    if wants("lighthouse") {
+        let chromium = tools
+            .chromium
+            .clone()
+            .unwrap_or_else(|| "/usr/bin/chromium".into());
+        section("Lighthouse", lighthouse::run(ctx, &server, &chromium));
+    }
     if wants("login") {
         section(
             "Login throughput",
@@ -165,6 +176,13 @@ pub use crate::scratch::TempDir;
 /// A child process killed when the bench is done with it (or fails half-way).
 pub struct Proc(Child);
 
+impl Proc {
+    /// The process id (for reading its threads' CPU time under `/proc`).
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -180,25 +198,50 @@ pub fn start_server(
     server: &Path,
     data_dir: &Path,
 ) -> Result<(Proc, SocketAddr), String> {
-    start_server_with(ctx, server, data_dir, &[], "server.log")
+    start_server_with(ctx, server, data_dir, &Launch::default()).map(|(p, a, _)| (p, a))
 }
 
-/// [`start_server`] with more global arguments (e.g. `--database-url`) and its own log file
-/// name, so several servers can share one data dir.
+/// How [`start_server_with`] starts a server beyond [`start_server`]'s defaults.
+pub struct Launch<'a> {
+    /// The folder to serve instead of `dist/`.
+    pub dist: Option<&'a Path>,
+    /// Global arguments before `serve` (e.g. `--database-url`).
+    pub global: &'a [String],
+    /// Arguments after `serve` (e.g. `--demo`).
+    pub serve: &'a [&'a str],
+    /// The log file's name in the data dir, so several servers can share one.
+    pub log_name: &'a str,
+}
+
+impl Default for Launch<'_> {
+    fn default() -> Self {
+        Launch {
+            dist: None,
+            global: &[],
+            serve: &[],
+            log_name: "server.log",
+        }
+    }
+}
+
+/// [`start_server`] as `launch` says; also returns the lines the server printed before its
+/// listening line (e.g. the demo link).
 pub fn start_server_with(
     ctx: &Ctx,
     server: &Path,
     data_dir: &Path,
-    global_args: &[String],
-    log_name: &str,
-) -> Result<(Proc, SocketAddr), String> {
-    let log = std::fs::File::create(data_dir.join(log_name)).map_err(|e| e.to_string())?;
+    launch: &Launch,
+) -> Result<(Proc, SocketAddr, Vec<String>), String> {
+    let log_path = data_dir.join(launch.log_name);
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let mut child = Command::new(server)
         .arg("--data-dir")
         .arg(data_dir.join("data"))
-        .args(global_args)
-        .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
-        .arg(ctx.dist())
+        .args(launch.global)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(launch.serve)
+        .arg("--dist")
+        .arg(launch.dist.map_or_else(|| ctx.dist(), Path::to_path_buf))
         // The throughput levels hold up to 200 sign-ins in flight on purpose, all from one
         // address: let them all wait for a hashing slot instead of being answered "busy", and
         // lift the per-client budget, which counts checks in flight (it is measured by
@@ -216,15 +259,21 @@ pub fn start_server_with(
     // Keep draining stdout after the ready line so the server never blocks writing to it.
     std::thread::spawn(move || {
         let mut sent = false;
+        let mut before = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent && let Some(url) = line.strip_prefix("kmc-server listening on http://") {
-                let _ = tx.send(url.trim().to_string());
+            if sent {
+                continue;
+            }
+            if let Some(url) = line.strip_prefix("kmc-server listening on http://") {
+                let _ = tx.send((url.trim().to_string(), std::mem::take(&mut before)));
                 sent = true;
+            } else {
+                before.push(line);
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
-        let log = std::fs::read_to_string(data_dir.join(log_name)).unwrap_or_default();
+    let (addr, before) = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
         format!(
             "kmc-server did not print its listening line within 60 s; log tail:\n{}",
@@ -235,7 +284,7 @@ pub fn start_server_with(
         .trim_end_matches('/')
         .parse()
         .map_err(|_| format!("cannot parse the server address {addr:?}"))?;
-    Ok((proc, addr))
+    Ok((proc, addr, before))
 }
 
 /// Starts a process whose output is not needed.

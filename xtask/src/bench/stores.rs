@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::http::Conn;
 use super::login::{LOGIN_PATH, LoadResult, argon2_ceiling, is_success, load};
-use super::{Proc, TempDir, loadavg, percentile, start_server_with};
+use super::{Launch, Proc, TempDir, loadavg, percentile, start_server_with};
 use crate::ctx::Ctx;
 use crate::pg;
 use crate::scratch::cli;
@@ -55,7 +55,15 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         }
         let bodies = Arc::new(logins(server, &tmp.path().join("data"), &global)?);
         let servers: Vec<(Proc, SocketAddr)> = (0..replicas)
-            .map(|i| start_server_with(ctx, server, tmp.path(), &global, &format!("server{i}.log")))
+            .map(|i| {
+                let log_name = format!("server{i}.log");
+                let launch = Launch {
+                    global: &global,
+                    log_name: &log_name,
+                    ..Launch::default()
+                };
+                start_server_with(ctx, server, tmp.path(), &launch).map(|(p, a, _)| (p, a))
+            })
             .collect::<Result<_, _>>()?;
         let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
         probe(addrs[0], &bodies[0])?;
@@ -211,7 +219,12 @@ fn count_round_trips(
     let (relay, bursts) = relay_to(url)?;
     let relayed = url.replacen(&upstream_of(url)?, &relay.to_string(), 1);
     let args = vec!["--database-url".to_owned(), relayed];
-    let (_proc, addr) = start_server_with(ctx, server, dir, &args, "server-relay.log")?;
+    let launch = Launch {
+        global: &args,
+        log_name: "server-relay.log",
+        ..Launch::default()
+    };
+    let (_proc, addr, _) = start_server_with(ctx, server, dir, &launch)?;
     let mut conn = Conn::new(addr, Duration::from_secs(30));
     let mut sign_in = |i: u64| -> Result<(), String> {
         let body = &bodies[i as usize % bodies.len()];
