@@ -34,16 +34,15 @@ struct Scores {
 pub fn run(ctx: &Ctx, server: &Path, chromium: &str) -> Result<String, String> {
     let lighthouse = crate::setup::lighthouse(ctx)?;
     let tmp = TempDir::new("lighthouse")?;
-    let (_server, addr, printed) =
-        start_server_with(
-            ctx,
-            server,
-            tmp.path(),
-            &Launch {
-                serve: &["--demo"],
-                ..Launch::default()
-            },
-        )?;
+    let (_server, addr, printed) = start_server_with(
+        ctx,
+        server,
+        tmp.path(),
+        &Launch {
+            serve: &["--demo"],
+            ..Launch::default()
+        },
+    )?;
     let enroll = printed
         .iter()
         .find_map(|l| l.strip_prefix("demo QR link: "))
