@@ -9,7 +9,7 @@ use kaltura_api::requests::UpdatePassword;
 use kaltura_api::responses::KalturaAdminUser;
 use serde_json::Value;
 
-use super::user::{accept_without_otp, check_new_password, check_otp, check_password, mask};
+use super::user::{accept, check_new_password, check_password, mask};
 use super::{Call, to_value};
 use crate::auth::sessions;
 use crate::error::{ApiError, ApiResult};
@@ -43,11 +43,7 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
             check_password(state, &req.email, &req.password, wrong_old_password).await?;
         let needs_code = login.totp_secret.is_some()
             && store::login_has_2fa_account(&state.pool, login.id).await?;
-        if needs_code {
-            check_otp(state, &login, r, req.otp.as_deref()).await?;
-        } else {
-            accept_without_otp(state, r).await?;
-        }
+        accept(state, &login, r, needs_code, req.otp.as_deref()).await?;
         Ok::<_, ApiError>(login)
     }
     .await;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{Call, to_value};
 use crate::AppState;
 use crate::auth::links::{self, Kind, LinkError};
-use crate::auth::lockout::{self, Failure, Reservation, Success};
+use crate::auth::lockout::{self, Failure, Proof, Reservation, Success};
 use crate::auth::{passwords, sessions, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -83,7 +83,7 @@ pub async fn count_failure(
 /// same hashing time, as is an unknown login, so the answer time does not
 /// tell that the email exists). On a wrong password the check stays counted
 /// and `wrong` is the error below the limit. The returned reservation must
-/// be resolved by the caller ([`check_otp`], [`accept_without_otp`] or
+/// be resolved by the caller ([`prove`] then [`lockout::succeed`], [`accept`], or
 /// [`lockout::give_back`]).
 pub async fn check_password(
     state: &AppState,
@@ -113,48 +113,67 @@ pub async fn check_password(
     Ok((login, r))
 }
 
-/// Checks an authenticator code for a login whose password was right, on
-/// the reservation of that password check: empty → `MISSING_OTP` (the
-/// reservation is given back, nothing is forgiven); wrong or replayed →
-/// `INVALID_OTP` (counted as a code failure); right → the step is recorded
-/// and the whole counter reset, in one statement that also refuses a
-/// blocked login.
-pub async fn check_otp(
+/// What a right password still needs: with `needs_code`, an authenticator
+/// code checked on the reservation of that password check. Empty →
+/// `MISSING_OTP` (the reservation is given back, nothing is forgiven);
+/// wrong → `INVALID_OTP` (counted as a code failure); right → its time
+/// step, for [`lockout::succeed`] to record.
+pub async fn prove(
     state: &AppState,
     login: &Login,
     r: Reservation,
+    needs_code: bool,
     otp: Option<&str>,
-) -> ApiResult<()> {
+) -> ApiResult<(Reservation, Proof)> {
+    if !needs_code {
+        return Ok((r, Proof::Password));
+    }
     let otp = otp.unwrap_or_default();
     if otp.trim().is_empty() {
         lockout::give_back(&state.pool, r).await?;
         return Err(ApiError::new(codes::MISSING_OTP, "OTP is missing"));
     }
-    let now = state.now();
     let step = match &login.totp_secret {
         Some(sealed) => {
             let secret = state.secrets.open(login.id, sealed)?;
-            totp::matching_step(&secret, otp, now)
+            totp::matching_step(&secret, otp, state.now())
         }
         None => None,
     };
-    let Some(step) = step else {
-        return Err(count_failure(state, r, true, invalid_otp()).await?);
-    };
-    match lockout::succeed_with_code(&state.pool, &r, step, now).await? {
-        Success::Accepted => Ok(()),
-        Success::Blocked => Err(login_blocked()),
-        Success::Replay => Err(count_failure(state, r, true, invalid_otp()).await?),
+    match step {
+        Some(step) => Ok((r, Proof::Code { step })),
+        None => Err(count_failure(state, r, true, invalid_otp()).await?),
     }
 }
 
-/// A success without a code: accepted unless the login was blocked
-/// meanwhile; forgives password failures only.
-pub async fn accept_without_otp(state: &AppState, r: Reservation) -> ApiResult<()> {
-    match lockout::succeed_without_code(&state.pool, r, state.now()).await? {
+/// Accepts a right password (and code, see [`prove`]) on its own
+/// connection: the counter is reset as far as the proof allows, in one
+/// statement that also refuses a blocked login and a replayed step.
+pub async fn accept(
+    state: &AppState,
+    login: &Login,
+    r: Reservation,
+    needs_code: bool,
+    otp: Option<&str>,
+) -> ApiResult<()> {
+    let (r, proof) = prove(state, login, r, needs_code, otp).await?;
+    let mut conn = state.pool.acquire().await?;
+    let outcome = lockout::succeed(&mut conn, &r, proof, None, state.now()).await?;
+    drop(conn);
+    match outcome {
         Success::Accepted => Ok(()),
-        _ => Err(login_blocked()),
+        refused => Err(refusal(state, r, refused).await?),
     }
+}
+
+/// The answer to a refused [`lockout::succeed`]: a login blocked meanwhile
+/// answers `LOGIN_BLOCKED`; a replayed step is counted as a code failure.
+/// Called with no transaction open, since counting writes.
+async fn refusal(state: &AppState, r: Reservation, refused: Success) -> ApiResult<ApiError> {
+    Ok(match refused {
+        Success::Replay => count_failure(state, r, true, invalid_otp()).await?,
+        Success::Blocked | Success::Accepted => login_blocked(),
+    })
 }
 
 fn parse_login(p: &Params) -> ApiResult<LoginByLoginId> {
@@ -215,23 +234,29 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
             return Err(e);
         }
     };
-    if target.two_factor {
-        check_otp(state, &login, r, req.otp.as_deref()).await?;
-    } else {
-        accept_without_otp(state, r).await?;
+    let (r, proof) = prove(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
+    let now = state.now();
+    // Accepting the check and creating the session commit together: one
+    // commit (one fsync on SQLite) instead of two. A refusal ends the
+    // transaction before it is counted on another connection.
+    let mut tx = state.pool.begin().await?;
+    let last_partner = (!login.password_expired).then_some(target.id);
+    let outcome = lockout::succeed(&mut tx, &r, proof, last_partner, now).await?;
+    if outcome != Success::Accepted {
+        tx.rollback().await?;
+        return Err(refusal(state, r, outcome).await?);
     }
     if login.password_expired {
+        tx.commit().await?;
         return Err(ApiError::new(
             codes::PASSWORD_EXPIRED,
             "The password has expired and must be changed",
         ));
     }
-    let now = state.now();
-    store::set_last_partner(&state.pool, login.id, target.id).await?;
     let expires_at = now + sessions::lifetime(req.expiry);
     let privileges = req.privileges.as_deref().unwrap_or("*");
     let ks = sessions::create(
-        &state.pool,
+        &mut tx,
         sessions::New {
             login_id: login.id,
             partner_id: target.id,
@@ -243,6 +268,7 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
         now,
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(login = login.id, partner = target.id, "signed in");
     Ok(ks)
 }
@@ -498,7 +524,7 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
     // The new session ends when the current one would: switching never
     // extends a session.
     let ks = sessions::create(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         sessions::New {
             login_id: login.id,
             partner_id: target.id,

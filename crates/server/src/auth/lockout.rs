@@ -11,9 +11,10 @@
 //! - a wrong password or code keeps it ([`fail`]); the failure whose
 //!   reservation was the last of the budget sets the block and answers
 //!   `LOGIN_RETRIES_EXCEEDED`, later ones `LOGIN_BLOCKED`;
-//! - a correct code resets the whole counter ([`succeed_with_code`]), in
-//!   the same statement that refuses a replayed step and a blocked login;
-//! - a correct password where no code is needed ([`succeed_without_code`])
+//! - a correct code resets the whole counter ([`succeed`] with
+//!   [`Proof::Code`]), in the same statement that refuses a replayed step and
+//!   a blocked login;
+//! - a correct password where no code is needed ([`Proof::Password`])
 //!   forgives password failures but keeps the code failures: a sign-in to a
 //!   password-only account of the same login never forgives wrong codes;
 //! - a correct password that goes no further (`MISSING_OTP`, an unknown
@@ -22,7 +23,7 @@
 //!
 //! A block that has run out starts a fresh budget at the next reservation.
 
-use crate::store::Pool;
+use crate::store::{Conn, Pool};
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -162,53 +163,72 @@ pub async fn give_back(pool: &Pool, r: Reservation) -> sqlx::Result<()> {
     .map(|_| ())
 }
 
-/// A correct password where no code is needed (a password-only account, or
-/// a password change on a login without an authenticator): accepted unless
-/// blocked meanwhile; forgives password failures, keeps code failures.
-pub async fn succeed_without_code(pool: &Pool, r: Reservation, now: i64) -> sqlx::Result<Success> {
-    let done = sqlx::query(
-        "UPDATE logins SET failed_attempts = code_failures
-         WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
-    )
-    .bind(r.login_id)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(if done.rows_affected() == 1 {
-        Success::Accepted
-    } else {
-        Success::Blocked
-    })
+/// What proved a right password's sign-in beyond the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// Nothing more was needed (a password-only account, or a password
+    /// change on a login without an authenticator).
+    Password,
+    /// A right authenticator code for this time step.
+    Code { step: i64 },
 }
 
-/// A correct code for time step `step`: in one statement it checks that
-/// the login is not blocked and that no step at or after this one was used
-/// before, records the step and resets the whole counter. A refused replay
-/// keeps the reservation (the caller counts it as a failure).
-pub async fn succeed_with_code(
-    pool: &Pool,
+/// A right password (and code): accepted in one statement unless the login
+/// was blocked meanwhile or (with a code) the step was already used. A
+/// password alone forgives password failures and keeps code failures; a
+/// code records its step and resets the whole counter. `last_partner`, when
+/// given, is remembered as the login's default account in the same
+/// statement. A refused replay keeps the reservation (the caller counts it
+/// as a failure).
+///
+/// It takes a connection so that a sign-in can run it in the transaction
+/// that also creates its session: one commit for both. A caller holding a
+/// transaction must end it before it counts a refusal, which writes on
+/// another connection.
+pub async fn succeed(
+    conn: &mut Conn,
     r: &Reservation,
-    step: i64,
+    proof: Proof,
+    last_partner: Option<i64>,
     now: i64,
 ) -> sqlx::Result<Success> {
-    let done = sqlx::query(
-        "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-                last_otp_step = $2
-         WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $3)
-           AND (last_otp_step IS NULL OR last_otp_step < $2)",
-    )
-    .bind(r.login_id)
-    .bind(step)
-    .bind(now)
-    .execute(pool)
-    .await?;
+    let done =
+        match proof {
+            Proof::Password => {
+                sqlx::query(
+                    "UPDATE logins SET failed_attempts = code_failures,
+                        last_partner_id = COALESCE($3, last_partner_id)
+                 WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
+                )
+                .bind(r.login_id)
+                .bind(now)
+                .bind(last_partner)
+                .execute(&mut *conn)
+                .await?
+            }
+            Proof::Code { step } => sqlx::query(
+                "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
+                        last_otp_step = $2, last_partner_id = COALESCE($4, last_partner_id)
+                 WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $3)
+                   AND (last_otp_step IS NULL OR last_otp_step < $2)",
+            )
+            .bind(r.login_id)
+            .bind(step)
+            .bind(now)
+            .bind(last_partner)
+            .execute(&mut *conn)
+            .await?,
+        };
     if done.rows_affected() == 1 {
         return Ok(Success::Accepted);
+    }
+    if proof == Proof::Password {
+        return Ok(Success::Blocked);
     }
     let blocked_until: Option<i64> =
         sqlx::query_scalar("SELECT blocked_until FROM logins WHERE id = $1")
             .bind(r.login_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?
             .flatten();
     Ok(if is_blocked(blocked_until, now) {
@@ -296,13 +316,29 @@ mod tests {
         fail(&pool, r, false, 100, LIMITS).await.unwrap();
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed_without_code(&pool, r, 100).await.unwrap(),
+            succeed(
+                &mut pool.acquire().await.unwrap(),
+                &r,
+                Proof::Password,
+                None,
+                100
+            )
+            .await
+            .unwrap(),
             Success::Accepted
         );
         assert_eq!(counters(&pool).await, (1, 1, None));
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            succeed(
+                &mut pool.acquire().await.unwrap(),
+                &r,
+                Proof::Code { step: 7 },
+                None,
+                100
+            )
+            .await
+            .unwrap(),
             Success::Accepted
         );
         assert_eq!(counters(&pool).await, (0, 0, None));
@@ -323,12 +359,28 @@ mod tests {
         let (_d, pool) = pool_with_login().await;
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            succeed(
+                &mut pool.acquire().await.unwrap(),
+                &r,
+                Proof::Code { step: 7 },
+                None,
+                100
+            )
+            .await
+            .unwrap(),
             Success::Accepted
         );
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed_with_code(&pool, &r, 7, 100).await.unwrap(),
+            succeed(
+                &mut pool.acquire().await.unwrap(),
+                &r,
+                Proof::Code { step: 7 },
+                None,
+                100
+            )
+            .await
+            .unwrap(),
             Success::Replay
         );
         fail(&pool, r, true, 100, LIMITS).await.unwrap();
@@ -336,7 +388,15 @@ mod tests {
         let b = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         fail(&pool, b, false, 100, LIMITS).await.unwrap();
         assert_eq!(
-            succeed_with_code(&pool, &a, 8, 100).await.unwrap(),
+            succeed(
+                &mut pool.acquire().await.unwrap(),
+                &a,
+                Proof::Code { step: 8 },
+                None,
+                100
+            )
+            .await
+            .unwrap(),
             Success::Blocked
         );
     }

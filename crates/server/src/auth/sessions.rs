@@ -7,7 +7,7 @@
 //! sessions that were not proven with a code. An expired KS is answered
 //! `INVALID_KS` with `args.KSID` `EXPIRED`, an ended one with `LOGOUT`.
 
-use crate::store::Pool;
+use crate::store::{Conn, Pool};
 use kaltura_api::codes;
 
 use super::{random_token, token_hash};
@@ -51,8 +51,9 @@ pub fn lifetime(requested: Option<i64>) -> i64 {
     }
 }
 
-/// Creates a session and returns its KS.
-pub async fn create(pool: &Pool, new: New<'_>, now: i64) -> sqlx::Result<String> {
+/// Creates a session and returns its KS; on `conn`, so that a sign-in can
+/// commit it with the acceptance of its check.
+pub async fn create(conn: &mut Conn, new: New<'_>, now: i64) -> sqlx::Result<String> {
     let ks = random_token();
     sqlx::query(
         "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges, expires_at, created_at,
@@ -67,7 +68,7 @@ pub async fn create(pool: &Pool, new: New<'_>, now: i64) -> sqlx::Result<String>
     .bind(now)
     .bind(i64::from(new.proven_with_code))
     .bind(new.epoch)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(ks)
 }
