@@ -136,7 +136,9 @@ type Catalog = Vec<(String, String)>;
 
 thread_local! {
     /// The current language; a signal, so every message on screen follows it.
-    static CURRENT: RwSignal<Lang> = RwSignal::new(Lang::En);
+    /// Reference-counted rather than owned by a view, so unmounting a view
+    /// never disposes of it.
+    static CURRENT: ArcRwSignal<Lang> = ArcRwSignal::new(Lang::En);
     /// The catalogues loaded so far (English from the start).
     static CATALOGS: RefCell<Vec<(Lang, Rc<Catalog>)>> = RefCell::new(vec![(
         Lang::En,
@@ -479,7 +481,7 @@ pub async fn choose(lang: Lang) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     #[test]
     fn the_best_match_takes_the_first_wanted_language_we_speak() {
