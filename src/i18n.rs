@@ -47,8 +47,8 @@ pub const EN_JSON: &str = include_str!("../locales/en.json");
 /// `localStorage` key of the chosen language (a preference, not a secret).
 pub const LANG_KEY: &str = "kmc.lang";
 
-/// The languages the app speaks. Adding one: its file in `locales/`, and a
-/// line here and in [`Lang::ALL`] (see the README).
+/// The languages the app speaks. Adding one: its file in `locales/`, a line
+/// here, in [`Lang::ALL`] and in the picker's options (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lang {
     /// English, the source language and the fallback.
