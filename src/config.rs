@@ -4,7 +4,8 @@
 //! Kaltura server (default: the page's own origin); `kmcUrl`, when set, is
 //! KMC's base URL, to which the user is handed off after signing in;
 //! `privileges` and `expiry` shape the KS that sign-in asks for (default: what
-//! KMC itself asks for). A missing or invalid file falls back to the defaults
+//! KMC itself asks for); `language` is the deployment's default language for
+//! browsers whose languages the app does not speak (see [`crate::i18n`]). A missing or invalid file falls back to the defaults
 //! with a console warning, never a blank page.
 //!
 //! Serves: [`AppConfig`], [`parse_config`] (pure, unit-tested), [`load_config`]
@@ -12,6 +13,8 @@
 
 use leptos::prelude::*;
 use serde::Deserialize;
+
+use crate::i18n::Lang;
 
 /// The KS privileges KMC asks for at sign-in. Without `disableentitlement`
 /// Kaltura issues `*`, which enforces category entitlements even for an
@@ -35,6 +38,9 @@ pub struct AppConfig {
     pub privileges: String,
     /// `expiry` sent with `user.loginByLoginId`, in seconds.
     pub expiry: i64,
+    /// The default language when neither a stored choice nor the browser's
+    /// languages name one the app speaks (`None`: English).
+    pub language: Option<Lang>,
 }
 
 impl Default for AppConfig {
@@ -52,6 +58,7 @@ impl AppConfig {
             kmc_url: None,
             privileges: DEFAULT_PRIVILEGES.to_owned(),
             expiry: DEFAULT_EXPIRY_SECONDS,
+            language: None,
         }
     }
 
@@ -79,6 +86,8 @@ pub enum ConfigError {
     Invalid(String),
     /// A URL field is not an absolute `http(s)://` URL.
     BadUrl(&'static str),
+    /// `language` names a language the app does not speak.
+    UnknownLanguage(String),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -86,6 +95,11 @@ impl std::fmt::Display for ConfigError {
         match self {
             Self::Invalid(why) => write!(f, "config.json is not valid: {why}"),
             Self::BadUrl(field) => write!(f, "config.json: {field} must be an http(s) URL"),
+            Self::UnknownLanguage(tag) => write!(
+                f,
+                "config.json: language {tag:?} is not one of {}",
+                Lang::ALL.map(Lang::tag).join(", ")
+            ),
         }
     }
 }
@@ -102,6 +116,7 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
         kmc_url: Option<String>,
         privileges: Option<String>,
         expiry: Option<i64>,
+        language: Option<String>,
     }
     let raw: Raw = crate::wire::from_text(text).map_err(ConfigError::Invalid)?;
     let (service_url, kmc_url) = (raw.service_url, raw.kmc_url);
@@ -133,11 +148,16 @@ pub fn parse_config(text: &str, origin: &str) -> Result<AppConfig, ConfigError> 
         Some(url) if is_http_url(&url) => Some(url.trim_end_matches('/').to_owned()),
         Some(_) => return Err(ConfigError::BadUrl("kmcUrl")),
     };
+    let language = match non_empty(raw.language) {
+        None => None,
+        Some(tag) => Some(Lang::from_tag(&tag).ok_or(ConfigError::UnknownLanguage(tag))?),
+    };
     Ok(AppConfig {
         service_url,
         kmc_url,
         privileges,
         expiry,
+        language,
     })
 }
 
@@ -169,24 +189,29 @@ fn is_http_url(url: &str) -> bool {
         .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
 }
 
-/// Loads `config.json` from beside `index.html` (resolved against the
-/// document's base URI, so deep links like `/actions/auth-info/…` find it too),
-/// never failing: problems are logged as a console warning.
+/// The absolute URL of `file` beside `index.html` (resolved against the
+/// document's base URI, so deep links like `/actions/auth-info/…` find it too).
 #[cfg(target_arch = "wasm32")]
-pub async fn load_config() -> AppConfig {
-    use futures::FutureExt;
-
+pub fn beside_index(file: &str) -> String {
     let window = web_sys::window().expect("a browser window");
     let origin = window.location().origin().unwrap_or_default();
     let base = window
         .document()
         .and_then(|d| d.base_uri().ok().flatten())
         .unwrap_or_else(|| format!("{origin}/"));
-    let url = web_sys::Url::new_with_base("config.json", &base)
+    web_sys::Url::new_with_base(file, &base)
         .map(|u| u.href())
-        .unwrap_or_else(|_| "/config.json".into());
+        .unwrap_or_else(|_| format!("/{file}"))
+}
+
+/// The text at `url`, revalidated with the server; `None` on a failure, a
+/// non-2xx answer or after [`crate::api::REQUEST_TIMEOUT_MS`].
+#[cfg(target_arch = "wasm32")]
+pub async fn fetch_text(url: &str) -> Option<String> {
+    use futures::FutureExt;
+
     let fetch = async move {
-        let response = gloo_net::http::Request::get(&url)
+        let response = gloo_net::http::Request::get(url)
             .cache(web_sys::RequestCache::NoCache)
             .send()
             .await
@@ -199,10 +224,20 @@ pub async fn load_config() -> AppConfig {
     .fuse();
     let timer = gloo_timers::future::TimeoutFuture::new(crate::api::REQUEST_TIMEOUT_MS).fuse();
     futures::pin_mut!(fetch, timer);
-    let text = futures::select! {
+    futures::select! {
         text = fetch => text,
         () = timer => None,
-    };
+    }
+}
+
+/// Loads `config.json` from beside `index.html`, never failing: problems are
+/// logged as a console warning.
+#[cfg(target_arch = "wasm32")]
+pub async fn load_config() -> AppConfig {
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let text = fetch_text(&beside_index("config.json")).await;
     let (config, warning) = parse_or_default(text.as_deref(), &origin);
     if let Some(warning) = warning {
         web_sys::console::warn_1(&warning.into());
@@ -286,6 +321,30 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_default_language_is_read_and_an_unknown_one_refused() {
+        assert_eq!(
+            parse_config(r#"{"language":"de"}"#, ORIGIN)
+                .unwrap()
+                .language,
+            Some(Lang::De)
+        );
+        assert_eq!(
+            parse_config(r#"{"language":"pt-br"}"#, ORIGIN)
+                .unwrap()
+                .language,
+            Some(Lang::PtBr)
+        );
+        assert_eq!(
+            parse_config(r#"{"language":""}"#, ORIGIN).unwrap().language,
+            None
+        );
+        assert_eq!(
+            parse_config(r#"{"language":"xx"}"#, ORIGIN),
+            Err(ConfigError::UnknownLanguage("xx".into()))
+        );
     }
 
     #[test]

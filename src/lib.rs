@@ -5,6 +5,7 @@
 //! - [`App`] — the router and the context every page relies on;
 //! - [`api`] — the one typed Kaltura API client;
 //! - [`config`] — `config.json`;
+//! - [`i18n`] — the languages: messages by key, the choice, `<html lang dir>`;
 //! - [`handover`] — the static card of `index.html` giving way to the app;
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
 //! - [`routes`] — the route paths;
@@ -17,6 +18,7 @@ pub mod api;
 pub mod components;
 pub mod config;
 pub mod handover;
+pub mod i18n;
 pub mod pages;
 pub mod password_rules;
 pub mod request;
@@ -30,14 +32,16 @@ use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::path;
 
 use crate::api::{ApiClient, provide_api};
+use crate::components::language_picker::LanguagePicker;
 use crate::config::AppConfig;
+use crate::i18n::{t, use_title};
 use crate::pages::account::AccountPage;
 use crate::pages::enroll::EnrollPage;
 use crate::pages::login::LoginPage;
 use crate::pages::restore_password::RestorePasswordPage;
 
 /// The whole app: provides the API client, the configuration and the sign-in
-/// prefill, then routes.
+/// prefill, then routes; the language picker sits under every page.
 #[component]
 pub fn App(
     /// The configuration read from `config.json` (or the defaults).
@@ -60,6 +64,9 @@ pub fn App(
                     <Route path=path!("/actions/restore-password/:hashKey") view=RestorePasswordPage />
                 </FlatRoutes>
             </main>
+            <footer class="page-footer">
+                <LanguagePicker />
+            </footer>
         </Router>
     }
 }
@@ -67,11 +74,14 @@ pub fn App(
 /// Shown for any path the app does not know.
 #[component]
 fn NotFound() -> impl IntoView {
+    use_title("page.not-found");
     view! {
         <section class="card">
-            <h1>"Page not found"</h1>
+            <h1>{t("notfound.title")}</h1>
             <p>
-                <leptos_router::components::A href=routes::LOGIN>"Go to sign-in"</leptos_router::components::A>
+                <leptos_router::components::A href=routes::LOGIN>
+                    {t("notfound.link")}
+                </leptos_router::components::A>
             </p>
         </section>
     }

@@ -14,6 +14,8 @@
 
 use kaltura_api::codes;
 
+use crate::i18n::Text;
+
 /// The shortest password the server accepts, in characters (NIST 800-63B).
 pub const MIN_LENGTH: usize = 8;
 
@@ -51,13 +53,15 @@ pub fn check(password: &str, confirm: &str, email: Option<&str>) -> RuleCheck {
 }
 
 /// The rule texts, in the order the page lists them.
-pub const RULE_LONG_ENOUGH: &str = "At least 8 characters";
-/// See [`RULE_LONG_ENOUGH`].
-pub const RULE_NOT_EMAIL: &str = "Not your email address";
-/// See [`RULE_LONG_ENOUGH`].
-pub const RULE_CONFIRMED: &str = "Both fields match";
-/// Shown under the rules: what only the server checks.
-pub const RULES_SERVER_NOTE: &str = "The server may have rules of its own, and it refuses very common passwords and your last few passwords; if it refuses this one, it says why.";
+pub fn rule_long_enough() -> Text {
+    Text::Count("rules.long-enough", MIN_LENGTH as u64, Vec::new())
+}
+/// See [`rule_long_enough`].
+pub const RULE_NOT_EMAIL: &str = "rules.not-email";
+/// See [`rule_long_enough`].
+pub const RULE_CONFIRMED: &str = "rules.confirmed";
+/// The key of the note under the rules: what only the server checks.
+pub const RULES_SERVER_NOTE: &str = "rules.server-note";
 
 /// The server's own statement of its rules (`args.RULES` of
 /// `PASSWORD_STRUCTURE_INVALID`), ready to show with its line breaks, or
@@ -80,24 +84,14 @@ pub fn server_rules(rules: Option<&str>) -> Option<String> {
 /// `rules` is `args.RULES` of `PASSWORD_STRUCTURE_INVALID`, the server's own
 /// wording of its rules, which may be stricter than ours (a real Kaltura
 /// still limits length and demands character classes).
-pub fn refusal_message(code: &str, rules: Option<&str>) -> Option<String> {
+pub fn refusal_message(code: &str, rules: Option<&str>) -> Option<Text> {
     match code {
         codes::PASSWORD_STRUCTURE_INVALID => Some(match server_rules(rules) {
-            Some(rules) => {
-                format!("The server did not accept this password. Its rules:\n{rules}")
-            }
-            None => {
-                "The server did not accept this password: it does not meet its rules.".to_owned()
-            }
+            Some(rules) => Text::with("rules.server-refused-rules", "rules", rules),
+            None => Text::key("rules.server-refused"),
         }),
-        codes::COMMON_PASSWORD => Some(
-            "This password is too common: it appears in lists attackers try first. \
-             Choose something less predictable, such as a few unrelated words."
-                .to_owned(),
-        ),
-        codes::PASSWORD_ALREADY_USED => Some(
-            "You have used this password recently. Choose one you have not used before.".to_owned(),
-        ),
+        codes::COMMON_PASSWORD => Some(Text::key("rules.common")),
+        codes::PASSWORD_ALREADY_USED => Some(Text::key("rules.recently-used")),
         _ => None,
     }
 }
@@ -160,7 +154,8 @@ mod tests {
             codes::PASSWORD_STRUCTURE_INVALID,
             Some("at least 8 characters"),
         )
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(message.contains("at least 8 characters"), "{message}");
     }
 
@@ -178,7 +173,9 @@ mod tests {
                 "{sent:?}"
             );
         }
-        let message = refusal_message(codes::PASSWORD_STRUCTURE_INVALID, Some("a\\nb")).unwrap();
+        let message = refusal_message(codes::PASSWORD_STRUCTURE_INVALID, Some("a\\nb"))
+            .unwrap()
+            .to_string();
         assert!(message.ends_with("Its rules:\na\nb"), "{message:?}");
     }
 
@@ -190,13 +187,18 @@ mod tests {
 
     #[test]
     fn the_listed_rules_promise_nothing_about_the_servers_settings() {
-        assert!(!RULE_LONG_ENOUGH.contains("long phrase"));
-        assert!(!RULES_SERVER_NOTE.contains("minutes"));
+        assert!(!rule_long_enough().to_string().contains("long phrase"));
+        assert!(
+            !crate::i18n::tr(RULES_SERVER_NOTE).contains("minutes"),
+            "no lockout duration is promised"
+        );
     }
 
     #[test]
     fn a_structure_refusal_without_rules_still_explains() {
-        let message = refusal_message(codes::PASSWORD_STRUCTURE_INVALID, None).unwrap();
+        let message = refusal_message(codes::PASSWORD_STRUCTURE_INVALID, None)
+            .unwrap()
+            .to_string();
         assert!(message.contains("rules"), "{message}");
     }
 
@@ -205,11 +207,13 @@ mod tests {
         assert!(
             refusal_message(codes::COMMON_PASSWORD, None)
                 .unwrap()
+                .to_string()
                 .contains("too common")
         );
         assert!(
             refusal_message(codes::PASSWORD_ALREADY_USED, None)
                 .unwrap()
+                .to_string()
                 .contains("used this password")
         );
     }

@@ -16,8 +16,8 @@ pub const KS_KEY: &str = "kmc.ks";
 /// `localStorage` key of the remembered email.
 pub const EMAIL_KEY: &str = "kmc.email";
 
-/// The notice shown on the sign-in card after the server refused the KS.
-pub const SESSION_ENDED: &str = "Your session has ended, please sign in again";
+/// The key of the notice shown on the sign-in card after the server refused the KS.
+pub const SESSION_ENDED: &str = "account.session-ended-notice";
 
 #[cfg(target_arch = "wasm32")]
 fn session_storage() -> Option<web_sys::Storage> {
@@ -104,7 +104,7 @@ pub struct LoginPrefill {
     /// Open the card on the authenticator-code step (after enrollment).
     pub open_code_step: bool,
     /// A message to show in the card's alert (e.g. [`SESSION_ENDED`]).
-    pub notice: Option<String>,
+    pub notice: Option<crate::i18n::Text>,
     /// The path to return to after signing in (e.g. `/account`).
     pub return_to: Option<String>,
 }

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{Text, text};
+
 /// An error (`role="alert"`, announced at once) or, with `polite`, a status
 /// message (`role="status"`, `aria-live="polite"`). Renders nothing visible
 /// while `message` is `None`.
@@ -12,7 +14,7 @@ use leptos::prelude::*;
 pub fn Alert(
     /// The text to show; `None` leaves the region empty.
     #[prop(into)]
-    message: Signal<Option<String>>,
+    message: Signal<Option<Text>>,
     /// The `data-testid` of the region.
     test_id: &'static str,
     /// A polite status region instead of an assertive error.
@@ -36,7 +38,7 @@ pub fn Alert(
             aria-atomic="true"
             data-testid=test_id
         >
-            {move || message.get()}
+            {text(move || message.get().map(|m| m.render()).unwrap_or_default())}
         </div>
     }
 }

@@ -7,6 +7,8 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::i18n::t;
+
 /// The number of digits of a TOTP code.
 pub const CODE_LENGTH: usize = 6;
 
@@ -44,7 +46,7 @@ pub fn auto_submit(input: &str, already: Option<&str>) -> (Option<String>, Optio
 pub fn CodeInput(
     /// The input's `id`.
     id: &'static str,
-    /// The visible label.
+    /// The key of the visible label.
     label: &'static str,
     /// The field's raw text, two-way bound; normalise with [`normalize_code`].
     value: RwSignal<String>,
@@ -79,7 +81,7 @@ pub fn CodeInput(
     });
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id>{t(label)}</label>
             <input
                 id=id
                 name=id
@@ -127,7 +129,7 @@ pub fn ExpandingCodeInput(
             <div class="code-step" aria-hidden=move || if shown.get() { "false" } else { "true" }>
                 <CodeInput
                     id=id
-                    label="Authenticator code"
+                    label="common.code-label"
                     value=value
                     node_ref=node_ref
                     disabled=Signal::derive(move || !shown.get())

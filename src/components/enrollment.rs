@@ -21,6 +21,7 @@ use leptos_router::hooks::use_navigate;
 
 use crate::components::qr_code::{QrCode, QrPng};
 use crate::components::secret_key::{SecretKey, describe_parameters};
+use crate::i18n::{Text, t, text};
 use crate::session::use_login_prefill;
 use crate::totp::{self, CodeCheck};
 
@@ -87,40 +88,30 @@ fn looks_like_email(text: &str) -> bool {
 }
 
 /// The `aria-label` of the QR image: what it is and for which account.
-pub fn qr_label(account: Option<&str>) -> String {
+pub fn qr_label(account: Option<&str>) -> Text {
     match account {
-        Some(account) => format!("QR code to add {account} to your authenticator app"),
-        None => "QR code to add your account to your authenticator app".to_owned(),
+        Some(account) => Text::with("qr.label-account", "account", account),
+        None => Text::key("qr.label"),
     }
 }
 
 /// What to tell the user about a checked code, and whether it is good news.
-pub fn check_message(check: CodeCheck, period: u64) -> (bool, String) {
+pub fn check_message(check: CodeCheck, period: u64) -> (bool, Text) {
     match check {
-        CodeCheck::Accepted => (true, "Your authenticator app is set up.".to_owned()),
+        CodeCheck::Accepted => (true, Text::key("enroll.set-up")),
         CodeCheck::ClockOff { steps } => {
             let seconds = steps.unsigned_abs() * period;
-            let amount = if seconds >= 90 {
-                format!("about {} minutes", (seconds + 30) / 60)
-            } else {
-                format!("about {seconds} seconds")
+            // One whole sentence per unit and direction, each with its plural forms.
+            let (key, count) = match (seconds >= 90, steps > 0) {
+                (true, true) => ("enroll.clock-ahead-minutes", (seconds + 30) / 60),
+                (true, false) => ("enroll.clock-behind-minutes", (seconds + 30) / 60),
+                (false, true) => ("enroll.clock-ahead-seconds", seconds),
+                (false, false) => ("enroll.clock-behind-seconds", seconds),
             };
-            let direction = if steps > 0 { "ahead" } else { "behind" };
-            (
-                false,
-                format!(
-                    "That code is right for this key, but your phone's clock is {amount} {direction}. \
-                     Turn on automatic date and time in the phone's settings, then try a new code."
-                ),
-            )
+            (false, Text::Count(key, count, Vec::new()))
         }
-        CodeCheck::WrongKey => (
-            false,
-            "That code doesn't match this key. Check that you scanned this QR code, not an older one \
-             or another account's entry, and that your phone's clock is set automatically."
-                .to_owned(),
-        ),
-        CodeCheck::Malformed => (false, "Type the 6-digit code your app shows.".to_owned()),
+        CodeCheck::WrongKey => (false, Text::key("enroll.wrong-key")),
+        CodeCheck::Malformed => (false, Text::key("enroll.malformed")),
     }
 }
 
@@ -176,9 +167,7 @@ pub fn EnrollmentView(
     let body = match enrollment {
         EnrollmentKey::Png(base64) => view! {
             <QrPng base64=base64 label=label />
-            <p class="scan-hint">
-                "Open your authenticator app, add an account and scan this code."
-            </p>
+            <p class="scan-hint">{t("enroll.scan-hint")}</p>
         }
         .into_any(),
         EnrollmentKey::Uri(uri) => {
@@ -187,18 +176,17 @@ pub fn EnrollmentView(
             let text = link.clone();
             view! {
                 <QrCode text=text label=label />
-                <p class="scan-hint">
-                    "Open your authenticator app, add an account and scan this code."
-                </p>
+                <p class="scan-hint">{t("enroll.scan-hint")}</p>
                 <SecretKey
                     secret=uri.secret.clone()
                     account=uri.label()
                     parameters=parameters
                 />
                 <p class="same-phone">
-                    "Reading this on the phone that has your authenticator app? "
+                    {t("enroll.same-phone")}
+                    " "
                     <a href=link data-testid="otpauth-link" rel="noreferrer">
-                        "Add to authenticator app"
+                        {t("enroll.add-to-app")}
                     </a>
                 </p>
                 <CheckCode uri=uri />
@@ -208,11 +196,11 @@ pub fn EnrollmentView(
     };
 
     view! {
-        <section class="enrollment" aria-label="Authenticator setup">
+        <section class="enrollment" aria-label=t("enroll.setup-region")>
             {body}
             <div class="actions">
                 <button type="button" class="primary" data-testid="enroll-continue" on:click=on_continue>
-                    "Continue to sign in"
+                    {t("common.continue-to-sign-in")}
                 </button>
             </div>
         </section>
@@ -237,7 +225,7 @@ fn CheckCode(
     let key = StoredValue::new(key);
     let (digits, period) = (uri.digits, uri.period);
     let code = RwSignal::new(String::new());
-    let result = RwSignal::new(None::<(bool, String)>);
+    let result = RwSignal::new(None::<(bool, Text)>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let check =
@@ -246,10 +234,10 @@ fn CheckCode(
     };
     view! {
         <form class="check-code" on:submit=on_submit>
-            <h2>"Check your code"</h2>
-            <p class="hint">"Optional: type the code your app now shows to make sure it was added correctly."</p>
+            <h2>{t("enroll.check-title")}</h2>
+            <p class="hint">{t("enroll.check-hint")}</p>
             <div class="field">
-                <label for="check-code">"Code from your app"</label>
+                <label for="check-code">{t("enroll.check-label")}</label>
                 <div class="code-row">
                     <input
                         id="check-code"
@@ -261,7 +249,7 @@ fn CheckCode(
                         bind:value=code
                     />
                     <button type="submit" class="secondary" data-testid="check-code-submit">
-                        "Check"
+                        {t("enroll.check")}
                     </button>
                 </div>
             </div>
@@ -276,7 +264,7 @@ fn CheckCode(
                     None => "check-result",
                 }
             >
-                {move || result.get().map(|(_, message)| message)}
+                {text(move || result.get().map(|(_, message)| message.render()).unwrap_or_default())}
             </p>
         </form>
     }
@@ -337,22 +325,30 @@ mod tests {
 
     #[test]
     fn the_qr_label_names_the_account() {
-        assert!(qr_label(Some("ada@example.com")).contains("ada@example.com"));
-        assert!(qr_label(None).contains("QR code"));
+        assert!(
+            qr_label(Some("ada@example.com"))
+                .to_string()
+                .contains("ada@example.com")
+        );
+        assert!(qr_label(None).to_string().contains("QR code"));
     }
 
     #[test]
     fn check_messages_say_set_up_or_what_went_wrong() {
+        let message = |check| {
+            let (ok, text) = check_message(check, 30);
+            (ok, text.to_string())
+        };
         assert_eq!(
-            check_message(CodeCheck::Accepted, 30),
+            message(CodeCheck::Accepted),
             (true, "Your authenticator app is set up.".to_owned())
         );
-        let (ok, clock) = check_message(CodeCheck::ClockOff { steps: -4 }, 30);
+        let (ok, clock) = message(CodeCheck::ClockOff { steps: -4 });
         assert!(!ok);
         assert!(clock.contains("clock is about 2 minutes behind"), "{clock}");
-        let (_, clock) = check_message(CodeCheck::ClockOff { steps: 2 }, 30);
+        let (_, clock) = message(CodeCheck::ClockOff { steps: 2 });
         assert!(clock.contains("about 60 seconds ahead"), "{clock}");
-        let (ok, wrong) = check_message(CodeCheck::WrongKey, 30);
+        let (ok, wrong) = message(CodeCheck::WrongKey);
         assert!(!ok && wrong.contains("another account"), "{wrong}");
     }
 }

@@ -3,6 +3,8 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::i18n::{t, text, tr};
+
 /// A labelled password input. The toggle switches between hidden and shown
 /// text, so people can check what they typed on a phone keyboard; its
 /// accessible name says what pressing it will do.
@@ -10,7 +12,7 @@ use leptos::prelude::*;
 pub fn PasswordField(
     /// The input's `id` (its label points at it).
     id: &'static str,
-    /// The visible label.
+    /// The key of the visible label; `{label}.show` and `{label}.hide` name the toggle.
     label: &'static str,
     /// The field's text, two-way bound.
     value: RwSignal<String>,
@@ -38,7 +40,7 @@ pub fn PasswordField(
         .unwrap_or_else(|| format!("toggle-{id}"));
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id>{t(label)}</label>
             <div class="password-row">
                 <input
                     id=id
@@ -59,13 +61,12 @@ pub fn PasswordField(
                     data-testid=toggle_test_id
                     aria-controls=id
                     aria-label=move || {
-                        // Labels are plain English: ASCII lowering spares the wasm Unicode's case tables.
-                        let what = label.to_ascii_lowercase();
-                        if shown.get() { format!("Hide {what}") } else { format!("Show {what}") }
+                        // Each label has its own whole "Show …"/"Hide …" sentences per language.
+                        tr(&format!("{label}.{}", if shown.get() { "hide" } else { "show" }))
                     }
                     on:click=move |_| shown.update(|s| *s = !*s)
                 >
-                    {move || if shown.get() { "Hide" } else { "Show" }}
+                    {text(move || tr(if shown.get() { "password.hide" } else { "password.show" }))}
                 </button>
             </div>
         </div>

@@ -13,6 +13,8 @@
 //! Also serves a real Kaltura's reply, base64 PNG bytes, through [`QrPng`].
 
 use leptos::prelude::*;
+
+use crate::i18n::Text;
 use qrcode::{Color, EcLevel, QrCode as Encoder};
 
 /// Light modules around the code, as the QR specification requires.
@@ -77,7 +79,7 @@ pub fn QrCode(
     /// What to encode: the `otpauth://` URI. Held only in memory.
     text: String,
     /// What the image is and for which account, read by screen readers.
-    label: String,
+    label: Text,
 ) -> impl IntoView {
     let drawing = draw(&text);
     view! {
@@ -89,7 +91,7 @@ pub fn QrCode(
                         <svg
                             xmlns="http://www.w3.org/2000/svg"
                             role="img"
-                            aria-label=label
+                            aria-label=label.signal()
                             width=DISPLAY_SIZE_PX
                             height=DISPLAY_SIZE_PX
                             viewBox=format!("0 0 {size} {size}")
@@ -104,7 +106,7 @@ pub fn QrCode(
                 Err(_) => {
                     view! {
                         <p class="qr-error">
-                            "This key is too long to draw as a QR code. Use the key below instead."
+                            {crate::i18n::t("qr.too-long")}
                         </p>
                     }
                         .into_any()
@@ -121,7 +123,7 @@ pub fn QrPng(
     /// The PNG bytes, base64 (a `data:` prefix is tolerated).
     base64: String,
     /// What the image is and for which account.
-    label: String,
+    label: Text,
 ) -> impl IntoView {
     let payload = base64
         .strip_prefix("data:image/png;base64,")
@@ -131,7 +133,7 @@ pub fn QrPng(
         <div class="qr-code" data-testid="qr-code">
             <img
                 src=format!("data:image/png;base64,{payload}")
-                alt=label
+                alt=label.signal()
                 width=DISPLAY_SIZE_PX
                 height=DISPLAY_SIZE_PX
             />

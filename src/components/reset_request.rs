@@ -8,26 +8,22 @@ use leptos::prelude::*;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
+use crate::i18n::{Text, t, text, tr};
 use crate::request::Request;
 
-/// The neutral answer to every accepted reset request.
-pub const RESET_SENT: &str = "If an account exists for that email, a link is on its way; it works once and expires in 24 hours.";
+/// The key of the neutral answer to every accepted reset request.
+pub const RESET_SENT: &str = "reset.sent";
 
 /// The message for the outcome of `user.resetPassword`.
-pub fn reset_result_message(result: &Result<(), ApiError>) -> String {
-    match result {
-        Ok(()) => RESET_SENT.to_owned(),
-        Err(e) if e.is_unreachable() => {
-            "Can't reach the server, so no link was requested. Check your connection and try again."
-                .to_owned()
-        }
-        Err(e) if e.is(kaltura_api::codes::RESOURCE_IS_RESERVED) => {
-            "Too many requests for now. Wait a few minutes, then try again.".to_owned()
-        }
+pub fn reset_result_message(result: &Result<(), ApiError>) -> Text {
+    Text::key(match result {
+        Ok(()) => RESET_SENT,
+        Err(e) if e.is_unreachable() => "reset.unreachable",
+        Err(e) if e.is(kaltura_api::codes::RESOURCE_IS_RESERVED) => "reset.too-many",
         // Any other refusal gets the neutral answer too: the page must not
         // reveal anything about the email.
-        Err(_) => RESET_SENT.to_owned(),
-    }
+        Err(_) => RESET_SENT,
+    })
 }
 
 /// An email field and a button that asks the server to email a
@@ -47,7 +43,7 @@ pub fn ResetRequestForm(
 ) -> impl IntoView {
     let api = use_api();
     let email = RwSignal::new(initial_email);
-    let message = RwSignal::new(None::<String>);
+    let message = RwSignal::new(None::<Text>);
     let request = Request::new(move |email: String| {
         let api = api.clone();
         async move {
@@ -67,7 +63,7 @@ pub fn ResetRequestForm(
             }
         >
             <div class="field">
-                <label for=email_id>"Email"</label>
+                <label for=email_id>{t("common.email")}</label>
                 <input
                     id=email_id
                     name=email_id
@@ -83,7 +79,7 @@ pub fn ResetRequestForm(
                 data-testid=submit_test_id
                 disabled=move || pending.get()
             >
-                {move || if pending.get() { "Sending…" } else { "Send reset link" }}
+                {text(move || tr(if pending.get() { "reset.sending" } else { "reset.submit" }))}
             </button>
             <Alert message=message test_id=result_test_id polite=true />
         </form>
@@ -97,21 +93,29 @@ mod tests {
 
     #[test]
     fn every_server_answer_gets_the_same_neutral_message() {
-        assert_eq!(reset_result_message(&Ok(())), RESET_SENT);
+        assert_eq!(reset_result_message(&Ok(())), Text::key(RESET_SENT));
         let refused = ApiError::Api(KalturaApiError::new("USER_NOT_FOUND", "not found"));
-        assert_eq!(reset_result_message(&Err(refused)), RESET_SENT);
+        assert_eq!(reset_result_message(&Err(refused)), Text::key(RESET_SENT));
     }
 
     #[test]
     fn a_network_failure_is_reported_as_such() {
         for e in [ApiError::Network, ApiError::Timeout, ApiError::Garbled] {
-            assert!(reset_result_message(&Err(e)).starts_with("Can't reach the server"));
+            assert!(
+                reset_result_message(&Err(e))
+                    .to_string()
+                    .starts_with("Can't reach the server")
+            );
         }
     }
 
     #[test]
     fn a_rate_limit_says_to_wait() {
         let e = ApiError::Api(KalturaApiError::new("RESOURCE_IS_RESERVED", "busy"));
-        assert!(reset_result_message(&Err(e)).contains("Wait a few minutes"));
+        assert!(
+            reset_result_message(&Err(e))
+                .to_string()
+                .contains("Wait a few minutes")
+        );
     }
 }

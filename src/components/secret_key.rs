@@ -8,22 +8,30 @@
 use kaltura_api::otpauth::group_secret;
 use leptos::prelude::*;
 
-/// What the Copy button reports.
-pub const COPIED: &str = "Copied. Paste it into your authenticator app.";
+use crate::i18n::{Text, t, text, tr};
+
+/// The key of what the Copy button reports.
+pub const COPIED: &str = "secret.copied";
 /// See [`COPIED`].
-pub const COPY_FAILED: &str =
-    "Your browser did not allow copying. Select the key and copy it, or type it in.";
+pub const COPY_FAILED: &str = "secret.copy-failed";
 
 /// The parameters an authenticator asks for when a key is typed in, e.g.
 /// "time-based, 6 digits, every 30 seconds, SHA-1".
-pub fn describe_parameters(digits: u32, period: u64, algorithm: &str) -> String {
+pub fn describe_parameters(digits: u32, period: u64, algorithm: &str) -> Text {
     let algorithm = match algorithm.to_ascii_uppercase().as_str() {
         "SHA1" => "SHA-1".to_owned(),
         "SHA256" => "SHA-256".to_owned(),
         "SHA512" => "SHA-512".to_owned(),
         other => other.to_owned(),
     };
-    format!("time-based, {digits} digits, every {period} seconds, {algorithm}")
+    Text::Key(
+        "secret.parameters",
+        vec![
+            ("digits", digits.to_string()),
+            ("period", period.to_string()),
+            ("algorithm", algorithm),
+        ],
+    )
 }
 
 /// Copies `text` through `navigator.clipboard.writeText`. Reached through
@@ -62,7 +70,7 @@ pub fn SecretKey(
     /// The account the key is for, as the authenticator will list it.
     account: String,
     /// The key's parameters in words (see [`describe_parameters`]).
-    parameters: String,
+    parameters: Text,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
     let copy_result = RwSignal::new(None::<&'static str>);
@@ -86,14 +94,14 @@ pub fn SecretKey(
                 aria-controls="manual-key"
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                "Can't scan it?"
+                {t("secret.cant-scan")}
             </button>
             <div id="manual-key" class="manual-key" hidden=move || !open.get()>
-                <p>"In your authenticator app, choose to enter a key by hand and type:"</p>
+                <p>{t("secret.intro")}</p>
                 <dl>
-                    <dt>"Account"</dt>
+                    <dt>{t("secret.account")}</dt>
                     <dd data-testid="secret-account">{account}</dd>
-                    <dt>"Key"</dt>
+                    <dt>{t("secret.key")}</dt>
                     <dd class="key-row">
                         <code data-testid="secret-key" class="key" translate="no">
                             {grouped}
@@ -104,11 +112,11 @@ pub fn SecretKey(
                             data-testid="copy-secret"
                             on:click=copy
                         >
-                            "Copy"
+                            {t("secret.copy")}
                         </button>
                     </dd>
-                    <dt>"Type"</dt>
-                    <dd>{parameters}</dd>
+                    <dt>{t("secret.type")}</dt>
+                    <dd>{parameters.signal()}</dd>
                 </dl>
                 <p
                     class="copy-result"
@@ -116,7 +124,7 @@ pub fn SecretKey(
                     aria-live="polite"
                     data-testid="copy-result"
                 >
-                    {move || copy_result.get()}
+                    {text(move || copy_result.get().map(tr).unwrap_or_default())}
                 </p>
             </div>
         </div>
@@ -130,11 +138,11 @@ mod tests {
     #[test]
     fn parameters_are_described_in_words_with_a_readable_algorithm_name() {
         assert_eq!(
-            describe_parameters(6, 30, "SHA1"),
+            describe_parameters(6, 30, "SHA1").to_string(),
             "time-based, 6 digits, every 30 seconds, SHA-1"
         );
         assert_eq!(
-            describe_parameters(8, 60, "sha256"),
+            describe_parameters(8, 60, "sha256").to_string(),
             "time-based, 8 digits, every 60 seconds, SHA-256"
         );
     }

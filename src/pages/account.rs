@@ -28,6 +28,9 @@ use crate::components::alert::Alert;
 use crate::components::code_input::{ExpandingCodeInput, complete_code};
 use crate::components::password_field::PasswordField;
 use crate::config::use_config;
+use std::sync::Arc;
+
+use crate::i18n::{Text, slotted, t, text, tr, tr_with, use_title};
 use crate::pages::login::{
     CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
 };
@@ -73,11 +76,17 @@ pub fn other_accounts(partners: &[KalturaPartner], current: i64) -> Vec<KalturaP
 }
 
 /// "{name} (ID {id})", the way an account is named everywhere on the page.
-pub fn account_label(partner: &KalturaPartner) -> String {
+pub fn account_label(partner: &KalturaPartner) -> Text {
     if partner.name.trim().is_empty() {
-        format!("Account {}", partner.id)
+        Text::with("account.label-unnamed", "id", partner.id.to_string())
     } else {
-        format!("{} (ID {})", partner.name, partner.id)
+        Text::Key(
+            "account.label",
+            vec![
+                ("name", partner.name.clone()),
+                ("id", partner.id.to_string()),
+            ],
+        )
     }
 }
 
@@ -91,7 +100,7 @@ pub enum SwitchOutcome {
     /// The session is over: back to sign-in.
     SessionEnded,
     /// Something else went wrong; show the message.
-    Failed(String),
+    Failed(Text),
 }
 
 /// Classifies the answer of `user.loginByKs`.
@@ -100,16 +109,17 @@ pub fn switch_outcome(result: &Result<(), ApiError>) -> SwitchOutcome {
         Ok(()) => SwitchOutcome::Switched,
         Err(e) if e.is(codes::NEW_LOGIN_REQUIRED) => SwitchOutcome::ReloginRequired,
         Err(e) if e.is(codes::INVALID_KS) => SwitchOutcome::SessionEnded,
-        Err(e) if e.is_unreachable() => SwitchOutcome::Failed(UNREACHABLE.to_owned()),
+        Err(e) if e.is_unreachable() => SwitchOutcome::Failed(Text::key(UNREACHABLE)),
         Err(e) => SwitchOutcome::Failed(crate::pages::login::login_error_message(e)),
     }
 }
 
 /// The notice shown when switching needs a fresh sign-in.
-pub fn relogin_message(partner: &KalturaPartner) -> String {
-    format!(
-        "{} needs you to sign in with your authenticator code.",
-        account_label(partner)
+pub fn relogin_message(partner: &KalturaPartner) -> Text {
+    Text::with(
+        "account.relogin",
+        "account",
+        account_label(partner).render(),
     )
 }
 
@@ -117,7 +127,7 @@ pub fn relogin_message(partner: &KalturaPartner) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeTransition {
     /// The message for the result region.
-    pub message: String,
+    pub message: Text,
     /// The code field is (now) needed.
     pub code_needed: bool,
     /// Empty the code field.
@@ -136,7 +146,7 @@ pub fn change_password_transition(
     result: &Result<(), ApiError>,
 ) -> ChangeTransition {
     let base = ChangeTransition {
-        message: String::new(),
+        message: Text::Raw(String::new()),
         code_needed,
         clear_code: false,
         clear_new_password: false,
@@ -145,7 +155,7 @@ pub fn change_password_transition(
     };
     let Err(err) = result else {
         return ChangeTransition {
-            message: "Your password is changed. You stay signed in.".to_owned(),
+            message: Text::key("account.password-changed"),
             code_needed: false,
             done: true,
             ..base
@@ -158,7 +168,7 @@ pub fn change_password_transition(
             ..base
         },
         Some(codes::INVALID_OTP) => ChangeTransition {
-            message: CODE_REJECTED.to_owned(),
+            message: Text::key(CODE_REJECTED),
             code_needed: true,
             clear_code: true,
             ..base
@@ -245,15 +255,16 @@ pub fn AccountPage() -> impl IntoView {
     let prefill = use_login_prefill();
 
     let ks = RwSignal::new(session::load_ks());
-    let alert = RwSignal::new(None::<String>);
-    let status = RwSignal::new(None::<String>);
+    use_title("page.account");
+    let alert = RwSignal::new(None::<Text>);
+    let status = RwSignal::new(None::<Text>);
     let relogin = RwSignal::new(None::<KalturaPartner>);
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
     let to_login = {
         let navigate = navigate.clone();
-        move |notice: Option<String>, email: Option<String>, target: Option<i64>, back: bool| {
+        move |notice: Option<Text>, email: Option<String>, target: Option<i64>, back: bool| {
             session::clear_ks();
             prefill.update(|p| {
                 p.notice = notice;
@@ -295,7 +306,7 @@ pub fn AccountPage() -> impl IntoView {
             if let Some(Some(Err(e))) = data.get()
                 && e.is(codes::INVALID_KS)
             {
-                to_login(Some(SESSION_ENDED.to_owned()), None, None, false);
+                to_login(Some(Text::key(SESSION_ENDED)), None, None, false);
             }
         });
     }
@@ -320,13 +331,17 @@ pub fn AccountPage() -> impl IntoView {
                     // The old session is ended so it cannot be reused; if the
                     // server cannot be reached it expires on its own.
                     let _ = api.end_session(&old).await;
-                    status.set(Some(format!("Switched to {}.", account_label(&target))));
+                    status.set(Some(Text::with(
+                        "account.switched",
+                        "account",
+                        account_label(&target).render(),
+                    )));
                     ks.set(Some(new));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
                     SwitchOutcome::ReloginRequired => relogin.set(Some(target)),
                     SwitchOutcome::SessionEnded => {
-                        to_login(Some(SESSION_ENDED.to_owned()), None, None, false)
+                        to_login(Some(Text::key(SESSION_ENDED)), None, None, false)
                     }
                     SwitchOutcome::Failed(message) => alert.set(Some(message)),
                     SwitchOutcome::Switched => {}
@@ -369,7 +384,7 @@ pub fn AccountPage() -> impl IntoView {
     let confirm_password = RwSignal::new(String::new());
     let change_code = RwSignal::new(String::new());
     let code_needed = RwSignal::new(false);
-    let change_result = RwSignal::new(None::<String>);
+    let change_result = RwSignal::new(None::<Text>);
     let change_code_ref = NodeRef::<Input>::new();
     let new_password_ref = NodeRef::<Input>::new();
 
@@ -412,7 +427,7 @@ pub fn AccountPage() -> impl IntoView {
         let Some(data) = current() else { return };
         let new = new_password.get_untracked();
         if current_password.get_untracked().is_empty() {
-            change_result.set(Some("Enter your current password.".to_owned()));
+            change_result.set(Some(Text::key("account.enter-current")));
             return;
         }
         if let Err(why) = check_new_password(
@@ -420,16 +435,14 @@ pub fn AccountPage() -> impl IntoView {
             &new,
             &confirm_password.get_untracked(),
         ) {
-            change_result.set(Some(why.to_owned()));
+            change_result.set(Some(Text::key(why)));
             return;
         }
         let otp = if code_needed.get_untracked() {
             match complete_code(&change_code.get_untracked()) {
                 Some(code) => Some(code),
                 None => {
-                    change_result.set(Some(
-                        "Enter the 6 digits your authenticator app shows.".to_owned(),
-                    ));
+                    change_result.set(Some(Text::key("common.enter-code-digits")));
                     focus_soon(change_code_ref);
                     return;
                 }
@@ -452,17 +465,34 @@ pub fn AccountPage() -> impl IntoView {
         view! {
             <div class="who">
                 <p data-testid="signed-in-as">
-                    {format!("Signed in as {} ({})", d.user.display_name(), email)}
+                    {
+                        let (name, email) = (d.user.display_name(), email.clone());
+                        // The name and the email keep their own direction in a
+                        // right-to-left sentence.
+                        slotted(
+                            "account.signed-in-as",
+                            // `<bdi>` takes each value's own direction.
+                            Arc::new(move |slot| {
+                                let value = if slot == "email" { email.clone() } else { name.clone() };
+                                view! { <bdi>{value}</bdi> }.into_any()
+                            }),
+                        )
+                    }
                 </p>
                 <p data-testid="current-account">
-                    <strong>{account_label(&d.partner)}</strong>
+                    <strong>
+                        {
+                            let label = account_label(&d.partner);
+                            label.signal()
+                        }
+                    </strong>
                 </p>
                 {d
                     .limited
                     .then(|| {
                         view! {
                             <p class="muted" data-testid="account-details-limited">
-                                "Some account details are shown to account administrators only."
+                                {t("account.limited")}
                             </p>
                         }
                     })}
@@ -479,7 +509,7 @@ pub fn AccountPage() -> impl IntoView {
                                 }
                             }
                         >
-                            "Open KMC"
+                            {t("account.open-kmc")}
                         </button>
                     }
                 })}
@@ -491,7 +521,7 @@ pub fn AccountPage() -> impl IntoView {
                         let message = relogin_message(&target);
                         view! {
                             <div class="notice" data-testid="relogin-required" role="status">
-                                <p>{message}</p>
+                                <p>{message.signal()}</p>
                                 <button
                                     type="button"
                                     data-testid="relogin"
@@ -500,7 +530,7 @@ pub fn AccountPage() -> impl IntoView {
                                         sign_in_again.dispatch((target.clone(), email.clone()));
                                     }
                                 >
-                                    "Sign in again"
+                                    {t("account.sign-in-again")}
                                 </button>
                             </div>
                         }
@@ -510,7 +540,7 @@ pub fn AccountPage() -> impl IntoView {
                 let empty = others.is_empty();
                 move || !empty
             }>
-                <h2>"Your other accounts"</h2>
+                <h2>{t("account.others")}</h2>
                 <ul class="account-list">
                     {others
                         .clone()
@@ -521,18 +551,25 @@ pub fn AccountPage() -> impl IntoView {
                             let target = p.clone();
                             view! {
                                 <li>
-                                    <span>{label.clone()}</span>
+                                    <span>
+                                        {
+                                            let label = label.clone();
+                                            label.signal()
+                                        }
+                                    </span>
                                     <button
                                         type="button"
                                         class="secondary"
                                         data-testid=test_id
-                                        aria-label=format!("Switch to {label}")
+                                        aria-label=text(move || {
+                                            tr_with("account.switch-to", &[("account", &label.render())])
+                                        })
                                         disabled=move || busy.get()
                                         on:click=move |_| {
                                             switch.dispatch(target.clone());
                                         }
                                     >
-                                        "Switch"
+                                        {t("account.switch")}
                                     </button>
                                 </li>
                             }
@@ -545,24 +582,26 @@ pub fn AccountPage() -> impl IntoView {
 
     view! {
         <section class="card wide" data-testid="account-card">
-            <h1>"Your account"</h1>
+            <h1>{t("account.title")}</h1>
             <Alert message=alert test_id="account-alert" />
             <Alert message=status test_id="account-status" polite=true />
             {move || match data.get() {
-                None | Some(None) => view! { <p class="muted">"Loading your account…"</p> }.into_any(),
+                None | Some(None) => {
+                    view! { <p class="muted">{t("account.loading")}</p> }.into_any()
+                }
                 Some(Some(Ok(d))) => account_view(d).into_any(),
                 Some(Some(Err(e))) if e.is(codes::INVALID_KS) => {
-                    view! { <p class="muted">"Your session has ended."</p> }.into_any()
+                    view! { <p class="muted">{t("account.session-ended")}</p> }.into_any()
                 }
                 Some(Some(Err(e))) => {
                     let message = if e.is_unreachable() {
-                        UNREACHABLE.to_owned()
+                        Text::key(UNREACHABLE)
                     } else {
                         crate::pages::login::login_error_message(&e)
                     };
                     view! {
                         <div class="alert" role="alert" data-testid="account-load-error">
-                            {message}
+                            {message.signal()}
                         </div>
                         <button
                             type="button"
@@ -570,14 +609,14 @@ pub fn AccountPage() -> impl IntoView {
                             data-testid="retry"
                             on:click=move |_| data.refetch()
                         >
-                            "Try again"
+                            {t("common.try-again")}
                         </button>
                     }
                         .into_any()
                 }
             }}
             <hr />
-            <h2>"Change password"</h2>
+            <h2>{t("account.change-title")}</h2>
             <form
                 data-testid="change-password-form"
                 on:submit=move |ev| {
@@ -587,20 +626,20 @@ pub fn AccountPage() -> impl IntoView {
             >
                 <PasswordField
                     id="change-current-password"
-                    label="Current password"
+                    label="password.current"
                     value=current_password
                     autocomplete="current-password"
                 />
                 <PasswordField
                     id="change-new-password"
-                    label="New password"
+                    label="password.new"
                     value=new_password
                     autocomplete="new-password"
                     node_ref=new_password_ref
                 />
                 <PasswordField
                     id="change-confirm-password"
-                    label="Confirm new password"
+                    label="password.confirm-new"
                     value=confirm_password
                     autocomplete="new-password"
                 />
@@ -616,7 +655,7 @@ pub fn AccountPage() -> impl IntoView {
                     data-testid="change-password-submit"
                     disabled=move || change_pending.get()
                 >
-                    {move || if change_pending.get() { "Changing…" } else { "Change password" }}
+                    {text(move || tr(if change_pending.get() { "account.changing" } else { "account.change-submit" }))}
                 </button>
                 <Alert message=change_result test_id="change-password-result" />
             </form>
@@ -630,7 +669,7 @@ pub fn AccountPage() -> impl IntoView {
                     logout.dispatch(());
                 }
             >
-                "Log out"
+                {t("account.log-out")}
             </button>
         </section>
     }
@@ -652,10 +691,10 @@ mod tests {
     #[test]
     fn accounts_are_named_with_their_id() {
         assert_eq!(
-            account_label(&partner(101, "Demo Media")),
+            account_label(&partner(101, "Demo Media")).to_string(),
             "Demo Media (ID 101)"
         );
-        assert_eq!(account_label(&partner(7, " ")), "Account 7");
+        assert_eq!(account_label(&partner(7, " ")).to_string(), "Account 7");
     }
 
     #[test]
@@ -681,14 +720,14 @@ mod tests {
         );
         assert_eq!(
             switch_outcome(&Err(ApiError::Timeout)),
-            SwitchOutcome::Failed(UNREACHABLE.to_owned())
+            SwitchOutcome::Failed(Text::key(UNREACHABLE))
         );
     }
 
     #[test]
     fn the_relogin_notice_names_the_account() {
         assert_eq!(
-            relogin_message(&partner(101, "Demo Media")),
+            relogin_message(&partner(101, "Demo Media")).to_string(),
             "Demo Media (ID 101) needs you to sign in with your authenticator code."
         );
     }
@@ -699,7 +738,7 @@ mod tests {
         assert!(t.code_needed && !t.done && !t.clear_new_password);
         let t = change_password_transition(true, &Err(api(codes::INVALID_OTP)));
         assert!(t.code_needed && t.clear_code);
-        assert!(t.message.contains("not accepted"));
+        assert!(t.message.to_string().contains("not accepted"));
     }
 
     #[test]
@@ -710,14 +749,14 @@ mod tests {
         assert!(t.clear_new_password && !t.clear_current);
         let t = change_password_transition(false, &Err(ApiError::Network));
         assert!(!t.clear_new_password && !t.clear_current && !t.clear_code);
-        assert!(t.message.starts_with("Can't reach the server"));
+        assert!(t.message.to_string().starts_with("Can't reach the server"));
     }
 
     #[test]
     fn a_changed_password_empties_the_form_and_keeps_the_session() {
         let t = change_password_transition(true, &Ok(()));
         assert!(t.done && !t.code_needed);
-        assert!(t.message.contains("stay signed in"));
+        assert!(t.message.to_string().contains("stay signed in"));
     }
 
     #[test]
@@ -748,7 +787,7 @@ mod tests {
             Ok(vec![partner(101, "A"), partner(102, "Studio")]),
         )
         .unwrap();
-        assert_eq!(account_label(&d.partner), "Studio (ID 102)");
+        assert_eq!(account_label(&d.partner).to_string(), "Studio (ID 102)");
         assert!(d.limited);
         assert_eq!(
             other_accounts(&d.partners, d.partner.id),
@@ -760,7 +799,7 @@ mod tests {
             Err(api(codes::SERVICE_FORBIDDEN)),
         )
         .unwrap();
-        assert_eq!(account_label(&d.partner), "Account 102");
+        assert_eq!(account_label(&d.partner).to_string(), "Account 102");
         assert!(d.partners.is_empty() && d.limited);
     }
 

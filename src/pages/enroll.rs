@@ -17,6 +17,9 @@ use crate::components::enrollment::{
     EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
 };
 use crate::components::reset_request::ResetRequestForm;
+use std::sync::Arc;
+
+use crate::i18n::{Text, slotted, t, text, tr, use_title};
 use crate::request::Request;
 use crate::routes;
 use kaltura_api::codes;
@@ -37,7 +40,7 @@ pub enum QrOutcome {
     /// The server could not be reached or answered garbage: try again.
     Unreachable,
     /// The server refused for another reason, in words for the user.
-    Failed(String),
+    Failed(Text),
 }
 
 /// The error codes that mean "this link cannot be used (any more)": ours send
@@ -57,24 +60,18 @@ pub fn is_dead_link(error: &ApiError) -> bool {
 pub fn qr_outcome(reply: Result<String, ApiError>) -> QrOutcome {
     match reply {
         Ok(text) => EnrollmentKey::from_reply(&text).map_or_else(
-            || {
-                QrOutcome::Failed(
-                    "The server's answer was not a QR code this page can show. \
-                     Ask your administrator to send a new link."
-                        .to_owned(),
-                )
-            },
+            || QrOutcome::Failed(Text::key("enroll.not-a-qr")),
             QrOutcome::Key,
         ),
         Err(e) if is_dead_link(&e) => QrOutcome::InvalidLink,
         Err(e) if e.is_unreachable() => QrOutcome::Unreachable,
-        Err(e) if e.is(codes::ERROR_IN_QR_GENERATION) => QrOutcome::Failed(
-            "The server could not create your QR code. Try again in a moment.".to_owned(),
-        ),
+        Err(e) if e.is(codes::ERROR_IN_QR_GENERATION) => {
+            QrOutcome::Failed(Text::key("enroll.qr-failed"))
+        }
         Err(ApiError::Api(e)) => QrOutcome::Failed(if e.message.is_empty() {
-            format!("The server refused: {}", e.code)
+            Text::with("common.server-refused", "code", e.code)
         } else {
-            e.message
+            Text::Raw(e.message)
         }),
         Err(_) => QrOutcome::Unreachable,
     }
@@ -96,6 +93,7 @@ pub fn Enroll(
     hash_key: String,
 ) -> impl IntoView {
     let api = use_api();
+    use_title("page.enroll");
     let hash_key = StoredValue::new(hash_key);
     let outcome = RwSignal::new(None::<QrOutcome>);
     let show = Request::new(move |()| {
@@ -113,35 +111,35 @@ pub fn Enroll(
         }
     });
     let pending = show.pending();
-    let alert = Signal::derive(move || {
-        match outcome.get() {
-        Some(QrOutcome::Unreachable) => Some(
-            "Can't reach the server. Your link has not been used; check your connection and try again."
-                .to_owned(),
-        ),
+    let alert = Signal::derive(move || match outcome.get() {
+        Some(QrOutcome::Unreachable) => Some(Text::key("enroll.unreachable")),
         Some(QrOutcome::Failed(message)) => Some(message),
         _ => None,
-    }
     });
 
     let intro = move || {
         view! {
+            <p>{t("enroll.intro")}</p>
             <p>
-                "Your account now asks for a code from an authenticator app each time you sign in. "
-                "Next you will scan a QR code with that app on your phone; from then on it shows a new "
-                "6-digit code every 30 seconds."
+                // The store links sit where each language's sentence puts them.
+                {slotted(
+                    "enroll.intro-apps",
+                    Arc::new(|slot| {
+                        let (href, name) = if slot == "play" {
+                            (GOOGLE_PLAY_URL, "Google Play")
+                        } else {
+                            (APP_STORE_URL, "App Store")
+                        };
+                        view! {
+                            <a href=href rel="noreferrer" target="_blank">
+                                {name}
+                            </a>
+                        }
+                            .into_any()
+                    }),
+                )}
             </p>
-            <p>
-                "Any authenticator app for time-based codes (TOTP) works. If you don't have one, "
-                "Google Authenticator is free on "
-                <a href=GOOGLE_PLAY_URL rel="noreferrer" target="_blank">"Google Play"</a>
-                " and the "
-                <a href=APP_STORE_URL rel="noreferrer" target="_blank">"App Store"</a>
-                "."
-            </p>
-            <p class="hint">
-                "The QR code is shown once: the link stops working when you press the button, so do it when your phone is at hand."
-            </p>
+            <p class="hint">{t("enroll.once-hint")}</p>
             <Alert message=alert test_id="enroll-alert" />
             <div class="actions">
                 <button
@@ -155,7 +153,7 @@ pub fn Enroll(
                         }
                     }
                 >
-                    {move || if pending.get() { "Getting your code…" } else { "Show QR code" }}
+                    {text(move || tr(if pending.get() { "enroll.getting" } else { "enroll.show-qr" }))}
                 </button>
             </div>
         }
@@ -163,7 +161,7 @@ pub fn Enroll(
 
     view! {
         <section class="card enroll-page">
-            <h1>"Set up your authenticator app"</h1>
+            <h1>{t("enroll.title")}</h1>
             {move || match outcome.get() {
                 Some(QrOutcome::Key(key)) => view! { <EnrollmentView enrollment=key /> }.into_any(),
                 Some(QrOutcome::InvalidLink) => view! { <DeadLink /> }.into_any(),
@@ -177,26 +175,18 @@ pub fn Enroll(
 /// brings a new one. Shared with the set-new-password page.
 #[component]
 pub fn DeadLink(
-    /// The heading (each page words it its own way).
+    /// The key of the heading (each page words it its own way).
     #[prop(optional)]
     heading: Option<&'static str>,
-    /// What a new link brings, after "To get a new one, …".
+    /// The key of what a new link brings, after "To get a new one, …".
     #[prop(optional)]
     explanation: Option<&'static str>,
 ) -> impl IntoView {
     view! {
         <div class="link-invalid" data-testid="link-invalid" role="alert">
-            <h2>{heading.unwrap_or("This link can't be used any more")}</h2>
-            <p>
-                "It has already been used, it has expired, or it is not a link we sent. "
-                "Each link works once, for a limited time."
-            </p>
-            <p>
-                {explanation.unwrap_or(
-                    "A new QR code comes with a password reset: we email you a link, you choose a \
-                     password, and the new QR code appears right after.",
-                )}
-            </p>
+            <h2>{t(heading.unwrap_or("enroll.dead-title"))}</h2>
+            <p>{t("enroll.dead-why")}</p>
+            <p>{t(explanation.unwrap_or("enroll.dead-next"))}</p>
         </div>
         <ResetRequestForm
             email_id="reset-email"

@@ -22,6 +22,9 @@ use crate::components::code_input::{CodeInput, ExpandingCodeInput, complete_code
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::config::use_config;
+use std::sync::Arc;
+
+use crate::i18n::{Text, slotted, t, text, tr, use_title};
 use crate::request::Request;
 use crate::routes;
 use crate::session::{self, LoginPrefill, use_login_prefill};
@@ -59,9 +62,9 @@ pub struct Transition {
     /// The step to show.
     pub step: LoginStep,
     /// An error for the `role=alert` region.
-    pub alert: Option<String>,
+    pub alert: Option<Text>,
     /// A polite announcement (the code field appearing, say).
-    pub status: Option<String>,
+    pub status: Option<Text>,
     /// Offer the retry button: the server could not be reached.
     pub retry: bool,
     /// Empty the code field (a refused code).
@@ -87,72 +90,64 @@ impl Transition {
 }
 
 /// Announced when the card expands for the code.
-pub const CODE_PROMPT: &str =
-    "Enter the 6-digit code from your authenticator app to finish signing in.";
+pub const CODE_PROMPT: &str = "login.code-prompt";
 /// Shown when the server cannot be reached, times out or answers garbage.
-pub const UNREACHABLE: &str =
-    "Can't reach the server. Check your connection and try again; nothing you typed is lost.";
+pub const UNREACHABLE: &str = "common.unreachable";
 /// Shown when the server says the login is locked. How long it stays locked
 /// is each server's (and on Kaltura each account's) setting, so no duration
 /// is promised.
-pub const LOCKED: &str = "This account is temporarily locked after too many failed sign-in attempts. Try again later; if you forgot your password, use \"Forgot password?\" below.";
+pub const LOCKED: &str = "login.locked";
 /// Shown when a sign-in is refused as a wrong password on the code step,
 /// although the same password was just accepted: Kaltura masks a lockout as
 /// `USER_WRONG_PASSWORD`, and refused codes count towards it.
-pub const BLOCKED_ON_CODE_STEP: &str = "The sign-in was blocked after too many attempts. Try again later; if you forgot your password, use \"Forgot password?\" below.";
+pub const BLOCKED_ON_CODE_STEP: &str = "login.blocked-on-code-step";
 /// Shown after a refused authenticator code.
-pub const CODE_REJECTED: &str = "That code was not accepted. Type the code your authenticator app shows now. If codes keep failing, your phone's clock may be off: set it to update automatically.";
+pub const CODE_REJECTED: &str = "login.code-rejected";
 
 /// The message for a refused sign-in, in plain words. Unknown codes show the
 /// server's own message.
-pub fn login_error_message(err: &ApiError) -> String {
+pub fn login_error_message(err: &ApiError) -> Text {
     if err.is_unreachable() {
-        return UNREACHABLE.to_owned();
+        return Text::key(UNREACHABLE);
     }
     let ApiError::Api(e) = err else {
-        return UNREACHABLE.to_owned();
+        return Text::key(UNREACHABLE);
     };
-    match e.code.as_str() {
-        codes::USER_WRONG_PASSWORD => "The email or password is incorrect.".to_owned(),
-        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => LOCKED.to_owned(),
-        codes::DIRECT_LOGIN_BLOCKED => "This account signs in through single sign-on (SSO). Use your organisation's sign-in page instead of a password.".to_owned(),
-        codes::PASSWORD_EXPIRED => "Your password has expired. Choose a new one to continue.".to_owned(),
-        codes::INVALID_OTP => CODE_REJECTED.to_owned(),
-        codes::MISSING_OTP => CODE_PROMPT.to_owned(),
-        codes::USER_IS_BLOCKED => "This user is blocked. Ask your account administrator to unblock it.".to_owned(),
-        codes::RESOURCE_IS_RESERVED => "Too many attempts right now. Wait a few minutes, then try again.".to_owned(),
-        _ if !e.message.trim().is_empty() => e.message.clone(),
-        _ => format!("The server refused the request ({}).", e.code),
-    }
+    Text::key(match e.code.as_str() {
+        codes::USER_WRONG_PASSWORD => "login.wrong-password",
+        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => LOCKED,
+        codes::DIRECT_LOGIN_BLOCKED => "login.sso-only",
+        codes::PASSWORD_EXPIRED => "login.password-expired",
+        codes::INVALID_OTP => CODE_REJECTED,
+        codes::MISSING_OTP => CODE_PROMPT,
+        codes::USER_IS_BLOCKED => "login.user-blocked",
+        codes::RESOURCE_IS_RESERVED => "login.too-many-attempts",
+        // A code this page does not know: the server's own words (English
+        // from a Kaltura server), else the code itself.
+        _ if !e.message.trim().is_empty() => return Text::Raw(e.message.clone()),
+        _ => return Text::with("common.server-refused", "code", e.code.clone()),
+    })
 }
 
 /// The message for a refused password change (`adminUser.updatePassword`),
 /// from the expired-password step or the account page.
-pub fn password_update_error_message(err: &ApiError) -> String {
+pub fn password_update_error_message(err: &ApiError) -> Text {
     let ApiError::Api(e) = err else {
         return login_error_message(err);
     };
-    match e.code.as_str() {
+    Text::key(match e.code.as_str() {
         codes::PASSWORD_STRUCTURE_INVALID => {
-            match crate::password_rules::server_rules(e.arg("RULES")) {
-                Some(rules) => format!("The new password does not follow the rules:\n{rules}"),
-                None => "The new password does not follow the password rules.".to_owned(),
-            }
+            return match crate::password_rules::server_rules(e.arg("RULES")) {
+                Some(rules) => Text::with("password.structure-rules", "rules", rules),
+                None => Text::key("password.structure"),
+            };
         }
-        codes::COMMON_PASSWORD => {
-            "This password is too common and easy to guess. Choose another one.".to_owned()
-        }
-        codes::PASSWORD_ALREADY_USED => {
-            "You used this password recently. Choose one you have not used before.".to_owned()
-        }
-        codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD => {
-            "The current password is incorrect.".to_owned()
-        }
-        codes::MISSING_OTP => {
-            "Enter the 6-digit code from your authenticator app to confirm the change.".to_owned()
-        }
-        _ => login_error_message(err),
-    }
+        codes::COMMON_PASSWORD => "password.common",
+        codes::PASSWORD_ALREADY_USED => "password.recently-used",
+        codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD => "password.wrong-current",
+        codes::MISSING_OTP => "password.code-to-confirm",
+        _ => return login_error_message(err),
+    })
 }
 
 /// True for the refusals that concern the new password itself: those empty
@@ -184,31 +179,31 @@ pub fn after_login(
     };
     if err.is_unreachable() {
         return Transition {
-            alert: Some(UNREACHABLE.to_owned()),
+            alert: Some(Text::key(UNREACHABLE)),
             retry: true,
             ..Transition::stay(step)
         };
     }
     match err.code() {
         Some(codes::MISSING_OTP) => Transition {
-            status: Some(CODE_PROMPT.to_owned()),
+            status: Some(Text::key(CODE_PROMPT)),
             focus: Focus::Code,
             ..Transition::stay(LoginStep::Code)
         },
         Some(codes::INVALID_OTP) => Transition {
-            alert: Some(CODE_REJECTED.to_owned()),
+            alert: Some(Text::key(CODE_REJECTED)),
             clear_code: true,
             focus: Focus::Code,
             ..Transition::stay(LoginStep::Code)
         },
         Some(codes::PASSWORD_EXPIRED) => Transition {
-            status: Some("Your password has expired. Choose a new one to continue.".to_owned()),
+            status: Some(Text::key("login.password-expired")),
             focus: Focus::NewPassword,
             ..Transition::stay(LoginStep::ExpiredPassword { code_needed: false })
         },
         Some(codes::USER_WRONG_PASSWORD) if step == LoginStep::Code && password_accepted => {
             Transition {
-                alert: Some(BLOCKED_ON_CODE_STEP.to_owned()),
+                alert: Some(Text::key(BLOCKED_ON_CODE_STEP)),
                 ..Transition::stay(step)
             }
         }
@@ -226,13 +221,13 @@ pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -
     let here = LoginStep::ExpiredPassword { code_needed };
     let Err(err) = result else {
         return Transition {
-            status: Some("Your password is changed. Signing you in…".to_owned()),
+            status: Some(Text::key("login.password-changed")),
             ..Transition::stay(LoginStep::Credentials)
         };
     };
     if err.is_unreachable() {
         return Transition {
-            alert: Some(UNREACHABLE.to_owned()),
+            alert: Some(Text::key(UNREACHABLE)),
             retry: true,
             ..Transition::stay(here)
         };
@@ -244,7 +239,7 @@ pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -
             ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
         },
         Some(codes::INVALID_OTP) => Transition {
-            alert: Some(CODE_REJECTED.to_owned()),
+            alert: Some(Text::key(CODE_REJECTED)),
             clear_code: true,
             focus: Focus::Code,
             ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
@@ -268,11 +263,11 @@ pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -
 /// change that changes nothing).
 pub fn check_new_password(current: &str, new: &str, confirm: &str) -> Result<(), &'static str> {
     if new.is_empty() {
-        Err("Choose a new password.")
+        Err("password.choose-new")
     } else if new != confirm {
-        Err("The two new passwords do not match.")
+        Err("password.mismatch")
     } else if new == current {
-        Err("The new password must be different from the current one.")
+        Err("password.same-as-current")
     } else {
         Ok(())
     }
@@ -364,9 +359,11 @@ pub fn LoginPage() -> impl IntoView {
         LoginStep::Credentials
     });
     let alert = RwSignal::new(prefill.notice.clone());
-    let status = RwSignal::new(prefill.open_code_step.then(|| {
-        "Sign in with your password and the code from your authenticator app.".to_owned()
-    }));
+    let status = RwSignal::new(
+        prefill
+            .open_code_step
+            .then(|| Text::key("login.sign-in-with-code")),
+    );
     let retry = RwSignal::new(false);
     let forgot_open = RwSignal::new(false);
     // The password the server last answered `MISSING_OTP` to, i.e. accepted;
@@ -500,16 +497,14 @@ pub fn LoginPage() -> impl IntoView {
         match step.get_untracked() {
             LoginStep::Credentials | LoginStep::Code => {
                 if email_text.is_empty() || password_text.is_empty() {
-                    alert.set(Some("Enter your email and password.".to_owned()));
+                    alert.set(Some(Text::key("login.enter-credentials")));
                     return;
                 }
                 let otp = if step.get_untracked() == LoginStep::Code {
                     match complete_code(&code.get_untracked()) {
                         Some(code) => code,
                         None => {
-                            alert.set(Some(
-                                "Enter the 6 digits your authenticator app shows.".to_owned(),
-                            ));
+                            alert.set(Some(Text::key("common.enter-code-digits")));
                             focus_soon(code_ref);
                             return;
                         }
@@ -529,16 +524,14 @@ pub fn LoginPage() -> impl IntoView {
                 if let Err(why) =
                     check_new_password(&password_text, &new, &confirm_password.get_untracked())
                 {
-                    alert.set(Some(why.to_owned()));
+                    alert.set(Some(Text::key(why)));
                     return;
                 }
                 let otp = if code_needed {
                     match complete_code(&expired_code.get_untracked()) {
                         Some(code) => Some(code),
                         None => {
-                            alert.set(Some(
-                                "Enter the 6 digits your authenticator app shows.".to_owned(),
-                            ));
+                            alert.set(Some(Text::key("common.enter-code-digits")));
                             focus_soon(expired_code_ref);
                             return;
                         }
@@ -565,7 +558,7 @@ pub fn LoginPage() -> impl IntoView {
         accepted_password.set_value(None);
         alert.set(None);
         retry.set(false);
-        status.set(Some("Sign in with another account.".to_owned()));
+        status.set(Some(Text::key("login.another-account-status")));
         focus_soon(email_ref);
     };
 
@@ -579,18 +572,19 @@ pub fn LoginPage() -> impl IntoView {
         });
     }
 
-    let button_label = move || {
-        if pending.get() {
-            "Signing in…"
+    let button_label = text(move || {
+        tr(if pending.get() {
+            "login.signing-in"
         } else {
-            "Log in"
-        }
-    };
+            "login.submit"
+        })
+    });
+    use_title("page.login");
 
     view! {
         <section class="card" data-testid="login-card" class:expanded=move || code_step.get()>
             <h1>
-                {move || if expired.get() { "Your password has expired" } else { "Sign in" }}
+                {text(move || tr(if expired.get() { "login.expired-title" } else { "login.title" }))}
             </h1>
             <Alert message=alert test_id="login-alert" />
             <Show when=move || retry.get()>
@@ -600,7 +594,7 @@ pub fn LoginPage() -> impl IntoView {
                     data-testid="retry"
                     on:click=move |_| submit()
                 >
-                    "Try again"
+                    {t("common.try-again")}
                 </button>
             </Show>
             <Alert message=status test_id="login-status" polite=true />
@@ -616,13 +610,16 @@ pub fn LoginPage() -> impl IntoView {
                             }
                         >
                             <p class="muted">
-                                "Choose a new password for "
-                                <strong>{move || email.get()}</strong>
-                                ". You will then sign in with it."
+                                {slotted(
+                                    "login.expired-intro",
+                                    Arc::new(move |_| {
+                                        view! { <strong>{email.get()}</strong> }.into_any()
+                                    }),
+                                )}
                             </p>
                             <PasswordField
                                 id="expired-new-password"
-                                label="New password"
+                                label="password.new"
                                 value=new_password
                                 autocomplete="new-password"
                                 node_ref=new_password_ref
@@ -630,7 +627,7 @@ pub fn LoginPage() -> impl IntoView {
                             />
                             <PasswordField
                                 id="expired-confirm-password"
-                                label="Confirm new password"
+                                label="password.confirm-new"
                                 value=confirm_password
                                 autocomplete="new-password"
                                 required=true
@@ -648,7 +645,7 @@ pub fn LoginPage() -> impl IntoView {
                                 disabled=move || pending.get()
                             >
                                 {move || {
-                                    if pending.get() { "Saving…" } else { "Change password and sign in" }
+                                    tr(if pending.get() { "common.saving" } else { "login.expired-submit" })
                                 }}
                             </button>
                         </form>
@@ -663,7 +660,7 @@ pub fn LoginPage() -> impl IntoView {
                     }
                 >
                     <div class="field">
-                        <label for="login-email">"Email"</label>
+                        <label for="login-email">{t("common.email")}</label>
                         <input
                             id="login-email"
                             name="email"
@@ -678,7 +675,7 @@ pub fn LoginPage() -> impl IntoView {
                     </div>
                     <PasswordField
                         id="login-password"
-                        label="Password"
+                        label="password.label"
                         value=password
                         autocomplete="current-password"
                         toggle_test_id="toggle-password"
@@ -691,20 +688,18 @@ pub fn LoginPage() -> impl IntoView {
                     >
                         <CodeInput
                             id="login-otp"
-                            label="Authenticator code"
+                            label="common.code-label"
                             value=code
                             node_ref=code_ref
                             describedby="login-otp-hint"
                             disabled=Signal::derive(move || !code_step.get())
                             on_complete=move |_| submit()
                         />
-                        <p id="login-otp-hint" class="muted">
-                            "Open your authenticator app and type the 6-digit code it shows for this account."
-                        </p>
+                        <p id="login-otp-hint" class="muted">{t("login.code-hint")}</p>
                     </div>
                     <label class="checkbox">
                         <input id="remember-email" type="checkbox" bind:checked=remember />
-                        "Remember my email"
+                        {t("login.remember")}
                     </label>
                     <button type="submit" data-testid="login-submit" disabled=move || pending.get()>
                         {button_label}
@@ -716,7 +711,7 @@ pub fn LoginPage() -> impl IntoView {
                             data-testid="use-another-account"
                             on:click=use_another_account
                         >
-                            "Use another account"
+                            {t("login.use-another")}
                         </button>
                     </Show>
                 </form>
@@ -728,12 +723,10 @@ pub fn LoginPage() -> impl IntoView {
                         aria-expanded=move || if forgot_open.get() { "true" } else { "false" }
                         on:click=move |_| forgot_open.update(|open| *open = !*open)
                     >
-                        "Forgot password?"
+                        {t("login.forgot")}
                     </button>
                     <Show when=move || forgot_open.get()>
-                        <p class="muted">
-                            "We will email you a link to choose a new password."
-                        </p>
+                        <p class="muted">{t("login.forgot-intro")}</p>
                         <ResetRequestForm
                             email_id="forgot-email"
                             submit_test_id="forgot-submit"
@@ -752,6 +745,11 @@ mod tests {
     use super::*;
     use kaltura_api::KalturaApiError;
 
+    /// A message as an English page shows it.
+    fn shown(text: &Option<Text>) -> Option<String> {
+        text.as_ref().map(Text::to_string)
+    }
+
     fn api(code: &str) -> ApiError {
         ApiError::Api(KalturaApiError::new(code, format!("server says {code}")))
     }
@@ -759,7 +757,7 @@ mod tests {
     #[test]
     fn a_wrong_password_never_says_which_field_was_wrong() {
         assert_eq!(
-            login_error_message(&api(codes::USER_WRONG_PASSWORD)),
+            login_error_message(&api(codes::USER_WRONG_PASSWORD)).to_string(),
             "The email or password is incorrect."
         );
     }
@@ -767,7 +765,7 @@ mod tests {
     #[test]
     fn a_locked_account_says_it_is_temporary_and_what_to_do_without_promising_how_long() {
         for code in [codes::LOGIN_BLOCKED, codes::LOGIN_RETRIES_EXCEEDED] {
-            let m = login_error_message(&api(code));
+            let m = login_error_message(&api(code)).to_string();
             assert!(m.contains("temporarily locked"), "{m}");
             assert!(m.contains("Try again later"), "{m}");
             assert!(!m.contains("minutes"), "no duration is promised: {m}");
@@ -776,23 +774,35 @@ mod tests {
 
     #[test]
     fn direct_login_blocked_points_to_single_sign_on() {
-        assert!(login_error_message(&api(codes::DIRECT_LOGIN_BLOCKED)).contains("single sign-on"));
+        assert!(
+            login_error_message(&api(codes::DIRECT_LOGIN_BLOCKED))
+                .to_string()
+                .contains("single sign-on")
+        );
     }
 
     #[test]
     fn an_unknown_code_shows_the_servers_message() {
         assert_eq!(
-            login_error_message(&api("SOMETHING_NEW")),
+            login_error_message(&api("SOMETHING_NEW")).to_string(),
             "server says SOMETHING_NEW"
         );
         let bare = ApiError::Api(KalturaApiError::new("SOMETHING_NEW", ""));
-        assert!(login_error_message(&bare).contains("SOMETHING_NEW"));
+        assert!(
+            login_error_message(&bare)
+                .to_string()
+                .contains("SOMETHING_NEW")
+        );
     }
 
     #[test]
     fn network_timeout_and_garbled_replies_all_say_the_server_cannot_be_reached() {
         for e in [ApiError::Network, ApiError::Timeout, ApiError::Garbled] {
-            assert!(login_error_message(&e).starts_with("Can't reach the server"));
+            assert!(
+                login_error_message(&e)
+                    .to_string()
+                    .starts_with("Can't reach the server")
+            );
             let t = after_login(LoginStep::Code, true, &Err(e));
             assert!(t.retry);
             assert_eq!(t.step, LoginStep::Code);
@@ -805,7 +815,7 @@ mod tests {
         let t = after_login(LoginStep::Credentials, false, &Err(api(codes::MISSING_OTP)));
         assert_eq!(t.step, LoginStep::Code);
         assert_eq!(t.focus, Focus::Code);
-        assert_eq!(t.status.as_deref(), Some(CODE_PROMPT));
+        assert_eq!(t.status, Some(Text::key(CODE_PROMPT)));
         assert_eq!(t.alert, None);
     }
 
@@ -815,7 +825,7 @@ mod tests {
         assert_eq!(t.step, LoginStep::Code);
         assert!(t.clear_code);
         assert_eq!(t.focus, Focus::Code);
-        let alert = t.alert.unwrap();
+        let alert = t.alert.unwrap().to_string();
         assert!(alert.contains("not accepted") && alert.contains("clock"));
     }
 
@@ -828,7 +838,7 @@ mod tests {
         );
         assert_eq!(t.step, LoginStep::Code);
         assert_eq!(
-            t.alert.as_deref(),
+            shown(&t.alert).as_deref(),
             Some("The email or password is incorrect.")
         );
         assert!(!t.retry);
@@ -838,8 +848,11 @@ mod tests {
     fn a_masked_lockout_on_the_code_step_says_the_sign_in_was_blocked() {
         let t = after_login(LoginStep::Code, true, &Err(api(codes::USER_WRONG_PASSWORD)));
         assert_eq!(t.step, LoginStep::Code);
-        assert_eq!(t.alert.as_deref(), Some(BLOCKED_ON_CODE_STEP));
-        assert!(!t.alert.unwrap().contains("incorrect"));
+        assert_eq!(
+            shown(&t.alert).as_deref(),
+            Some(tr(BLOCKED_ON_CODE_STEP).as_str())
+        );
+        assert!(!t.alert.unwrap().to_string().contains("incorrect"));
         // On the first step the same code still means a wrong password.
         let t = after_login(
             LoginStep::Credentials,
@@ -847,7 +860,7 @@ mod tests {
             &Err(api(codes::USER_WRONG_PASSWORD)),
         );
         assert_eq!(
-            t.alert.as_deref(),
+            shown(&t.alert).as_deref(),
             Some("The email or password is incorrect.")
         );
     }
@@ -883,14 +896,19 @@ mod tests {
         );
         let t = after_password_update(false, &Err(rules));
         assert!(t.clear_new_password);
-        assert!(t.alert.unwrap().contains("at least 8 characters"));
+        assert!(
+            t.alert
+                .unwrap()
+                .to_string()
+                .contains("at least 8 characters")
+        );
         // Kaltura's updatePassword sends its rules with a literal `\n`.
         let kaltura = ApiError::Api(
             KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
                 .with_arg("RULES", "- 8-14 characters\\n- one digit"),
         );
         assert_eq!(
-            password_update_error_message(&kaltura),
+            password_update_error_message(&kaltura).to_string(),
             "The new password does not follow the rules:\n- 8-14 characters\n- one digit"
         );
         for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
@@ -901,7 +919,7 @@ mod tests {
         let t = after_password_update(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
         assert!(!t.clear_new_password);
         assert_eq!(
-            t.alert.as_deref(),
+            shown(&t.alert).as_deref(),
             Some("The current password is incorrect.")
         );
     }
@@ -917,11 +935,11 @@ mod tests {
     fn new_passwords_must_be_present_and_match() {
         assert!(check_new_password("old", "", "").is_err());
         assert_eq!(
-            check_new_password("old", "correct horse", "correct hors"),
-            Err("The two new passwords do not match.")
+            check_new_password("old", "correct horse", "correct hors").map_err(tr),
+            Err("The two new passwords do not match.".to_owned())
         );
         assert_eq!(
-            check_new_password("old", "correct horse", "correct horse"),
+            check_new_password("old", "correct horse", "correct horse").map_err(tr),
             Ok(())
         );
     }
@@ -929,8 +947,8 @@ mod tests {
     #[test]
     fn a_new_password_equal_to_the_current_one_is_refused_before_sending() {
         assert_eq!(
-            check_new_password("correct horse", "correct horse", "correct horse"),
-            Err("The new password must be different from the current one.")
+            check_new_password("correct horse", "correct horse", "correct horse").map_err(tr),
+            Err("The new password must be different from the current one.".to_owned())
         );
     }
 

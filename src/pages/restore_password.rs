@@ -28,9 +28,10 @@ use crate::components::enrollment::{
 };
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
+use crate::i18n::{Text, t, text, tr, use_title};
 use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
-    self, RULE_CONFIRMED, RULE_LONG_ENOUGH, RULE_NOT_EMAIL, RULES_SERVER_NOTE,
+    self, RULE_CONFIRMED, RULE_NOT_EMAIL, RULES_SERVER_NOTE, rule_long_enough,
 };
 use crate::request::{Loaded, Request};
 use crate::routes;
@@ -44,14 +45,14 @@ pub enum SetOutcome {
     Set(Option<EnrollmentKey>),
     /// The server refused this password: the explanation for the field, and
     /// the server's own rules when it stated them.
-    Refused(String, Option<String>),
+    Refused(Text, Option<String>),
     /// The outcome is unknown: the password may have been changed and the
     /// link spent, so a retry could only be refused.
     MaybeSet,
     /// The link died meanwhile (used in another tab, expired).
     InvalidLink,
     /// Not reached, or another refusal: a message; the fields are kept.
-    Failed(String),
+    Failed(Text),
 }
 
 /// Sorts the reply of `user.setInitialPassword`.
@@ -62,21 +63,20 @@ pub fn set_outcome(reply: Result<Option<String>, ApiError>) -> SetOutcome {
             if password_rules::refusal_message(&e.code, e.arg("RULES")).is_some() =>
         {
             SetOutcome::Refused(
-                password_rules::refusal_message(&e.code, e.arg("RULES")).unwrap_or_default(),
+                password_rules::refusal_message(&e.code, e.arg("RULES"))
+                    .unwrap_or(Text::Raw(String::new())),
                 password_rules::server_rules(e.arg("RULES")),
             )
         }
         Err(e) if is_dead_link(&e) => SetOutcome::InvalidLink,
         Err(e) if outcome_unknown(&e) => SetOutcome::MaybeSet,
-        Err(e) if e.is_unreachable() => SetOutcome::Failed(
-            "Can't reach the server. Check your connection and try again.".to_owned(),
-        ),
+        Err(e) if e.is_unreachable() => SetOutcome::Failed(Text::key("common.unreachable-short")),
         Err(ApiError::Api(e)) => SetOutcome::Failed(if e.message.is_empty() {
-            format!("The server refused: {}", e.code)
+            Text::with("common.server-refused", "code", e.code)
         } else {
-            e.message
+            Text::Raw(e.message)
         }),
-        Err(_) => SetOutcome::Failed("Something went wrong. Try again.".to_owned()),
+        Err(_) => SetOutcome::Failed(Text::key("common.something-wrong")),
     }
 }
 
@@ -92,8 +92,8 @@ pub fn outcome_unknown(error: &ApiError) -> bool {
         || error.is("INTERNAL_SERVER_ERROR")
 }
 
-/// Shown when the outcome of setting the password is unknown.
-pub const MAYBE_SET: &str = "Your password may have been changed: the server did not confirm it. Try signing in with the new password. If that does not work, ask for a new link below.";
+/// The key of the message when the outcome of setting the password is unknown.
+pub const MAYBE_SET: &str = "restore.maybe-set";
 
 /// The routed page: reads the hash key from the path and shows [`RestorePassword`].
 #[component]
@@ -110,6 +110,7 @@ pub fn RestorePassword(
     hash_key: String,
 ) -> impl IntoView {
     let api = use_api();
+    use_title("page.restore");
     let prefill = use_login_prefill();
     let navigate = use_navigate();
     let typed_email = prefill.get_untracked().email;
@@ -179,9 +180,7 @@ pub fn RestorePassword(
     });
     let alert = Signal::derive(move || match outcome.get() {
         Some(SetOutcome::Failed(message)) => Some(message),
-        _ if attempted.get() && !rules.get().all_met() => {
-            Some("Your password does not meet the rules above yet.".to_owned())
-        }
+        _ if attempted.get() && !rules.get().all_met() => Some(Text::key("restore.not-yet")),
         _ => None,
     });
 
@@ -211,11 +210,11 @@ pub fn RestorePassword(
 
     let form = move || {
         view! {
-            <h1>"Choose your password"</h1>
+            <h1>{t("restore.title")}</h1>
             <form class="set-password" on:submit=on_submit novalidate=true>
                 <PasswordField
                     id="new-password"
-                    label="New password"
+                    label="password.new"
                     value=password
                     autocomplete="new-password"
                     toggle_test_id="toggle-new-password"
@@ -225,7 +224,7 @@ pub fn RestorePassword(
                 <RuleList rules=rules server_rules=server_rules />
                 <PasswordField
                     id="confirm-password"
-                    label="Confirm the new password"
+                    label="restore.confirm"
                     value=confirm
                     autocomplete="new-password"
                     toggle_test_id="toggle-confirm-password"
@@ -233,7 +232,7 @@ pub fn RestorePassword(
                     disabled=pending
                 />
                 <p id="password-error" class="field-error" role="alert" data-testid="password-error">
-                    {move || password_error.get()}
+                    {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
                 </p>
                 <Alert message=alert test_id="set-password-alert" />
                 <div class="actions">
@@ -243,7 +242,7 @@ pub fn RestorePassword(
                         data-testid="set-password-submit"
                         disabled=move || pending.get()
                     >
-                        {move || if pending.get() { "Saving…" } else { "Set password" }}
+                        {text(move || tr(if pending.get() { "common.saving" } else { "restore.submit" }))}
                     </button>
                 </div>
             </form>
@@ -256,11 +255,9 @@ pub fn RestorePassword(
                 match outcome.get() {
                     Some(SetOutcome::Set(Some(key))) => {
                         return view! {
-                            <h1>"Your password is set"</h1>
+                            <h1>{t("restore.set-title")}</h1>
                             <p class="warning" role="note" data-testid="old-authenticator-warning">
-                                "Your authenticator app's old entry for this account no longer works: "
-                                "setting a new password created a new key. Add the new key below "
-                                "(you can then delete the old entry)."
+                                {t("restore.old-authenticator")}
                             </p>
                             <EnrollmentView enrollment=key />
                         }
@@ -269,8 +266,8 @@ pub fn RestorePassword(
                     Some(SetOutcome::Set(None)) => {
                         return view! {
                             <div data-testid="password-set">
-                                <h1>"Your password is set"</h1>
-                                <p>"Sign in with your email and your new password."</p>
+                                <h1>{t("restore.set-title")}</h1>
+                                <p>{t("restore.sign-in-new")}</p>
                                 <div class="actions">
                                     <button
                                         type="button"
@@ -278,7 +275,7 @@ pub fn RestorePassword(
                                         data-testid="password-set-continue"
                                         on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
                                     >
-                                        "Continue to sign in"
+                                        {t("common.continue-to-sign-in")}
                                     </button>
                                 </div>
                             </div>
@@ -288,8 +285,8 @@ pub fn RestorePassword(
                     Some(SetOutcome::MaybeSet) => {
                         return view! {
                             <div data-testid="password-maybe-set" role="alert">
-                                <h1>"Your password may have been changed"</h1>
-                                <p>{MAYBE_SET}</p>
+                                <h1>{t("restore.maybe-title")}</h1>
+                                <p>{t(MAYBE_SET)}</p>
                             </div>
                             <div class="actions">
                                 <button
@@ -298,7 +295,7 @@ pub fn RestorePassword(
                                     data-testid="password-set-continue"
                                     on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
                                 >
-                                    "Sign in with the new password"
+                                    {t("restore.sign-in-with-new")}
                                 </button>
                             </div>
                             <ResetRequestForm
@@ -312,8 +309,8 @@ pub fn RestorePassword(
                     Some(SetOutcome::InvalidLink) => {
                         return view! {
                             <DeadLink
-                                heading="This link is invalid or has expired"
-                                explanation="To get a new link, enter your email below: a new one is on its way if an account exists for it."
+                                heading="restore.dead-title"
+                                explanation="restore.dead-next"
                             />
                         }
                             .into_any();
@@ -321,22 +318,29 @@ pub fn RestorePassword(
                     _ => {}
                 }
                 match validation.get() {
-                    None => view! { <p class="status" role="status">"Checking your link…"</p> }.into_any(),
+                    None => {
+                        view! {
+                            <p class="status" role="status">
+                                {t("restore.checking")}
+                            </p>
+                        }
+                            .into_any()
+                    }
                     Some(Ok(_)) => form().into_any(),
                     Some(Err(e)) if is_dead_link(&e) => {
                         view! {
                             <DeadLink
-                                heading="This link is invalid or has expired"
-                                explanation="To get a new link, enter your email below: a new one is on its way if an account exists for it."
+                                heading="restore.dead-title"
+                                explanation="restore.dead-next"
                             />
                         }
                             .into_any()
                     }
                     Some(Err(_)) => {
                         view! {
-                            <h1>"Choose your password"</h1>
+                            <h1>{t("restore.title")}</h1>
                             <p class="alert" role="alert" data-testid="set-password-alert">
-                                "Can't reach the server to check your link. Check your connection and try again."
+                                {t("restore.check-unreachable")}
                             </p>
                             <button
                                 type="button"
@@ -344,7 +348,7 @@ pub fn RestorePassword(
                                 data-testid="retry"
                                 on:click=move |_| validation.refetch()
                             >
-                                "Try again"
+                                {t("common.try-again")}
                             </button>
                         }
                             .into_any()
@@ -365,7 +369,7 @@ fn RuleList(
     /// length and email rules, which may differ from the server's.
     server_rules: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let item = move |test_id: &'static str, text: &'static str, met: Signal<Option<bool>>| {
+    let item = move |test_id: &'static str, text: Text, met: Signal<Option<bool>>| {
         view! {
             <li
                 data-testid=test_id
@@ -388,12 +392,12 @@ fn RuleList(
                     }}
                 </span>
                 " "
-                {text}
+                {text.signal()}
                 <span class="visually-hidden">
                     {move || match met.get() {
-                        Some(true) => " (met)",
-                        Some(false) => " (not yet)",
-                        None => "",
+                        Some(true) => format!(" {}", tr("rules.met")),
+                        Some(false) => format!(" {}", tr("rules.not-yet")),
+                        None => String::new(),
                     }}
                 </span>
             </li>
@@ -406,20 +410,20 @@ fn RuleList(
     view! {
         <div class="password-rules">
             <Show when=move || !ours()>
-                <p class="hint">"The server's password rules:"</p>
+                <p class="hint">{t("rules.server-title")}</p>
                 <p class="server-rules" data-testid="server-rules">
                     {move || server_rules.get()}
                 </p>
             </Show>
             <ul id="password-rules" data-testid="password-rules">
                 <Show when=ours>
-                    {item("rule-length", RULE_LONG_ENOUGH, long_enough)}
-                    {item("rule-not-email", RULE_NOT_EMAIL, not_email)}
+                    {item("rule-length", rule_long_enough(), long_enough)}
+                    {item("rule-not-email", Text::key(RULE_NOT_EMAIL), not_email)}
                 </Show>
-                {item("rule-match", RULE_CONFIRMED, confirmed)}
+                {item("rule-match", Text::key(RULE_CONFIRMED), confirmed)}
             </ul>
             <Show when=ours>
-                <p class="hint">{RULES_SERVER_NOTE}</p>
+                <p class="hint">{t(RULES_SERVER_NOTE)}</p>
             </Show>
         </div>
     }
@@ -440,7 +444,7 @@ mod tests {
             .with_arg("RULES", "at least 8 characters, not your email");
         match set_outcome(refused(structure)) {
             SetOutcome::Refused(message, rules) => {
-                assert!(message.contains("not your email"));
+                assert!(message.to_string().contains("not your email"));
                 assert_eq!(
                     rules.as_deref(),
                     Some("at least 8 characters, not your email")
@@ -492,7 +496,7 @@ mod tests {
                 "{error:?}"
             );
         }
-        assert!(MAYBE_SET.contains("may have been changed"));
-        assert!(MAYBE_SET.contains("new link"));
+        assert!(tr(MAYBE_SET).contains("may have been changed"));
+        assert!(tr(MAYBE_SET).contains("new link"));
     }
 }

@@ -51,6 +51,17 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and opens a fresh headless
     /// Chromium profile with the network locked to 127.0.0.1.
     pub async fn start() -> Browser {
+        Self::start_in(None).await
+    }
+
+    /// As [`Browser::start`], with the browser's language set to `lang` (a
+    /// BCP 47 tag): `--lang` and the `intl.accept_languages` preference, which
+    /// `navigator.languages` reports.
+    pub async fn start_with_language(lang: &str) -> Browser {
+        Self::start_in(Some(lang)).await
+    }
+
+    async fn start_in(lang: Option<&str>) -> Browser {
         let hint = "apt-get install -y --no-install-recommends chromium chromium-driver";
         let driver_bin = binary("CHROMEDRIVER", "/usr/bin/chromedriver", hint);
         let chromium = binary("CHROMIUM", "/usr/bin/chromium", hint);
@@ -79,7 +90,7 @@ impl Browser {
             tokio::time::sleep(POLL).await;
         }
 
-        let args = [
+        let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -93,11 +104,14 @@ impl Browser {
             "--window-size=1280,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let mut options = json!({ "binary": chromium });
+        if let Some(lang) = lang {
+            args.push(format!("--lang={lang}"));
+            options["prefs"] = json!({ "intl.accept_languages": lang });
+        }
+        options["args"] = json!(args);
         let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
-        );
+        caps.insert("goog:chromeOptions".into(), options);
         // Keep the console, so a failure can say why a page stayed blank.
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         let mut builder = ClientBuilder::new(HttpConnector::new());

@@ -22,6 +22,11 @@ pub fn run(dist: &Path) -> Result<String, String> {
     let mut md = String::from(
         "## Bundle size (dist/)\n\n| file | raw | gzip -9 | brotli 11 |\n|---|---:|---:|---:|\n",
     );
+    // `locales/` holds the languages other than English (built in): each is
+    // fetched only when chosen, so the first load's total leaves them out.
+    let (languages, files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| f.strip_prefix(dist).is_ok_and(|p| p.starts_with("locales")));
     let (mut raw_t, mut gz_t, mut br_t) = (0, 0, 0);
     for f in &files {
         let data = std::fs::read(f).map_err(|e| e.to_string())?;
@@ -54,6 +59,18 @@ pub fn run(dist: &Path) -> Result<String, String> {
         kb(BROTLI_BUDGET),
         br_t as f64 * 100.0 / BROTLI_BUDGET as f64
     ));
+    if !languages.is_empty() {
+        md.push_str("\n### Language files (fetched only when chosen)\n\n| file | raw | brotli 11 |\n|---|---:|---:|\n");
+        for f in &languages {
+            let data = std::fs::read(f).map_err(|e| e.to_string())?;
+            let name = f.strip_prefix(dist).unwrap_or(f).display();
+            md.push_str(&format!(
+                "| {name} | {} | {} |\n",
+                kb(data.len()),
+                kb(brotli_len(&data)?)
+            ));
+        }
+    }
     Ok(md)
 }
 
