@@ -2,13 +2,14 @@
 //! authenticator-app two-factor authentication.
 //!
 //! A Leptos 0.8 client-side app. Serves:
-//! - [`App`] — the router and the context every page relies on;
+//! - [`App`] — the context every page relies on, and [`Pages`], the page for the path;
 //! - [`api`] — the one typed Kaltura API client;
 //! - [`config`] — `config.json`;
 //! - [`i18n`] — the languages: messages by key, the choice, `<html lang dir>`;
 //! - [`handover`] — the static card of `index.html` giving way to the app;
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
-//! - [`routes`] — the route paths;
+//! - [`routes`] — the route paths, read by [`routes::Route::parse`];
+//! - [`router`] — the address bar as a signal, moves between pages, [`router::Link`];
 //! - [`pages`] and [`components`] — the views;
 //! - [`request`] — a form's background request and its pending flag;
 //! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords;
@@ -22,23 +23,24 @@ pub mod i18n;
 pub mod pages;
 pub mod password_rules;
 pub mod request;
+pub mod router;
 pub mod routes;
 pub mod session;
 pub mod totp;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
-use leptos_router::path;
 
 use crate::api::{ApiClient, provide_api};
 use crate::components::language_picker::LanguagePicker;
 use crate::config::AppConfig;
 use crate::i18n::{t, use_title};
 use crate::pages::account::AccountPage;
-use crate::pages::enroll::EnrollPage;
+use crate::pages::enroll::Enroll;
 use crate::pages::login::LoginPage;
-use crate::pages::restore_password::RestorePasswordPage;
+use crate::pages::restore_password::RestorePassword;
+use crate::router::{Link, provide_router, use_navigator};
+use crate::routes::Route;
 
 /// The whole app: provides the API client, the configuration and the sign-in
 /// prefill, then routes; the language picker sits under every page.
@@ -53,21 +55,36 @@ pub fn App(
     );
     provide_context(config);
     session::provide_login_prefill();
+    provide_router();
     view! {
-        <Router>
-            <main class="page">
-                <FlatRoutes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=|| view! { <Redirect path=routes::LOGIN /> } />
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/account") view=AccountPage />
-                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
-                    <Route path=path!("/actions/restore-password/:hashKey") view=RestorePasswordPage />
-                </FlatRoutes>
-            </main>
-            <footer class="page-footer">
-                <LanguagePicker />
-            </footer>
-        </Router>
+        <main class="page">
+            <Pages />
+        </main>
+        <footer class="page-footer">
+            <LanguagePicker />
+        </footer>
+    }
+}
+
+/// The page for the current path (see [`routes::Route::parse`]); needs
+/// [`router::provide_router`] above it. A page is drawn afresh only when the
+/// route changes.
+#[component]
+pub fn Pages() -> impl IntoView {
+    let navigator = use_navigator();
+    let route = Memo::new(move |_| Route::parse(&navigator.path()));
+    move || {
+        let route = route.get();
+        // The page's own reads must not subscribe this switch.
+        untrack(move || match route {
+            Route::Root | Route::Login => view! { <LoginPage /> }.into_any(),
+            Route::Account => view! { <AccountPage /> }.into_any(),
+            Route::Enroll(hash_key) => view! { <Enroll hash_key=hash_key /> }.into_any(),
+            Route::RestorePassword(hash_key) => {
+                view! { <RestorePassword hash_key=hash_key /> }.into_any()
+            }
+            Route::NotFound => view! { <NotFound /> }.into_any(),
+        })
     }
 }
 
@@ -79,9 +96,7 @@ fn NotFound() -> impl IntoView {
         <section class="card">
             <h1>{t("notfound.title")}</h1>
             <p>
-                <leptos_router::components::A href=routes::LOGIN>
-                    {t("notfound.link")}
-                </leptos_router::components::A>
+                <Link href=routes::LOGIN>{t("notfound.link")}</Link>
             </p>
         </section>
     }

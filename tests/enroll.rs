@@ -11,14 +11,9 @@ mod support;
 
 use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
-use kmc_login::pages::enroll::EnrollPage;
-use kmc_login::pages::login::LoginPage;
 use kmc_login::totp::{self, CodeCheck};
-use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use support::{
-    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_routes, settle, text,
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_app, settle, text,
     type_into,
 };
 use wasm_bindgen::JsCast;
@@ -43,17 +38,7 @@ const PNG_REPLY: &str = "\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQ
 const INVALID_HASH_REPLY: &str = r#"{"code":"INVALID_HASH","message":"Invalid hash","objectType":"KalturaAPIException","args":[]}"#;
 
 fn mount_at(path: &str, fake: &FakeKaltura) -> Mounted {
-    mount_routes(fake, path, AppConfig::default(), || {
-        view! {
-            <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
-                    <Route path=path!("/login") view=LoginPage />
-                </Routes>
-            </Router>
-        }
-        .into_any()
-    })
+    mount_app(fake, path, AppConfig::default())
 }
 
 fn now() -> u64 {

@@ -12,13 +12,6 @@ use std::rc::Rc;
 
 use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
-use kmc_login::pages::account::AccountPage;
-use kmc_login::pages::enroll::EnrollPage;
-use kmc_login::pages::login::LoginPage;
-use kmc_login::pages::restore_password::RestorePasswordPage;
-use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -62,22 +55,7 @@ const HASH_KEY: &str = "a2FsdHVyYS1oYXNoLWtleQ";
 
 /// Every page of the app under one router.
 fn mount(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
-    mount_routes(fake, path, config, || {
-        view! {
-            <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/account") view=AccountPage />
-                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
-                    <Route
-                        path=path!("/actions/restore-password/:hashKey")
-                        view=RestorePasswordPage
-                    />
-                </Routes>
-            </Router>
-        }
-        .into_any()
-    })
+    mount_app(fake, path, config)
 }
 
 fn with_kmc() -> AppConfig {

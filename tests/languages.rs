@@ -14,13 +14,7 @@ use std::collections::BTreeMap;
 
 use kmc_login::config::AppConfig;
 use kmc_login::i18n::{self, Lang};
-use kmc_login::pages::account::AccountPage;
-use kmc_login::pages::enroll::EnrollPage;
-use kmc_login::pages::login::LoginPage;
-use kmc_login::pages::restore_password::RestorePasswordPage;
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -130,19 +124,7 @@ fn assert_translated(lang: Lang, state: &str, root: &web_sys::Element) {
 }
 
 fn mount_pages(fake: &FakeKaltura, path: &str) -> Mounted {
-    mount_routes(fake, path, AppConfig::default(), || {
-        view! {
-            <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/account") view=AccountPage />
-                    <Route path=path!("/actions/auth-info/:hashKey") view=EnrollPage />
-                    <Route path=path!("/actions/restore-password/:hashKey") view=RestorePasswordPage />
-                </Routes>
-            </Router>
-        }
-        .into_any()
-    })
+    mount_app(fake, path, AppConfig::default())
 }
 
 /// Renders each state of each page in `lang` and checks it.

@@ -6,6 +6,7 @@ mod support;
 use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
 use support::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -361,4 +362,64 @@ async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
             .contains("expanded")
     );
     assert_eq!(focused_id(), "login-otp");
+}
+
+// The app's own router (src/router.rs), through the pages it draws.
+
+fn history_length() -> u32 {
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .length()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_bare_root_opens_the_sign_in_card_in_place_of_its_history_entry() {
+    clear_storage();
+    set_path("/");
+    let entries = history_length();
+    let page = mount_app(&FakeKaltura::answering(&[]), "/", AppConfig::default());
+    settle().await;
+    assert!(find(&page, "#login-email").is_some());
+    assert_eq!(current_path(), "/login");
+    assert_eq!(history_length(), entries);
+}
+
+#[wasm_bindgen_test]
+async fn an_unknown_path_links_to_the_sign_in_card_which_opens_in_the_app_and_back_returns() {
+    clear_storage();
+    let page = mount_app(
+        &FakeKaltura::answering(&[]),
+        "/nowhere",
+        AppConfig::default(),
+    );
+    settle().await;
+    assert!(find(&page, "#login-email").is_none());
+    let link: web_sys::HtmlElement = get(&page, "a[href=\"/login\"]").unchecked_into();
+    // A real link (new tab, copy) that a plain click follows without reloading the page.
+    link.click();
+    settle().await;
+    assert_eq!(current_path(), "/login");
+    assert!(find(&page, "#login-email").is_some());
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .back()
+        .unwrap();
+    until(|| find(&page, "#login-email").is_none()).await;
+    assert_eq!(current_path(), "/nowhere");
+    assert!(find(&page, "a[href=\"/login\"]").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_link_path_with_more_than_one_key_segment_is_not_a_page() {
+    clear_storage();
+    let fake = FakeKaltura::answering(&[]);
+    let page = mount_app(&fake, "/actions/auth-info/a/b", AppConfig::default());
+    settle().await;
+    assert!(find(&page, "a[href=\"/login\"]").is_some());
+    assert!(fake.actions().is_empty());
 }

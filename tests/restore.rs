@@ -11,13 +11,8 @@ mod support;
 
 use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
-use kmc_login::pages::login::LoginPage;
-use kmc_login::pages::restore_password::RestorePasswordPage;
-use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use support::{
-    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_routes, settle, text,
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_app, settle, text,
     type_into,
 };
 use wasm_bindgen::JsCast;
@@ -41,20 +36,7 @@ fn refusal(code: &str, args: &str) -> String {
 }
 
 fn mount_at(path: &str, fake: &FakeKaltura) -> Mounted {
-    mount_routes(fake, path, AppConfig::default(), || {
-        view! {
-            <Router>
-                <Routes fallback=|| "not found">
-                    <Route
-                        path=path!("/actions/restore-password/:hashKey")
-                        view=RestorePasswordPage
-                    />
-                    <Route path=path!("/login") view=LoginPage />
-                </Routes>
-            </Router>
-        }
-        .into_any()
-    })
+    mount_app(fake, path, AppConfig::default())
 }
 
 fn input_value(page: &Mounted, selector: &str) -> String {

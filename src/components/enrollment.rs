@@ -14,10 +14,10 @@
 //! The key lives only in this view's memory: never in storage, logs, the
 //! router or a URL we create, and it is dropped with the view.
 
+use crate::router::use_navigator;
+use crate::routes;
 use kaltura_api::OtpAuthUri;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
 
 use crate::components::qr_code::{QrCode, QrPng};
 use crate::components::secret_key::{SecretKey, describe_parameters};
@@ -149,7 +149,7 @@ pub fn EnrollmentView(
     enrollment: EnrollmentKey,
 ) -> impl IntoView {
     let prefill = use_login_prefill();
-    let navigate = use_navigate();
+    let navigate = use_navigator();
     let email = enrollment.login_email();
     let label = qr_label(enrollment.account());
 
@@ -161,7 +161,7 @@ pub fn EnrollmentView(
             }
             p.open_code_step = true;
         });
-        navigate("/login", NavigateOptions::default());
+        navigate.go(routes::LOGIN);
     };
 
     let body = match enrollment {

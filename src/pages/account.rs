@@ -15,10 +15,9 @@
 //! Decisions are plain functions with native tests: [`switch_outcome`],
 //! [`other_accounts`], [`change_password_transition`], [`assemble_account`].
 
+use crate::router::use_navigator;
 use leptos::html::Input;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
 
 use kaltura_api::codes;
 use kaltura_api::responses::{KalturaPartner, KalturaUser};
@@ -251,7 +250,7 @@ async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiErro
 pub fn AccountPage() -> impl IntoView {
     let api = use_api();
     let config = use_config();
-    let navigate = use_navigate();
+    let navigate = use_navigator();
     let prefill = use_login_prefill();
 
     let ks = RwSignal::new(session::load_ks());
@@ -262,8 +261,7 @@ pub fn AccountPage() -> impl IntoView {
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
-    let to_login = {
-        let navigate = navigate.clone();
+    let to_login =
         move |notice: Option<Text>, email: Option<String>, target: Option<i64>, back: bool| {
             session::clear_ks();
             prefill.update(|p| {
@@ -272,19 +270,11 @@ pub fn AccountPage() -> impl IntoView {
                 p.partner_id = target;
                 p.return_to = back.then(|| routes::ACCOUNT.to_owned());
             });
-            navigate(
-                routes::LOGIN,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
-        }
-    };
+            navigate.replace(routes::LOGIN);
+        };
 
     if ks.get_untracked().is_none() {
         // Signed out: sign in first, then come back here.
-        let to_login = to_login.clone();
         request_animation_frame(move || to_login(None, None, None, true));
     }
 
@@ -301,7 +291,6 @@ pub fn AccountPage() -> impl IntoView {
     });
 
     {
-        let to_login = to_login.clone();
         Effect::new(move |_| {
             if let Some(Some(Err(e))) = data.get()
                 && e.is(codes::INVALID_KS)
@@ -314,10 +303,8 @@ pub fn AccountPage() -> impl IntoView {
     let current = move || data.get().flatten().and_then(Result::ok);
 
     let switch_api = api.clone();
-    let switch_to_login = to_login.clone();
     let switch = Request::new(move |target: KalturaPartner| {
         let api = switch_api.clone();
-        let to_login = switch_to_login.clone();
         async move {
             let Some(old) = ks.get_untracked() else {
                 return;
@@ -351,10 +338,8 @@ pub fn AccountPage() -> impl IntoView {
     });
 
     let relogin_api = api.clone();
-    let relogin_to_login = to_login.clone();
     let sign_in_again = Request::new(move |(target, email): (KalturaPartner, String)| {
         let api = relogin_api.clone();
-        let to_login = relogin_to_login.clone();
         async move {
             if let Some(old) = ks.get_untracked() {
                 let _ = api.end_session(&old).await;
@@ -364,10 +349,8 @@ pub fn AccountPage() -> impl IntoView {
     });
 
     let logout_api = api.clone();
-    let logout_to_login = to_login.clone();
     let logout = Request::new(move |()| {
         let api = logout_api.clone();
-        let to_login = logout_to_login.clone();
         async move {
             if let Some(old) = ks.get_untracked() {
                 // Cleared locally whatever the server says: a user who asks to

@@ -9,7 +9,6 @@
 //! and offers the password-reset email, which brings a new QR code.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
@@ -75,14 +74,6 @@ pub fn qr_outcome(reply: Result<String, ApiError>) -> QrOutcome {
         }),
         Err(_) => QrOutcome::Unreachable,
     }
-}
-
-/// The routed page: reads the hash key from the path and shows [`Enroll`].
-#[component]
-pub fn EnrollPage() -> impl IntoView {
-    let params = use_params_map();
-    let hash_key = params.read_untracked().get("hashKey").unwrap_or_default();
-    view! { <Enroll hash_key=hash_key /> }
 }
 
 /// The enrollment flow for one link: intro and "Show QR code", then the key,

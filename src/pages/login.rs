@@ -11,10 +11,9 @@
 //! [`after_password_update`], [`login_error_message`],
 //! [`password_update_error_message`].
 
+use crate::router::use_navigator;
 use leptos::html::Input;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
 
 use crate::api::{ApiError, Session, use_api};
 use crate::components::alert::Alert;
@@ -333,7 +332,7 @@ pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSig
 pub fn LoginPage() -> impl IntoView {
     let api = use_api();
     let config = use_config();
-    let navigate = use_navigate();
+    let navigate = use_navigator();
     let prefill_signal = use_login_prefill();
 
     // What another page asked for is taken once, so a later visit starts clean.
@@ -386,7 +385,7 @@ pub fn LoginPage() -> impl IntoView {
         let typed = email.get_untracked();
         session::remember_email(remember.get_untracked().then_some(typed.trim()));
         match after_sign_in(return_to.get_value().as_deref(), kmc_url.as_deref()) {
-            AfterSignIn::Navigate(path) => navigate(&path, NavigateOptions::default()),
+            AfterSignIn::Navigate(path) => navigate.go(&path),
             AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &session.ks),
         }
     };

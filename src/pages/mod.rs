@@ -2,8 +2,8 @@
 //!
 //! - [`login::LoginPage`] (`/login`): the sign-in card with its code step;
 //! - [`account::AccountPage`] (`/account`): who is signed in, switching, logout;
-//! - [`enroll::EnrollPage`] (`/actions/auth-info/:hashKey`): the QR enrollment;
-//! - [`restore_password::RestorePasswordPage`] (`/actions/restore-password/:hashKey`).
+//! - [`enroll::Enroll`] (`/actions/auth-info/:hashKey`): the QR enrollment;
+//! - [`restore_password::RestorePassword`] (`/actions/restore-password/:hashKey`).
 
 pub mod account;
 pub mod enroll;

@@ -17,9 +17,8 @@
 //! after it already saved the password and spent the link), the page says the
 //! password may have been changed rather than that it was not.
 
+use crate::router::use_navigator;
 use leptos::prelude::*;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
@@ -95,14 +94,6 @@ pub fn outcome_unknown(error: &ApiError) -> bool {
 /// The key of the message when the outcome of setting the password is unknown.
 pub const MAYBE_SET: &str = "restore.maybe-set";
 
-/// The routed page: reads the hash key from the path and shows [`RestorePassword`].
-#[component]
-pub fn RestorePasswordPage() -> impl IntoView {
-    let params = use_params_map();
-    let hash_key = params.read_untracked().get("hashKey").unwrap_or_default();
-    view! { <RestorePassword hash_key=hash_key /> }
-}
-
 /// The set-new-password flow for one link.
 #[component]
 pub fn RestorePassword(
@@ -112,7 +103,7 @@ pub fn RestorePassword(
     let api = use_api();
     use_title("page.restore");
     let prefill = use_login_prefill();
-    let navigate = use_navigate();
+    let navigate = use_navigator();
     let typed_email = prefill.get_untracked().email;
     let hash_key = StoredValue::new(hash_key);
 
@@ -204,7 +195,7 @@ pub fn RestorePassword(
             }
             p.open_code_step = false;
         });
-        navigate(routes::LOGIN, NavigateOptions::default());
+        navigate.go(routes::LOGIN);
     };
     let on_password_set_continue = StoredValue::new_local(on_password_set_continue);
 

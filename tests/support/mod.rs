@@ -16,7 +16,7 @@ use kmc_login::api::{ApiClient, Transport, TransportError, provide_api};
 use kmc_login::config::AppConfig;
 use kmc_login::session::{LoginPrefill, provide_login_prefill};
 use leptos::prelude::*;
-use leptos::tachys::view::any_view::{AnyView, AnyViewState};
+use leptos::tachys::view::any_view::AnyViewState;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, EventInit, HtmlElement, HtmlInputElement};
 
@@ -310,14 +310,9 @@ impl Drop for Mounted {
     }
 }
 
-/// Opens `path` and mounts `routes` (a router with the pages under test),
+/// Opens `path` and mounts the app's pages under its router, as the app does,
 /// with the fake as the API and the app's other contexts.
-pub fn mount_routes(
-    fake: &FakeKaltura,
-    path: &str,
-    config: AppConfig,
-    routes: impl FnOnce() -> AnyView + 'static,
-) -> Mounted {
+pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
@@ -328,31 +323,12 @@ pub fn mount_routes(
         provide_api(client);
         provide_context(config);
         tx.send(provide_login_prefill()).unwrap();
-        routes()
+        kmc_login::router::provide_router();
+        view! { <kmc_login::Pages /> }.into_any()
     });
     Mounted {
         root,
         prefill: rx.recv().unwrap(),
         _app: app,
     }
-}
-
-/// Mounts the sign-in and account routes, as the app does, at `path`.
-pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
-    use kmc_login::pages::account::AccountPage;
-    use kmc_login::pages::login::LoginPage;
-    use leptos_router::components::{Route, Router, Routes};
-    use leptos_router::path;
-
-    mount_routes(fake, path, config, || {
-        view! {
-            <Router>
-                <Routes fallback=|| "not found">
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/account") view=AccountPage />
-                </Routes>
-            </Router>
-        }
-        .into_any()
-    })
 }
