@@ -338,14 +338,15 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
         }
     }
     md.push_str(&format!(
-        "\nDatabase work of one password sign-in (the same statements on both stores): 6 \
-         statements, 2 reads (the login, its accounts) and 4 single-statement writes (reserve a \
-         guess, accept it, remember the account, create the session). SQLite: no network round \
-         trip, 4 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: {} round trips \
-         per sign-in measured by a relay between server and database over {COUNTED} sign-ins \
-         (statements already prepared on their connections): one per statement (4 of them \
-         commits) on the request's path, and as many pings that sqlx sends as each connection \
-         goes back to its pool, after the statement has answered.\n",
+        "\nDatabase work of one password sign-in (the same statements on both stores): 5 \
+         statements. 2 reads (the login, its accounts); the guess reserved, committed on its own \
+         before the hash so that parallel guesses see it; then one transaction that accepts the \
+         guess and remembers the account in one statement and creates the session. SQLite: no \
+         network round trip, 2 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: \
+         {} round trips per sign-in measured by a relay between server and database over \
+         {COUNTED} sign-ins (statements already prepared on their connections): 7 on the \
+         request's path (the 5 statements, `BEGIN` and `COMMIT`), and a ping that sqlx sends as \
+         each of the 4 connections a sign-in takes goes back to its pool, after the answer.\n",
         round_trips
             .map(|r| format!("{r:.1}"))
             .unwrap_or_else(|| "(not measured)".into())

@@ -29,6 +29,11 @@
 //! - **code replay**: the correct-code `UPDATE` carries `last_otp_step < step`
 //!   in its `WHERE`, re-checked the same way: of two uses of one code on
 //!   two replicas exactly one updates the row;
+//! - **a sign-in's acceptance and its session**: one transaction holds the
+//!   accepting `UPDATE` (block and replay checks in its `WHERE`, the account
+//!   remembered in the same statement) and the session's `INSERT`, so they
+//!   commit together (one fsync on SQLite); a refused acceptance rolls back
+//!   before its failure is counted on another connection;
 //! - **single-use links**: `DELETE … RETURNING`: the second delete waits for
 //!   the first and then finds no row; `setInitialPassword` spends the link
 //!   and writes the password in one transaction, so both or neither happen;
