@@ -21,9 +21,10 @@
 //! adds is a key lookup and placeholder filling. `leptos_i18n` generates code
 //! per key and compiles every locale's strings in, unless its CSR dynamic
 //! loading (a build step and generated files) is set up; `fluent-bundle`
-//! links a parser and the CLDR plural rules of every language. Either would
-//! spend the issue's 5 KB allowance before a single page changed; neither was
-//! measured here. The files stay in a format those crates' users know (flat
+//! links a parser and the CLDR plural rules of every language. Measured on a
+//! minimal Leptos CSR app built like this one (README, "What the bundle
+//! holds"): `rust-i18n` +17 KB brotli, `leptos_i18n` +41 KB (+71 KB with its
+//! dynamic loading), `fluent-bundle` +51 KB, against a 5 KB allowance. The files stay in a format those crates' users know (flat
 //! JSON, `{name}` placeholders), so moving to one later is a conversion.
 //!
 //! Serves: [`Lang`], [`best_match`], [`tr`], [`tr_with`], [`tr_count`],
