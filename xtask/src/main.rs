@@ -11,8 +11,9 @@
 //! - `attack` = the server's security promises measured under attack: hostile input, parallel
 //!   guessing, spraying, slow clients, a flood, and `kill -9` during writes.
 //!
-//! The default build uses only std and the two compressors so that CI, which compiles xtask
-//! first, starts at once; the bench's hashing and JSON crates sit behind the `bench` feature, which
+//! The default build uses only std, the two compressors and a JSON reader (for `precompress`)
+//! so that CI, which compiles xtask first, starts at once; the bench's hashing crate sits behind
+//! the `bench` feature, which
 //! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]); the attacker's async
 //! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
 
@@ -20,6 +21,7 @@ mod ctx;
 mod pg;
 mod precompress;
 mod setup;
+mod static_card;
 mod steps;
 
 #[cfg(any(feature = "bench", feature = "attack"))]

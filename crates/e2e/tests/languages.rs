@@ -108,3 +108,83 @@ async fn a_hebrew_browser_gets_the_page_right_to_left() {
     screenshots::save_if_wanted("login-he.png", &browser.screenshot().await);
     browser.close().await;
 }
+
+/// The text a person sees in the static shell of `index.html`, with the module blocked.
+async fn static_shell_text(browser: &Browser, url: &str) -> String {
+    browser.goto(url).await;
+    browser
+        .js("var b = document.getElementById('boot'); return b ? b.innerText : ''")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A browser in `lang` that never receives the module: only the first HTML speaks.
+async fn browser_without_the_module(lang: &str) -> Browser {
+    let browser = Browser::start_with_language(lang).await;
+    browser.cdp("Network.enable", serde_json::json!({})).await;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
+        )
+        .await;
+    browser
+}
+
+#[tokio::test]
+async fn the_static_card_speaks_the_browsers_language_before_the_module_arrives() {
+    let app = spawn_app();
+    let browser = browser_without_the_module("de").await;
+    let text = static_shell_text(&browser, &app.url("/login")).await;
+    for needle in ["Anmelden", "E-Mail-Adresse", "Passwort vergessen?"] {
+        assert!(
+            text.contains(needle),
+            "the static card lacks {needle:?}: {text:?}"
+        );
+    }
+    for english in ["Sign in", "Email", "Log in", "Forgot password?"] {
+        assert!(
+            !text.contains(english),
+            "English {english:?} left: {text:?}"
+        );
+    }
+    let (html_lang, dir, _) = page_language(&browser).await;
+    assert_eq!((html_lang.as_str(), dir.as_str()), ("de", "ltr"));
+    let label = browser
+        .js("return document.querySelector('#boot button.toggle').getAttribute('aria-label')")
+        .await;
+    assert_eq!(label.as_str(), Some("Passwort anzeigen"));
+    let text = static_shell_text(&browser, &app.url("/actions/auth-info/not-a-real-token")).await;
+    assert!(
+        text.contains("Die Seite zum Einrichten Ihrer Authenticator-App wird geladen"),
+        "{text:?}"
+    );
+    browser.close().await;
+
+    let browser = browser_without_the_module("he").await;
+    let text = static_shell_text(&browser, &app.url("/login")).await;
+    assert!(text.contains("התחברות"), "{text:?}");
+    let (html_lang, dir, _) = page_language(&browser).await;
+    assert_eq!((html_lang.as_str(), dir.as_str()), ("he", "rtl"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_stored_choice_of_english_keeps_the_static_card_english_in_a_german_browser() {
+    let app = spawn_app();
+    let browser = browser_without_the_module("de").await;
+    browser.goto(&app.url("/login")).await;
+    browser
+        .js("localStorage.setItem('kmc.lang', 'en'); return null")
+        .await;
+    let text = static_shell_text(&browser, &app.url("/login")).await;
+    assert!(
+        text.contains("Sign in") && !text.contains("Anmelden"),
+        "{text:?}"
+    );
+    let (html_lang, _, _) = page_language(&browser).await;
+    assert_eq!(html_lang, "en");
+    browser.close().await;
+}
