@@ -194,6 +194,27 @@ impl Browser {
         out
     }
 
+    /// Blocks the app's module (the wasm, plain or precompressed) for the rest of this
+    /// browser's life: only the first HTML speaks.
+    pub async fn block_the_module(&self) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.setBlockedURLs",
+            json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
+        )
+        .await;
+    }
+
+    /// The text a person sees in the static shell of `index.html` (`innerText` skips what is
+    /// hidden); empty once the app has taken over.
+    pub async fn shell_text(&self) -> String {
+        self.js("var b = document.getElementById('boot'); return b ? b.innerText : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Sends one Chrome DevTools Protocol command through chromedriver (e.g. network
     /// throttling) and returns its result.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {

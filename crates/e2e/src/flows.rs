@@ -145,3 +145,32 @@ pub async fn scan_qr_code(browser: &Browser) -> String {
         })
         .await
 }
+
+/// From the account page, switches into the two-factor account `partner_id` (named `name`):
+/// the app asks for a new sign-in with the email kept, which the password and a fresh code
+/// complete. Returns the code used, for replay checks.
+pub async fn switch_into_two_factor_account(
+    browser: &Browser,
+    account: &Account,
+    partner_id: i64,
+    name: &str,
+) -> String {
+    browser
+        .click_testid(&format!("switch-account-{partner_id}"))
+        .await;
+    browser.wait_testid("relogin-required").await;
+    browser.click_testid("relogin").await;
+    browser.wait_path("/login").await;
+    browser
+        .wait_until("the email to be filled in", || async {
+            (browser.value("login-email").await == account.email).then_some(())
+        })
+        .await;
+    browser.fill("login-password", &account.password).await;
+    browser.click_testid("login-submit").await;
+    wait_code_step(browser).await;
+    let code = account.authenticator().fresh_code().await;
+    enter_code(browser, &code).await;
+    wait_signed_in_to(browser, account, partner_id, name).await;
+    code
+}

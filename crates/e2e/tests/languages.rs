@@ -109,27 +109,16 @@ async fn a_hebrew_browser_gets_the_page_right_to_left() {
     browser.close().await;
 }
 
-/// The text a person sees in the static shell of `index.html`, with the module blocked.
+/// `url`'s static shell text, in a browser whose module is blocked.
 async fn static_shell_text(browser: &Browser, url: &str) -> String {
     browser.goto(url).await;
-    browser
-        .js("var b = document.getElementById('boot'); return b ? b.innerText : ''")
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    browser.shell_text().await
 }
 
 /// A browser in `lang` that never receives the module: only the first HTML speaks.
 async fn browser_without_the_module(lang: &str) -> Browser {
     let browser = Browser::start_with_language(lang).await;
-    browser.cdp("Network.enable", serde_json::json!({})).await;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            serde_json::json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
-        )
-        .await;
+    browser.block_the_module().await;
     browser
 }
 

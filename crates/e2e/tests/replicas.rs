@@ -4,7 +4,7 @@
 //! switching, reload and logout behave as against one server.
 
 use e2e::flows::{
-    enter_code, log_out, open_login, submit_credentials, wait_code_step, wait_signed_in_to,
+    log_out, open_login, submit_credentials, switch_into_two_factor_account, wait_signed_in_to,
 };
 use e2e::{Account, Authenticator, Browser, LinkKind, spawn_replicated_app};
 use kaltura_api::codes;
@@ -46,23 +46,7 @@ async fn sign_in_with_a_code_switching_and_logout_work_with_calls_alternating_be
     wait_signed_in_to(&browser, &ada, ada.partner_id, "Demo Sandbox").await;
 
     // Into the 2FA account: a new sign-in with the code.
-    browser
-        .click_testid(&format!("switch-account-{media_id}"))
-        .await;
-    browser.wait_testid("relogin-required").await;
-    browser.click_testid("relogin").await;
-    browser.wait_path("/login").await;
-    browser
-        .wait_until("the email to be filled in", || async {
-            (browser.value("login-email").await == ada.email).then_some(())
-        })
-        .await;
-    browser.fill("login-password", &ada.password).await;
-    browser.click_testid("login-submit").await;
-    wait_code_step(&browser).await;
-    let code = ada.authenticator().fresh_code().await;
-    enter_code(&browser, &code).await;
-    wait_signed_in_to(&browser, &ada, media_id, "Demo Media").await;
+    let code = switch_into_two_factor_account(&browser, &ada, media_id, "Demo Media").await;
     // The code was used on one replica: replayed through the proxy, refused.
     let replay = app
         .login(&ada.email, &ada.password, &code, Some(media_id))

@@ -3,8 +3,8 @@
 //! revoking the KS on the server, and a session that expired server-side.
 
 use e2e::flows::{
-    enter_code, log_out, open_login, sign_in, submit_credentials, wait_code_step, wait_signed_in,
-    wait_signed_in_to,
+    log_out, open_login, sign_in, submit_credentials, switch_into_two_factor_account,
+    wait_signed_in, wait_signed_in_to,
 };
 use e2e::{Account, Authenticator, Browser, LinkKind, spawn_app};
 use kaltura_api::codes;
@@ -41,23 +41,7 @@ async fn switching_into_the_two_factor_account_asks_for_the_code_and_switching_b
     wait_signed_in_to(&browser, &ada, ada.partner_id, "Demo Sandbox").await;
 
     // Password-only → 2FA: the server wants a new login with the code.
-    browser
-        .click_testid(&format!("switch-account-{media_id}"))
-        .await;
-    browser.wait_testid("relogin-required").await;
-    browser.click_testid("relogin").await;
-    browser.wait_path("/login").await;
-    browser
-        .wait_until("the email to be filled in", || async {
-            (browser.value("login-email").await == ada.email).then_some(())
-        })
-        .await;
-    browser.fill("login-password", &ada.password).await;
-    browser.click_testid("login-submit").await;
-    wait_code_step(&browser).await;
-    let code = ada.authenticator().fresh_code().await;
-    enter_code(&browser, &code).await;
-    wait_signed_in_to(&browser, &ada, media_id, "Demo Media").await;
+    switch_into_two_factor_account(&browser, &ada, media_id, "Demo Media").await;
 
     // 2FA → password-only switches directly.
     browser

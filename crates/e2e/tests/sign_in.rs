@@ -251,16 +251,6 @@ async fn throttle(browser: &Browser, bytes_per_second: Option<u32>) {
         .await;
 }
 
-/// The text a person sees in the static shell (`innerText` skips what is hidden).
-async fn shell_text(browser: &Browser) -> String {
-    browser
-        .js("var b = document.getElementById('boot'); return b ? b.innerText : ''")
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_without_the_module() {
     let app = spawn_app();
@@ -287,15 +277,9 @@ async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_with
 
     // The module never arrives: what the first paint shows must stand on its own.
     let browser = Browser::start().await;
-    browser.cdp("Network.enable", serde_json::json!({})).await;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            serde_json::json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
-        )
-        .await;
+    browser.block_the_module().await;
     browser.goto(&app.url("/login")).await;
-    let text = shell_text(&browser).await;
+    let text = browser.shell_text().await;
     for needle in ["Sign in", "Email", "Password", "Log in", "Forgot password?"] {
         assert!(
             text.contains(needle),
@@ -315,7 +299,7 @@ async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_with
     browser
         .goto(&app.url("/actions/auth-info/not-a-real-token"))
         .await;
-    let text = shell_text(&browser).await;
+    let text = browser.shell_text().await;
     assert!(
         text.contains("Loading the page that sets up your authenticator app"),
         "{text:?}"
@@ -325,7 +309,8 @@ async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_with
         .goto(&app.url("/actions/restore-password/not-a-real-token"))
         .await;
     assert!(
-        shell_text(&browser)
+        browser
+            .shell_text()
             .await
             .contains("Loading the page to choose a new password")
     );
