@@ -342,6 +342,21 @@ fn a_code_accepted_on_one_replica_is_refused_on_the_other() {
 }
 
 #[test]
+fn one_right_code_sent_eight_times_at_once_across_both_replicas_signs_in_once() {
+    let r = Replicas::start();
+    let secret = r.enrol();
+    let code = totp::code_at_step(&secret, now() / totp::STEP).unwrap();
+    // Fewer than the guess budget, so every refusal is the replay itself.
+    let answers = in_parallel(MAX_ATTEMPTS - 2, |i| r.login(i, 100, PASSWORD, &code));
+    assert_eq!(count(&answers, "ok"), 1, "{answers:?}");
+    assert_eq!(
+        count(&answers, codes::INVALID_OTP),
+        MAX_ATTEMPTS - 3,
+        "{answers:?}"
+    );
+}
+
+#[test]
 fn a_ks_made_on_one_replica_works_on_the_other_and_after_session_end_there_on_neither() {
     let r = Replicas::start();
     let ks = r.login(0, 101, PASSWORD, "");
