@@ -242,17 +242,14 @@ pub async fn succeed(
 mod tests {
     use super::*;
 
+    /// [`succeed`] on a connection of its own, remembering no account.
+    async fn accept(pool: &Pool, r: &Reservation, proof: Proof, now: i64) -> Success {
+        let mut conn = pool.acquire().await.unwrap();
+        succeed(&mut conn, r, proof, None, now).await.unwrap()
+    }
+
     async fn pool_with_login() -> (tempfile::TempDir, Pool) {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::open(
-            dir.path(),
-            &crate::store::DbConfig {
-                url: crate::store::test_database_url().await,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let (dir, pool) = crate::store::test_pool().await;
         sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
             .execute(&pool)
             .await
@@ -316,29 +313,13 @@ mod tests {
         fail(&pool, r, false, 100, LIMITS).await.unwrap();
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed(
-                &mut pool.acquire().await.unwrap(),
-                &r,
-                Proof::Password,
-                None,
-                100
-            )
-            .await
-            .unwrap(),
+            accept(&pool, &r, Proof::Password, 100).await,
             Success::Accepted
         );
         assert_eq!(counters(&pool).await, (1, 1, None));
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed(
-                &mut pool.acquire().await.unwrap(),
-                &r,
-                Proof::Code { step: 7 },
-                None,
-                100
-            )
-            .await
-            .unwrap(),
+            accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Accepted
         );
         assert_eq!(counters(&pool).await, (0, 0, None));
@@ -359,28 +340,12 @@ mod tests {
         let (_d, pool) = pool_with_login().await;
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed(
-                &mut pool.acquire().await.unwrap(),
-                &r,
-                Proof::Code { step: 7 },
-                None,
-                100
-            )
-            .await
-            .unwrap(),
+            accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Accepted
         );
         let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         assert_eq!(
-            succeed(
-                &mut pool.acquire().await.unwrap(),
-                &r,
-                Proof::Code { step: 7 },
-                None,
-                100
-            )
-            .await
-            .unwrap(),
+            accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Replay
         );
         fail(&pool, r, true, 100, LIMITS).await.unwrap();
@@ -388,15 +353,7 @@ mod tests {
         let b = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
         fail(&pool, b, false, 100, LIMITS).await.unwrap();
         assert_eq!(
-            succeed(
-                &mut pool.acquire().await.unwrap(),
-                &a,
-                Proof::Code { step: 8 },
-                None,
-                100
-            )
-            .await
-            .unwrap(),
+            accept(&pool, &a, Proof::Code { step: 8 }, 100).await,
             Success::Blocked
         );
     }

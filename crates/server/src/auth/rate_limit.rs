@@ -81,17 +81,7 @@ mod tests {
     use super::*;
 
     async fn pool() -> (tempfile::TempDir, Pool) {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = store::open(
-            dir.path(),
-            &crate::store::DbConfig {
-                url: crate::store::test_database_url().await,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-        (dir, pool)
+        store::test_pool().await
     }
 
     async fn rows(pool: &Pool) -> i64 {

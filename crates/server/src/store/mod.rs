@@ -637,6 +637,19 @@ pub async fn test_database_url() -> Option<String> {
     )
 }
 
+/// A migrated database in a fresh temporary data dir, for the unit tests:
+/// SQLite there, or a fresh PostgreSQL database under the PostgreSQL pass.
+#[cfg(test)]
+pub(crate) async fn test_pool() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DbConfig {
+        url: test_database_url().await,
+        ..Default::default()
+    };
+    let pool = open(dir.path(), &config).await.unwrap();
+    (dir, pool)
+}
+
 /// Stores a setting unless one is there already (the first writer wins,
 /// whatever runs at the same time).
 pub async fn add_setting_if_absent(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()> {
