@@ -220,17 +220,35 @@ fn wasm_opt(ctx: &Ctx) -> Result<(), String> {
         .and_then(Path::parent)
         .ok_or("bad binaryen folder")?
         .to_path_buf();
-    std::fs::create_dir_all(&prefix)
-        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
     if ctx::capture(ctx.cmd("npm").arg("--version")).is_none() {
         return Err(
             "npm is missing: install Node.js and npm (apt-get install -y nodejs npm), then rerun"
                 .into(),
         );
     }
-    install(
-        &format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})"),
+    npm_install(
+        ctx,
+        ("wasm-opt", "binaryen", BINARYEN_VERSION),
         "about 20 seconds",
+        &prefix,
+        &wasm_opt,
+    )
+}
+
+/// `npm install PACKAGE@VERSION` into `prefix` (created when missing), run outside the
+/// repository; `bin` must exist afterwards. `tool` is (what it gives, package, version).
+fn npm_install(
+    ctx: &Ctx,
+    (what, package, version): (&str, &str, &str),
+    usually: &str,
+    prefix: &Path,
+    bin: &Path,
+) -> Result<(), String> {
+    std::fs::create_dir_all(prefix)
+        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    install(
+        &format!("{what} (npm {package}@{version})"),
+        usually,
         outside_repo(ctx, ctx.cmd("npm")).args([
             "install",
             "--prefix",
@@ -238,16 +256,14 @@ fn wasm_opt(ctx: &Ctx) -> Result<(), String> {
             "--no-audit",
             "--no-fund",
             "--no-save",
-            &format!("binaryen@{BINARYEN_VERSION}"),
+            &format!("{package}@{version}"),
         ]),
     )?;
-    if !wasm_opt.exists() {
-        return Err(format!(
-            "npm finished but {} is missing",
-            wasm_opt.display()
-        ));
+    if bin.exists() {
+        Ok(())
+    } else {
+        Err(format!("npm finished but {} is missing", bin.display()))
     }
-    Ok(())
 }
 
 /// Lighthouse (npm `lighthouse@LIGHTHOUSE_VERSION`) under `~/.local/share/kmc-tools/lighthouse`,
@@ -261,26 +277,14 @@ pub fn lighthouse(ctx: &Ctx) -> Result<std::path::PathBuf, String> {
         println!("ok  lighthouse {LIGHTHOUSE_VERSION} ({})", bin.display());
         return Ok(bin);
     }
-    std::fs::create_dir_all(&prefix)
-        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
-    install(
-        &format!("lighthouse (npm lighthouse@{LIGHTHOUSE_VERSION})"),
+    npm_install(
+        ctx,
+        ("lighthouse", "lighthouse", LIGHTHOUSE_VERSION),
         "about 30 seconds",
-        outside_repo(ctx, ctx.cmd("npm")).args([
-            "install",
-            "--prefix",
-            &prefix.to_string_lossy(),
-            "--no-audit",
-            "--no-fund",
-            "--no-save",
-            &format!("lighthouse@{LIGHTHOUSE_VERSION}"),
-        ]),
+        &prefix,
+        &bin,
     )?;
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!("npm finished but {} is missing", bin.display()))
-    }
+    Ok(bin)
 }
 
 fn chromium(ctx: &Ctx) -> Result<Tools, String> {
