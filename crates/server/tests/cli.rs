@@ -2,6 +2,8 @@
 //! `partner add` prints the id alone, `user add` writes mail to the outbox,
 //! `serve` prints its address (and the demo login) and answers over HTTP.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
 
@@ -62,12 +64,8 @@ fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
 }
 
 fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir.join("outbox")) else {
-        return vec![];
-    };
     let mut out = vec![];
-    for e in entries {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+    for text in common::eml_texts(&dir.join("outbox")) {
         out.extend(
             text.lines()
                 .filter(|l| l.contains(path))

@@ -7,6 +7,8 @@
 //! dir (and so its database file, as `serve` and the CLI do). Requests
 //! alternate between the replicas; the setup runs through the CLI.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -194,11 +196,7 @@ impl Replicas {
         dirs.dedup();
         let mut out = Vec::new();
         for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(dir.join("outbox")) else {
-                continue;
-            };
-            for e in entries {
-                let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            for text in common::eml_texts(&dir.join("outbox")) {
                 for line in text.lines() {
                     if let Some(i) = line.find(path) {
                         out.push(line[i + path.len()..].trim().to_owned());

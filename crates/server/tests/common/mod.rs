@@ -222,19 +222,7 @@ impl TestApp {
 
     /// The texts of every message in the outbox.
     pub fn outbox(&self) -> Vec<String> {
-        let dir = self.dir.path().join("outbox");
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.map(|e| e.unwrap().path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files
-            .into_iter()
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect()
+        eml_texts(&self.dir.path().join("outbox"))
     }
 
     /// The hash keys of every link to `path` (e.g. `/actions/auth-info/`) in
@@ -289,6 +277,25 @@ impl TestApp {
 }
 
 /// Reads a response body as JSON.
+/// The texts of every message in `outbox`, oldest first. Only `*.eml`:
+/// the server writes each one under a hidden `.partial` name and renames it
+/// into place, so a listing may name a partial file that is gone a moment
+/// later, while an `.eml` is complete and stays.
+pub fn eml_texts(outbox: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(outbox)
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .into_iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
 pub async fn json_of(resp: Response<Body>) -> Value {
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     serde_json::from_slice(&bytes)
