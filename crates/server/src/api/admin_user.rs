@@ -39,10 +39,9 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
     }
     let ticket = call.client_ticket()?;
     let result = async {
-        let (login, r) =
+        let (login, partners, r) =
             check_password(state, &req.email, &req.password, wrong_old_password).await?;
-        let needs_code = login.totp_secret.is_some()
-            && store::login_has_2fa_account(&state.pool, login.id).await?;
+        let needs_code = login.totp_secret.is_some() && partners.iter().any(|p| p.two_factor);
         accept(state, &login, r, needs_code, req.otp.as_deref()).await?;
         Ok::<_, ApiError>(login)
     }

@@ -20,7 +20,7 @@ use crate::auth::lockout::{self, Failure, Proof, Reservation, Success};
 use crate::auth::{passwords, sessions, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::store::{self, Login};
+use crate::store::{self, Login, Partner};
 
 /// Codes `loginByLoginId` passes through while masking is on; every other
 /// login-decision code goes out as `USER_WRONG_PASSWORD`.
@@ -82,24 +82,32 @@ pub async fn count_failure(
 /// is spent by checks in flight, is refused without checking (but after the
 /// same hashing time, as is an unknown login, so the answer time does not
 /// tell that the email exists). On a wrong password the check stays counted
-/// and `wrong` is the error below the limit. The returned reservation must
-/// be resolved by the caller ([`prove`] then [`lockout::succeed`], [`accept`], or
+/// and `wrong` is the error below the limit. Returns the login, its
+/// accounts (oldest first) and the reservation, which the caller must
+/// resolve ([`prove`] then [`lockout::succeed`], [`accept`], or
 /// [`lockout::give_back`]).
 pub async fn check_password(
     state: &AppState,
     email: &str,
     password: &str,
     wrong: fn() -> ApiError,
-) -> ApiResult<(Login, Reservation)> {
+) -> ApiResult<(Login, Vec<Partner>, Reservation)> {
     // A place in the hashing queue first: past it, a fast "busy" answer,
     // before any guess budget is touched.
     let _admission = state.hasher.admit()?;
-    let Some(login) = store::login_by_email(&state.pool, email).await? else {
+    // The lookups and the reservation share one connection, given back
+    // before the hash: each connection sqlx's pool takes back costs a
+    // round trip of its own.
+    let mut conn = state.pool.acquire().await?;
+    let Some(login) = store::login_by_email_on(&mut conn, email).await? else {
+        drop(conn);
         state.hasher.verify(None, password).await?;
         return Err(wrong());
     };
-    let Some(r) = lockout::reserve(&state.pool, login.id, state.now(), state.config.limits).await?
-    else {
+    let partners = store::partners_of(&mut *conn, login.id).await?;
+    let reserved = lockout::reserve(&mut *conn, login.id, state.now(), state.config.limits).await?;
+    drop(conn);
+    let Some(r) = reserved else {
         state.hasher.verify(None, password).await?;
         return Err(login_blocked());
     };
@@ -110,7 +118,7 @@ pub async fn check_password(
     {
         return Err(count_failure(state, r, false, wrong()).await?);
     }
-    Ok((login, r))
+    Ok((login, partners, r))
 }
 
 /// What a right password still needs: with `needs_code`, an authenticator
@@ -211,8 +219,8 @@ pub fn is_email(s: &str) -> bool {
 }
 
 async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
-    let (login, r) = check_password(state, &req.login_id, &req.password, wrong_password).await?;
-    let partners = store::partners_of(&state.pool, login.id).await?;
+    let (login, partners, r) =
+        check_password(state, &req.login_id, &req.password, wrong_password).await?;
     let target = match req.partner_id {
         Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
             ApiError::new(

@@ -89,8 +89,8 @@ pub fn is_blocked(blocked_until: Option<i64>, now: i64) -> bool {
 /// Reserves one check for a login, atomically, before any work: `None` when
 /// the login is blocked or its budget is spent (by failures or by checks
 /// still in flight).
-pub async fn reserve(
-    pool: &Pool,
+pub async fn reserve<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     login_id: i64,
     now: i64,
     limits: Limits,
@@ -113,7 +113,7 @@ pub async fn reserve(
     .bind(login_id)
     .bind(now)
     .bind(limits.max_attempts)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     Ok(number.map(|number| Reservation { login_id, number }))
 }

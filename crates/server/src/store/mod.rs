@@ -79,6 +79,15 @@ pub fn backend(pool: &Pool) -> Backend {
     backend_of_url(pool.connect_options().database_url.as_str())
 }
 
+/// The backend of a connection, by the name sqlx's `Any` driver gives it.
+fn backend_of_name(name: &str) -> Backend {
+    if name.eq_ignore_ascii_case("postgresql") || name.eq_ignore_ascii_case("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
 fn backend_of_url(url: &str) -> Backend {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Backend::Postgres
@@ -377,13 +386,20 @@ const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_se
 /// `COLLATE NOCASE` under its unique index; PostgreSQL's unique index is on
 /// `lower(email)`, which this query must name to use it.
 pub async fn login_by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<Login>> {
-    let sql = match backend(pool) {
+    login_by_email_on(&mut *pool.acquire().await?, email).await
+}
+
+/// [`login_by_email`] on a connection already held, so that the next
+/// statements of one request run on it too: every connection given back to
+/// sqlx's pool costs one more round trip (its release check).
+pub async fn login_by_email_on(conn: &mut Conn, email: &str) -> sqlx::Result<Option<Login>> {
+    let sql = match backend_of_name(conn.backend_name()) {
         Backend::Sqlite => login_query("email = $1"),
         Backend::Postgres => login_query("lower(email) = lower($1)"),
     };
     sqlx::query_as(&sql)
         .bind(email.trim())
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await
 }
 
@@ -424,13 +440,16 @@ pub async fn partner(pool: &Pool, id: i64) -> sqlx::Result<Option<Partner>> {
 }
 
 /// The accounts a login belongs to, oldest membership first.
-pub async fn partners_of(pool: &Pool, login_id: i64) -> sqlx::Result<Vec<Partner>> {
+pub async fn partners_of<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    login_id: i64,
+) -> sqlx::Result<Vec<Partner>> {
     sqlx::query_as(
         "SELECT p.id, p.name, p.two_factor FROM users u JOIN partners p ON p.id = u.partner_id
          WHERE u.login_id = $1 ORDER BY u.created_at, p.id",
     )
     .bind(login_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
