@@ -1,11 +1,9 @@
 //! Where the CPU goes during a load level: per-thread CPU time read from `/proc`, before and
 //! after, grouped by what the threads do, divided by the sign-ins done.
 //!
-//! kmc-server's threads: tokio's async workers and its blocking pool share the name
-//! `tokio-rt-worker`; the workers are created with the runtime, so they are the lowest
-//! thread ids of that name (one per core), and the later ones are the blocking pool, which under
-//! the login load runs argon2 (and nothing else of note). SQLite runs on sqlx's
-//! `sqlx-sqlite-worker` threads. The load generator is this process. "Other" is every other
+//! kmc-server's threads: argon2 runs on its own `kmc-argon2` threads (one per core); tokio's
+//! async workers and its blocking pool share the name `tokio-rt-worker` (the blocking pool does
+//! nothing of note under the login load); SQLite runs on sqlx's `sqlx-sqlite-worker` threads. The load generator is this process. "Other" is every other
 //! process on the machine (from `/proc/stat`), "idle" what no one used.
 
 use std::collections::BTreeMap;
@@ -21,7 +19,7 @@ pub struct Snapshot {
 
 /// The server's thread groups, the load generator, other processes and idle.
 pub const GROUPS: [&str; 5] = [
-    "argon2 (blocking pool)",
+    "argon2 (kmc-argon2 threads)",
     "async workers (HTTP, JSON, KS, logic)",
     "SQLite workers",
     "other server threads",
@@ -54,38 +52,28 @@ fn parse_stat(line: &str) -> Option<(String, f64, f64)> {
 }
 
 /// Takes a snapshot of `server`'s threads, of this process and of the machine.
-pub fn snapshot(server: u32, cores: usize) -> Snapshot {
+pub fn snapshot(server: u32) -> Snapshot {
     let mut snap = Snapshot::default();
-    let mut workers: Vec<(u32, f64, f64)> = Vec::new();
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{server}/task")) {
         for task in tasks.flatten() {
-            let Ok(tid) = task.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
             let Some((name, u, s)) = std::fs::read_to_string(task.path().join("stat"))
                 .ok()
                 .and_then(|l| parse_stat(&l))
             else {
                 continue;
             };
-            // `tokio-runtime-worker` before tokio 1.4x, `tokio-rt-worker` since.
-            if name.starts_with("tokio-r") {
-                workers.push((tid, u, s));
+            let group = if name.starts_with("kmc-argon2") {
+                GROUPS[0]
+            } else if name.starts_with("tokio-r") {
+                // `tokio-runtime-worker` before tokio 1.4x, `tokio-rt-worker` since.
+                GROUPS[1]
             } else if name.starts_with("sqlx-sqlite") {
-                add(&mut snap, GROUPS[2], u, s);
+                GROUPS[2]
             } else {
-                add(&mut snap, GROUPS[3], u, s);
-            }
+                GROUPS[3]
+            };
+            add(&mut snap, group, u, s);
         }
-    }
-    workers.sort_by_key(|w| w.0);
-    for (i, (_, u, s)) in workers.into_iter().enumerate() {
-        add(
-            &mut snap,
-            if i < cores { GROUPS[1] } else { GROUPS[0] },
-            u,
-            s,
-        );
     }
     if let Some((_, u, s)) = std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -109,6 +97,19 @@ pub fn snapshot(server: u32, cores: usize) -> Snapshot {
         snap.machine_busy = (total - idle) / ticks_per_second();
     }
     snap
+}
+
+impl Snapshot {
+    /// Adds what happened between `before` and `after` to these totals, so that several
+    /// intervals (the load rounds of one level) add up to one.
+    pub fn add_interval(&mut self, before: &Snapshot, after: &Snapshot) {
+        for (key, end) in &after.groups {
+            let start = before.groups.get(key).copied().unwrap_or(0.0);
+            *self.groups.entry(*key).or_default() += end - start;
+        }
+        self.machine_busy += after.machine_busy - before.machine_busy;
+        self.machine_total += after.machine_total - before.machine_total;
+    }
 }
 
 fn add(snap: &mut Snapshot, group: &'static str, user: f64, system: f64) {

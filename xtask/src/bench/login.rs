@@ -1,10 +1,11 @@
 //! Server login throughput against the argon2id ceiling of this machine.
 //!
 //! A password login costs one argon2id verification, and a correct server can do no more logins
-//! per second than the machine can hash. So the bench first measures that ceiling with the
-//! server's parameters on every core, then runs concurrent clients posting
-//! `user.loginByLoginId` for a fixed time and reports throughput, latency and errors, and the
-//! share of the ceiling reached. Everything runs on loopback, bounded in time.
+//! per second than the machine can hash. So the bench measures that ceiling with the server's
+//! parameters on every core, and runs concurrent clients posting `user.loginByLoginId`,
+//! alternating the two in short rounds ([`paired`]) so that both see the same machine, and
+//! reports throughput, latency and errors, and the share of the ceiling reached. Everything
+//! runs on loopback, bounded in time.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde_json::json;
 
 use super::http::Conn;
@@ -34,12 +35,6 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    println!("measuring the argon2id ceiling on {cores} threads for 5 s …");
-    let (ceiling, single_ms) = argon2_ceiling(cores, Duration::from_secs(5))?;
-    println!(
-        "argon2id: {ceiling:.1} hashes/s on {cores} threads, {single_ms:.1} ms of CPU per hash"
-    );
-
     let tmp = TempDir::new("login")?;
     let (server_proc, addr) = start_server(ctx, server, tmp.path())?;
     let data = tmp.path().join("data");
@@ -104,28 +99,27 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         ));
     }
 
-    // The machine is shared and its hash rate drifts by several percent from one minute to
-    // the next, so each level is bracketed by ceiling measurements and compared with them,
-    // not with one figure taken minutes away.
     // Untimed warm-up: the server's first logins start its blocking threads and their
     // allocator arenas and fill SQLite's cache; that start-up belongs to no level.
     println!("warming up for 3 s …");
     let _ = load(addr, bodies.clone(), LEVELS[0], Duration::from_secs(3));
-    let mut ceilings = vec![ceiling];
     let mut rows = Vec::new();
     let mut breakdowns = Vec::new();
+    let mut single_ms = Vec::new();
     for clients in LEVELS {
         println!(
-            "{clients} concurrent clients for {} s …",
+            "{clients} concurrent clients for {} s, in rounds between ceiling measurements …",
             duration.as_secs()
         );
         let load_before = loadavg();
-        let cpu_before = cpu::snapshot(server_proc.id(), cores);
-        let r = load(addr, bodies.clone(), clients, duration);
-        let cpu_rows = cpu::per_signin(&cpu_before, &cpu::snapshot(server_proc.id(), cores), r.ok);
+        let p = paired(cores, duration, Some(server_proc.id()), |d| {
+            load(addr, bodies.clone(), clients, d)
+        })?;
+        let r = p.result;
         let rate = r.ok as f64 / r.elapsed.as_secs_f64();
         println!(
-            "{clients} clients: {rate:.1} logins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
+            "{clients} clients: {rate:.1} logins/s, ceiling {:.1} hashes/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
+            p.ceiling.mean(),
             percentile(&r.latencies_ms, 50.0),
             percentile(&r.latencies_ms, 99.0),
             r.errors,
@@ -134,38 +128,36 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
                 .map(|e| format!(" (first: {e})"))
                 .unwrap_or_default()
         );
-        println!("measuring the argon2id ceiling again …");
-        let (after, _) = argon2_ceiling(cores, Duration::from_secs(5))?;
-        println!("argon2id: {after:.1} hashes/s");
-        let before = *ceilings.last().unwrap_or(&after);
-        ceilings.push(after);
-        breakdowns.push((clients, cpu_rows));
-        rows.push((clients, rate, r, load_before, before, after));
+        breakdowns.push((
+            clients,
+            cpu::per_signin(&cpu::Snapshot::default(), &p.cpu, r.ok),
+        ));
+        single_ms.push(p.ceiling.cpu_ms_per_hash);
+        rows.push((clients, rate, r, load_before, p.ceiling));
     }
-    let listed = ceilings
-        .iter()
-        .map(|c| format!("{c:.1}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-
+    let single_ms = single_ms.iter().sum::<f64>() / single_ms.len().max(1) as f64;
     let mut md = format!(
         "## Login throughput (`user.loginByLoginId`, password-only account)\n\n\
-         argon2id ceiling on this machine, {cores} threads (m = {ARGON2_M_KIB} KiB, t = {ARGON2_T}, \
-         p = {ARGON2_P}), measured for 5 s before the first level and after each: **{listed} \
-         hashes/s** ({single_ms:.1} ms of CPU per hash at the start). A password login costs one \
-         such hash, so no correct server exceeds this rate.\n\n\
-         kmc-server (release) on loopback, each client one keep-alive connection, {} s per level. \
-         Each level is compared with the mean of the two ceilings around it, and, to be \
-         conservative, with the higher of them.\n\n\
-         | clients | logins/s | ceiling around it | % of mean | % of higher | p50 | p99 | max | errors | load avg |\n\
+         kmc-server (release) on loopback, each client one keep-alive connection, {} s per level \
+         in {} rounds; before each round and after the last, {} s of this machine's argon2id \
+         ceiling: {cores} threads (m = {ARGON2_M_KIB} KiB, t = {ARGON2_T}, p = {ARGON2_P}), each \
+         reusing its working memory as the server does. A password login costs one such hash, so \
+         no correct server exceeds that rate. Each level is compared with the mean of the \
+         ceilings taken between its rounds, and, to be conservative, with the highest of them.\n\n\
+         | clients | logins/s | ceiling: mean (min–max) | % of mean | % of highest | p50 | p99 | max | errors | load avg |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         duration.as_secs(),
+        rounds(duration),
+        CEILING_ROUND.as_secs(),
     );
-    for (clients, rate, r, load_before, before, after) in rows {
+    for (clients, rate, r, load_before, c) in rows {
         md.push_str(&format!(
-            "| {clients} | {rate:.1} | {before:.1} / {after:.1} | {:.0} % | {:.0} % | {:.0} ms | {:.0} ms | {:.0} ms | {} | {load_before} |\n",
-            rate * 200.0 / (before + after),
-            rate * 100.0 / before.max(after),
+            "| {clients} | {rate:.1} | {:.1} ({:.1}–{:.1}) | {:.0} % | {:.0} % | {:.0} ms | {:.0} ms | {:.0} ms | {} | {load_before} |\n",
+            c.mean(),
+            c.min(),
+            c.max(),
+            rate * 100.0 / c.mean(),
+            rate * 100.0 / c.max(),
             percentile(&r.latencies_ms, 50.0),
             percentile(&r.latencies_ms, 99.0),
             r.latencies_ms.last().copied().unwrap_or(f64::NAN),
@@ -219,7 +211,90 @@ pub(super) fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
 }
 
-/// The argon2id hash rate with every core busy, and the CPU time (ms) of one hash.
+/// One ceiling measurement lasts this long; see [`paired`].
+const CEILING_ROUND: Duration = Duration::from_secs(2);
+/// A load round lasts about this long; see [`rounds`].
+const LOAD_ROUND: Duration = Duration::from_secs(5);
+
+/// How many load rounds a level of `duration` is cut into.
+pub(super) fn rounds(duration: Duration) -> u32 {
+    (duration.as_secs_f64() / LOAD_ROUND.as_secs_f64())
+        .round()
+        .max(1.0) as u32
+}
+
+/// The ceilings measured around the rounds of one level.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Ceilings {
+    /// Hashes per second, in order.
+    pub(super) rates: Vec<f64>,
+    /// CPU time of one hash (ms), over all of them.
+    pub(super) cpu_ms_per_hash: f64,
+}
+
+impl Ceilings {
+    pub(super) fn mean(&self) -> f64 {
+        self.rates.iter().sum::<f64>() / self.rates.len().max(1) as f64
+    }
+    pub(super) fn min(&self) -> f64 {
+        self.rates.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+    pub(super) fn max(&self) -> f64 {
+        self.rates.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// A level measured in rounds: the load's results added up, the ceilings around them, and
+/// the server's CPU time during the load rounds only.
+pub(super) struct Paired {
+    pub(super) result: LoadResult,
+    pub(super) ceiling: Ceilings,
+    pub(super) cpu: cpu::Snapshot,
+}
+
+/// Runs `load` for `duration` in [`rounds`], with a [`CEILING_ROUND`] of argon2id on every
+/// core before each round and after the last. The VM's hash rate drifts by 10–20 % from one
+/// half-minute to the next; a ceiling taken only before and after a long level compared the
+/// server with a machine it never ran on. Each load round ends with its last replies, so no
+/// ceiling runs beside the server's work. With `server`, its CPU time (and the machine's) is
+/// read around each load round, not around the ceilings, which run in this process.
+pub(super) fn paired(
+    cores: usize,
+    duration: Duration,
+    server: Option<u32>,
+    mut load: impl FnMut(Duration) -> LoadResult,
+) -> Result<Paired, String> {
+    let n = rounds(duration);
+    let each = duration / n;
+    let mut out = Paired {
+        result: LoadResult::default(),
+        ceiling: Ceilings::default(),
+        cpu: cpu::Snapshot::default(),
+    };
+    let mut hash_ms = Vec::new();
+    for round in 0..=n {
+        let (rate, ms) = argon2_ceiling(cores, CEILING_ROUND)?;
+        out.ceiling.rates.push(rate);
+        hash_ms.push(ms);
+        if round == n {
+            break;
+        }
+        let before = server.map(cpu::snapshot);
+        let r = load(each);
+        if let (Some(pid), Some(before)) = (server, before) {
+            out.cpu.add_interval(&before, &cpu::snapshot(pid));
+        }
+        out.result.merge(r);
+    }
+    out.result.latencies_ms.sort_by(f64::total_cmp);
+    out.ceiling.cpu_ms_per_hash = hash_ms.iter().sum::<f64>() / hash_ms.len() as f64;
+    Ok(out)
+}
+
+/// The argon2id hash rate with every core busy, and the CPU time (ms) of one hash. Each thread
+/// hashes in one working memory reused from hash to hash, as kmc-server does: allocating the
+/// 19 MiB per hash (argon2's `hash_password_into`) adds page faults and zeroing whose cost
+/// swings with the allocator's state, 74–104 hashes/s against 116–128 reused on one run here.
 pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
     let params =
         Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| e.to_string())?;
@@ -229,16 +304,25 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
             let params = params.clone();
             let barrier = barrier.clone();
             std::thread::spawn(move || {
+                let mut memory = vec![Block::default(); params.block_count()];
                 let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
                 let salt = [i as u8; 16];
                 let mut out = [0u8; 32];
+                // One untimed hash: the memory's pages are touched before the clock starts.
+                a.hash_password_into_with_memory(b"warm", &salt, &mut out, &mut memory)
+                    .map_err(|e| e.to_string())?;
                 barrier.wait();
                 let start = Instant::now();
                 let cpu_start = cpu::this_thread();
                 let mut n = 0u64;
                 while start.elapsed() < dur {
-                    a.hash_password_into(b"correct horse battery staple", &salt, &mut out)
-                        .map_err(|e| e.to_string())?;
+                    a.hash_password_into_with_memory(
+                        b"correct horse battery staple",
+                        &salt,
+                        &mut out,
+                        &mut memory,
+                    )
+                    .map_err(|e| e.to_string())?;
                     n += 1;
                 }
                 Ok::<_, String>((n, start.elapsed(), cpu::this_thread() - cpu_start))
@@ -257,12 +341,26 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
     Ok((total, cpu_s * 1000.0 / hashes.max(1) as f64))
 }
 
+#[derive(Default)]
 pub(super) struct LoadResult {
     pub(super) ok: u64,
     pub(super) errors: u64,
     pub(super) latencies_ms: Vec<f64>,
     pub(super) elapsed: Duration,
     pub(super) first_error: Option<String>,
+}
+
+impl LoadResult {
+    /// Adds another round's results to these (latencies unsorted).
+    fn merge(&mut self, other: LoadResult) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.latencies_ms.extend(other.latencies_ms);
+        self.elapsed += other.elapsed;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
 }
 
 /// `clients` threads each post logins back to back on their own connection until `dur` is up.

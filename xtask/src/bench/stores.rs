@@ -1,6 +1,6 @@
 //! Sign-in throughput by store (issue 14): one `kmc-server` over SQLite, one over PostgreSQL
 //! and two over one PostgreSQL database (the load split between them as a load balancer would),
-//! each level bracketed by argon2id ceiling measurements; and the database round trips of one
+//! each level measured in rounds between argon2id ceiling measurements; and the database round trips of one
 //! sign-in on PostgreSQL, counted by a relay between the server and the database.
 //!
 //! The PostgreSQL cluster is a throwaway one (see `crate::pg`) with PostgreSQL's durable
@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::http::Conn;
-use super::login::{LOGIN_PATH, LoadResult, argon2_ceiling, is_success, load};
+use super::login::{Ceilings, LOGIN_PATH, LoadResult, is_success, load, paired};
 use super::{Launch, Proc, TempDir, loadavg, percentile, start_server_with};
 use crate::ctx::Ctx;
 use crate::pg;
@@ -32,7 +32,7 @@ struct Level {
     replicas: usize,
     rate: f64,
     result: LoadResult,
-    ceiling: (f64, f64),
+    ceiling: Ceilings,
     load_before: String,
 }
 
@@ -42,8 +42,6 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         .map(|n| n.get())
         .unwrap_or(1);
     let cluster = pg::Cluster::start(ctx, "bench", pg::Durability::Durable)?;
-    println!("measuring the argon2id ceiling on {cores} threads for 5 s …");
-    let (mut ceiling, _) = argon2_ceiling(cores, Duration::from_secs(5))?;
     let mut levels = Vec::new();
     let mut round_trips = None;
     for (store, replicas) in [("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)] {
@@ -74,24 +72,26 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             duration.as_secs()
         );
         let load_before = loadavg();
-        let result = split_load(&addrs, &bodies, CLIENTS, duration);
+        let p = paired(cores, duration, None, |d| {
+            split_load(&addrs, &bodies, CLIENTS, d)
+        })?;
+        let result = p.result;
         let rate = result.ok as f64 / result.elapsed.as_secs_f64();
         println!(
-            "{store} × {replicas}: {rate:.1} sign-ins/s, p50 {:.0} ms, p99 {:.0} ms, {} errors",
+            "{store} × {replicas}: {rate:.1} sign-ins/s, ceiling {:.1}, p50 {:.0} ms, p99 {:.0} ms, {} errors",
+            p.ceiling.mean(),
             percentile(&result.latencies_ms, 50.0),
             percentile(&result.latencies_ms, 99.0),
             result.errors
         );
-        let (after, _) = argon2_ceiling(cores, Duration::from_secs(5))?;
         levels.push(Level {
             store,
             replicas,
             rate,
             result,
-            ceiling: (ceiling, after),
+            ceiling: p.ceiling,
             load_before,
         });
-        ceiling = after;
         drop(servers);
         if store == "PostgreSQL" && replicas == 1 {
             round_trips = Some(count_round_trips(
@@ -310,21 +310,22 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
          {CLIENTS} concurrent clients, each its own login in a password-only account signing in \
          again and again on a keep-alive connection, {} s per level; with two replicas half of \
          the clients use each (one PostgreSQL database, PostgreSQL 15 with fsync on). Every \
-         level is bracketed by the argon2id ceiling of this {cores}-core machine, measured \
-         before and after it.\n\n\
-         | store | replicas | sign-ins/s | argon2id ceiling around it | % of higher | p50 | p99 | errors | load avg |\n\
+         level runs in rounds between measurements of the argon2id ceiling of this {cores}-core \
+         machine (as in the login section).\n\n\
+         | store | replicas | sign-ins/s | argon2id ceiling: mean (min–max) | % of mean | p50 | p99 | errors | load avg |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         duration.as_secs()
     );
     for l in levels {
         md.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} / {:.1} | {:.0} % | {:.0} ms | {:.0} ms | {} | {} |\n",
+            "| {} | {} | {:.1} | {:.1} ({:.1}–{:.1}) | {:.0} % | {:.0} ms | {:.0} ms | {} | {} |\n",
             l.store,
             l.replicas,
             l.rate,
-            l.ceiling.0,
-            l.ceiling.1,
-            l.rate * 100.0 / l.ceiling.0.max(l.ceiling.1),
+            l.ceiling.mean(),
+            l.ceiling.min(),
+            l.ceiling.max(),
+            l.rate * 100.0 / l.ceiling.mean(),
             percentile(&l.result.latencies_ms, 50.0),
             percentile(&l.result.latencies_ms, 99.0),
             l.result.errors,
