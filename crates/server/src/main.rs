@@ -183,7 +183,14 @@ fn main() -> ExitCode {
     // Everything the server writes (database, key file, outbox) is for its
     // own user alone.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // Half as many async workers as CPUs: the hashing threads keep every
+    // CPU busy under load, and the HTTP, JSON and database hand-offs of a
+    // sign-in are a few percent of its CPU. On 2 cores, 1 worker instead of
+    // 2 took them from 0.70 to 0.56 ms per sign-in (fewer wake-ups and no
+    // work-stealing between workers).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads((cores / 2).max(1))
         .enable_all()
         .build()
     {
