@@ -347,7 +347,8 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
          {} round trips per sign-in measured by a relay between server and database over \
          {COUNTED} sign-ins (statements already prepared on their connections): 7 on the \
          request's path (the 5 statements, `BEGIN` and `COMMIT`), and a ping that sqlx sends as \
-         each of the 4 connections a sign-in takes goes back to its pool, after the answer.\n",
+         each of the 2 connections a sign-in takes goes back to its pool (the reads and the \
+         reservation share one, before the hash; the transaction has the other).\n",
         round_trips
             .map(|r| format!("{r:.1}"))
             .unwrap_or_else(|| "(not measured)".into())
