@@ -448,7 +448,10 @@ mod tests {
         // A job queued after the dropped one has run, so that one was taken.
         let stored = h.hash("a good passphrase").await.unwrap();
         assert!(h.verify(Some(&stored), "a good passphrase").await.unwrap());
-        assert!(!ran.load(Ordering::SeqCst), "the dropped request was hashed");
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "the dropped request was hashed"
+        );
     }
 
     #[test]
