@@ -64,7 +64,7 @@ pub struct Options {
     pub limits: Limits,
     /// argon2id cost.
     pub hash_cost: HashCost,
-    /// Requests that may wait for a hashing slot; past it sign-in answers
+    /// Requests that may wait for a hashing thread; past it sign-in answers
     /// `RESOURCE_IS_RESERVED` at once.
     pub max_hash_queue: usize,
     /// Per-client limits on password checks.
@@ -141,7 +141,7 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Answer-shaping settings.
     pub config: Config,
-    /// Password hashing (bounded blocking pool).
+    /// Password hashing (one thread per CPU, bounded queue).
     pub hasher: Hasher,
     /// TOTP secret encryption.
     pub secrets: SecretBox,

@@ -121,7 +121,7 @@ struct ServeArgs {
     /// Connections open at once; past it new ones are closed at once.
     #[arg(long, default_value_t = 4096)]
     max_connections: usize,
-    /// Sign-ins that may wait for a password-hashing slot; past it they are
+    /// Sign-ins that may wait for a password-hashing thread; past it they are
     /// answered RESOURCE_IS_RESERVED at once.
     #[arg(long, default_value_t = kmc_server::auth::passwords::DEFAULT_MAX_QUEUE)]
     max_hash_queue: usize,

@@ -243,7 +243,7 @@ pub fn start_server_with(
         .arg("--dist")
         .arg(launch.dist.map_or_else(|| ctx.dist(), Path::to_path_buf))
         // The throughput levels hold up to 200 sign-ins in flight on purpose, all from one
-        // address: let them all wait for a hashing slot instead of being answered "busy", and
+        // address: let them all wait for a hashing thread instead of being answered "busy", and
         // lift the per-client budget, which counts checks in flight (it is measured by
         // `cargo xtask attack`, not here).
         .args(["--max-hash-queue", "512", "--max-client-failures", "100000"])

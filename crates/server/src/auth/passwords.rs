@@ -274,8 +274,8 @@ impl Hasher {
     }
 }
 
-/// Requests that may wait for a hashing slot by default: at about 60
-/// hashes/s on 2 cores, the last of them waits about a second.
+/// Requests that may wait for a hashing thread by default: at about 100
+/// hashes/s on 2 cores, the last of them waits under a second.
 pub const DEFAULT_MAX_QUEUE: usize = 64;
 
 /// A request admitted to hash (see [`Hasher::admit`]); dropping it frees
