@@ -104,13 +104,15 @@ pub async fn check_password(
         state.hasher.verify(None, password).await?;
         return Err(wrong());
     };
-    let partners = store::partners_of(&mut *conn, login.id).await?;
-    let reserved = lockout::reserve(&mut *conn, login.id, state.now(), state.config.limits).await?;
-    drop(conn);
-    let Some(r) = reserved else {
+    let Some(r) = lockout::reserve(&mut *conn, login.id, state.now(), state.config.limits).await?
+    else {
+        drop(conn);
         state.hasher.verify(None, password).await?;
         return Err(login_blocked());
     };
+    // Only for a reserved check: a blocked login's flood reads nothing more.
+    let partners = store::partners_of(&mut *conn, login.id).await?;
+    drop(conn);
     if !state
         .hasher
         .verify(login.password_hash.as_deref(), password)
