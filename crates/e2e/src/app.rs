@@ -302,6 +302,15 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// A plain GET of an app path, as a first visit without the app would send it.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     /// What the server has logged so far (for failure messages).
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.root.path().join("server.log")).unwrap_or_default()

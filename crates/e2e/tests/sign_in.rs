@@ -13,14 +13,7 @@ use e2e::{Authenticator, Browser, screenshots, spawn_app};
 async fn built_app_renders_the_login_card_and_index_html_carries_security_headers() {
     let app = spawn_app();
 
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .expect("the server answers");
+    let response = app.get("/login").await;
     assert_eq!(response.status(), 200);
     let header = |name: &str| {
         response
@@ -254,17 +247,7 @@ async fn throttle(browser: &Browser, bytes_per_second: Option<u32>) {
 #[tokio::test]
 async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_without_the_module() {
     let app = spawn_app();
-    let html = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get("/login").await.text().await.unwrap();
     for needle in [
         "static-login-card",
         "login-email",
