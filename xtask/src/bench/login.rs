@@ -37,67 +37,13 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         .unwrap_or(1);
     let tmp = TempDir::new("login")?;
     let (server_proc, addr) = start_server(ctx, server, tmp.path())?;
-    let data = tmp.path().join("data");
-    let partner = cli(
+    let bodies = Arc::new(bench_logins(
         server,
-        &data,
-        &["partner", "add", "--name", "Bench Sandbox"],
-        None,
-    )?;
-    let partner: i64 = partner
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("`partner add` printed {partner:?}, not an id"))?;
-    // One login per client: kmc-server reserves each check from its login's guess budget
-    // before hashing, so one login signing in from 200 clients at once is refused past the
-    // budget (as it should be); real load is many people, each signing in once.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let password = format!("Bench-{nanos:x}-pass");
-    let logins = LEVELS.iter().copied().max().unwrap_or(1);
-    println!("creating {logins} bench logins …");
-    let mut bodies = Vec::with_capacity(logins);
-    for i in 0..logins {
-        let email = format!("bench{i}@example.com");
-        cli(
-            server,
-            &data,
-            &[
-                "user",
-                "add",
-                "--partner",
-                &partner.to_string(),
-                "--email",
-                &email,
-                "--first-name",
-                "Bench",
-                "--last-name",
-                "User",
-                "--password-stdin",
-            ],
-            Some(&password),
-        )?;
-        bodies.push(
-            json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
-                .to_string()
-                .into_bytes(),
-        );
-    }
-    let bodies = Arc::new(bodies);
-    let body = &bodies[0];
-    let probe = Conn::new(addr, Duration::from_secs(30))
-        .request("POST", LOGIN_PATH, Some("application/json"), body)
-        .map_err(|e| format!("first login failed: {e}"))?;
-    if !is_success(probe.status, &probe.body) {
-        return Err(format!(
-            "first login was refused: HTTP {} {}",
-            probe.status,
-            probe.text()
-        ));
-    }
+        &tmp.path().join("data"),
+        &[],
+        LEVELS.iter().copied().max().unwrap_or(1),
+    )?);
+    probe(addr, &bodies[0])?;
 
     // Untimed warm-up: the server's first logins start its blocking threads and their
     // allocator arenas and fill SQLite's cache; that start-up belongs to no level.
@@ -209,6 +155,73 @@ fn cpu_table(levels: &[(usize, Vec<cpu::Row>)], single_ms: f64, cores: usize) ->
 /// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
 pub(super) fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
+}
+
+/// `n` logins in a fresh password-only account, made with the CLI (`global` goes before each
+/// command, e.g. `--database-url`); their sign-in bodies. One login per client: kmc-server
+/// reserves each check from its login's guess budget before hashing, so one login signing in
+/// from 200 clients at once is refused past the budget (as it should be); real load is many
+/// people, each signing in once.
+pub(super) fn bench_logins(
+    server: &Path,
+    data: &Path,
+    global: &[String],
+    n: usize,
+) -> Result<Vec<Vec<u8>>, String> {
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let args: Vec<&str> = global
+            .iter()
+            .map(String::as_str)
+            .chain(args.iter().copied())
+            .collect();
+        cli(server, data, &args, stdin)
+    };
+    let printed = run(&["partner", "add", "--name", "Bench Sandbox"], None)?;
+    let partner: i64 = printed
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("`partner add` printed {printed:?}, not an id"))?;
+    let password = "Bench sign-in passphrase";
+    println!("creating {n} bench logins …");
+    (0..n)
+        .map(|i| {
+            let email = format!("bench{i}@example.com");
+            run(
+                &[
+                    "user",
+                    "add",
+                    "--partner",
+                    &partner.to_string(),
+                    "--email",
+                    &email,
+                    "--password-stdin",
+                ],
+                Some(password),
+            )?;
+            Ok(
+                json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
+                    .to_string()
+                    .into_bytes(),
+            )
+        })
+        .collect()
+}
+
+/// One sign-in before any measurement: the bench logins work on this server.
+pub(super) fn probe(addr: SocketAddr, body: &[u8]) -> Result<(), String> {
+    let r = Conn::new(addr, Duration::from_secs(30))
+        .request("POST", LOGIN_PATH, Some("application/json"), body)
+        .map_err(|e| format!("first sign-in failed: {e}"))?;
+    if is_success(r.status, &r.body) {
+        Ok(())
+    } else {
+        Err(format!(
+            "first sign-in refused: HTTP {} {}",
+            r.status,
+            r.text()
+        ))
+    }
 }
 
 /// One ceiling measurement lasts this long; see [`paired`].
@@ -351,8 +364,9 @@ pub(super) struct LoadResult {
 }
 
 impl LoadResult {
-    /// Adds another round's results to these (latencies unsorted).
-    fn merge(&mut self, other: LoadResult) {
+    /// Adds another round's results to these (latencies unsorted; elapsed times add up, as
+    /// for rounds run one after another).
+    pub(super) fn merge(&mut self, other: LoadResult) {
         self.ok += other.ok;
         self.errors += other.errors;
         self.latencies_ms.extend(other.latencies_ms);

@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::http::Conn;
-use super::login::{Ceilings, LOGIN_PATH, LoadResult, is_success, load, paired};
+use super::login::{
+    Ceilings, LOGIN_PATH, LoadResult, bench_logins, is_success, load, paired, probe,
+};
 use super::{Launch, Proc, TempDir, loadavg, percentile, start_server_with};
 use crate::ctx::Ctx;
 use crate::pg;
-use crate::scratch::cli;
 
 /// Concurrent clients per level (each its own login, signing in again and again).
 const CLIENTS: usize = 32;
@@ -51,7 +50,12 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             let url = cluster.create_database(&format!("bench_{replicas}"))?;
             global = vec!["--database-url".to_owned(), url];
         }
-        let bodies = Arc::new(logins(server, &tmp.path().join("data"), &global)?);
+        let bodies = Arc::new(bench_logins(
+            server,
+            &tmp.path().join("data"),
+            &global,
+            CLIENTS,
+        )?);
         let servers: Vec<(Proc, SocketAddr)> = (0..replicas)
             .map(|i| {
                 let log_name = format!("server{i}.log");
@@ -106,65 +110,6 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     Ok(report(cores, duration, &levels, round_trips))
 }
 
-/// `CLIENTS` logins in a fresh password-only account; their sign-in bodies.
-fn logins(server: &Path, data: &Path, global: &[String]) -> Result<Vec<Vec<u8>>, String> {
-    let with = |args: &[&str]| -> Vec<String> {
-        global
-            .iter()
-            .cloned()
-            .chain(args.iter().map(|s| s.to_string()))
-            .collect()
-    };
-    let run = |args: Vec<String>, stdin: Option<&str>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli(server, data, &args, stdin)
-    };
-    let partner = run(with(&["partner", "add", "--name", "Bench Sandbox"]), None)?;
-    let partner = partner
-        .lines()
-        .last()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
-    let password = "Bench store sign-in passphrase";
-    println!("creating {CLIENTS} bench logins …");
-    (0..CLIENTS)
-        .map(|i| {
-            let email = format!("bench{i}@example.com");
-            run(
-                with(&[
-                    "user",
-                    "add",
-                    "--partner",
-                    &partner,
-                    "--email",
-                    &email,
-                    "--password-stdin",
-                ]),
-                Some(password),
-            )?;
-            Ok(json!({"loginId": email, "password": password, "partnerId": partner.parse::<i64>().unwrap_or(0), "otp": ""})
-                .to_string()
-                .into_bytes())
-        })
-        .collect()
-}
-
-fn probe(addr: SocketAddr, body: &[u8]) -> Result<(), String> {
-    let r = Conn::new(addr, Duration::from_secs(30))
-        .request("POST", LOGIN_PATH, Some("application/json"), body)
-        .map_err(|e| format!("first sign-in failed: {e}"))?;
-    if is_success(r.status, &r.body) {
-        Ok(())
-    } else {
-        Err(format!(
-            "first sign-in refused: HTTP {} {}",
-            r.status,
-            r.text()
-        ))
-    }
-}
-
 /// `clients` clients split evenly over the replicas (each client keeps to one, as a load
 /// balancer keeping connections alive does), for `dur`; the merged result.
 fn split_load(
@@ -187,20 +132,13 @@ fn split_load(
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    let mut merged = LoadResult {
-        ok: 0,
-        errors: 0,
-        latencies_ms: Vec::new(),
-        elapsed: Duration::ZERO,
-        first_error: None,
-    };
+    // Side by side, not one after another: the level lasted as long as its longest part.
+    let elapsed = parts.iter().map(|p| p.elapsed).max().unwrap_or_default();
+    let mut merged = LoadResult::default();
     for p in parts {
-        merged.ok += p.ok;
-        merged.errors += p.errors;
-        merged.latencies_ms.extend(p.latencies_ms);
-        merged.elapsed = merged.elapsed.max(p.elapsed);
-        merged.first_error = merged.first_error.or(p.first_error);
+        merged.merge(p);
     }
+    merged.elapsed = elapsed;
     merged.latencies_ms.sort_by(f64::total_cmp);
     merged
 }
@@ -340,8 +278,8 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
     }
     md.push_str(&format!(
         "\nDatabase work of one password sign-in (the same statements on both stores): 5 \
-         statements. 2 reads (the login, its accounts); the guess reserved, committed on its own \
-         before the hash so that parallel guesses see it; then one transaction that accepts the \
+         statements. The login read; the guess reserved, committed on its own before the hash so \
+         that parallel guesses see it; the login's accounts read; then one transaction that accepts the \
          guess and remembers the account in one statement and creates the session. SQLite: no \
          network round trip, 2 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: \
          {} round trips per sign-in measured by a relay between server and database over \
