@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{Call, to_value};
 use crate::AppState;
 use crate::auth::links::{self, Kind, LinkError};
-use crate::auth::lockout::{self, Failure, Proof, Reservation, Success};
+use crate::auth::lockout::{self, Failure, Proof, Reservation, Reserved, Success};
 use crate::auth::{passwords, sessions, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -95,24 +95,22 @@ pub async fn check_password(
     // A place in the hashing queue first: past it, a fast "busy" answer,
     // before any guess budget is touched.
     let _admission = state.hasher.admit()?;
-    // The lookups and the reservation share one connection, given back
-    // before the hash: each connection sqlx's pool takes back costs a
-    // round trip of its own.
+    // One statement reads the login and its accounts and reserves the
+    // check; the connection is given back before the hash.
     let mut conn = state.pool.acquire().await?;
-    let Some(login) = store::login_by_email_on(&mut conn, email).await? else {
-        drop(conn);
-        state.hasher.verify(None, password).await?;
-        return Err(wrong());
-    };
-    let Some(r) = lockout::reserve(&mut *conn, login.id, state.now(), state.config.limits).await?
-    else {
-        drop(conn);
-        state.hasher.verify(None, password).await?;
-        return Err(login_blocked());
-    };
-    // Only for a reserved check: a blocked login's flood reads nothing more.
-    let partners = store::partners_of(&mut *conn, login.id).await?;
+    let reserved =
+        lockout::reserve_for_email(&mut conn, email, state.now(), state.config.limits).await?;
     drop(conn);
+    let (login, partners, r) = match reserved {
+        Reserved::Check(login, partners, r) => (*login, partners, r),
+        Reserved::Unknown | Reserved::Blocked => {
+            state.hasher.verify(None, password).await?;
+            return Err(match reserved {
+                Reserved::Blocked => login_blocked(),
+                _ => wrong(),
+            });
+        }
+    };
     if !state
         .hasher
         .verify(login.password_hash.as_deref(), password)
@@ -244,41 +242,34 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
             return Err(e);
         }
     };
-    let (r, proof) = prove(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
-    let now = state.now();
-    // Accepting the check and creating the session commit together: one
-    // commit (one fsync on SQLite) instead of two. A refusal ends the
-    // transaction before it is counted on another connection.
-    let mut tx = state.pool.begin().await?;
-    let last_partner = (!login.password_expired).then_some(target.id);
-    let outcome = lockout::succeed(&mut tx, &r, proof, last_partner, now).await?;
-    if outcome != Success::Accepted {
-        tx.rollback().await?;
-        return Err(refusal(state, r, outcome).await?);
-    }
     if login.password_expired {
-        tx.commit().await?;
+        // Accepted, but no session: the password must be changed first.
+        accept(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
         return Err(ApiError::new(
             codes::PASSWORD_EXPIRED,
             "The password has expired and must be changed",
         ));
     }
-    let expires_at = now + sessions::lifetime(req.expiry);
-    let privileges = req.privileges.as_deref().unwrap_or("*");
-    let ks = sessions::create(
-        &mut tx,
-        sessions::New {
-            login_id: login.id,
-            partner_id: target.id,
-            privileges,
-            expires_at,
-            proven_with_code: target.two_factor,
-            epoch: login.session_epoch,
-        },
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let (r, proof) = prove(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
+    let now = state.now();
+    let new = sessions::New {
+        login_id: login.id,
+        partner_id: target.id,
+        privileges: req.privileges.as_deref().unwrap_or("*"),
+        expires_at: now + sessions::lifetime(req.expiry),
+        proven_with_code: target.two_factor,
+        epoch: login.session_epoch,
+    };
+    // Accepting the check and creating the session commit together: one
+    // commit (one fsync on SQLite). A refusal is counted afterwards, on
+    // another connection.
+    let mut conn = state.pool.acquire().await?;
+    let created = sessions::create_on_success(&mut conn, &r, proof, new, now).await?;
+    drop(conn);
+    let ks = match created {
+        Ok(ks) => ks,
+        Err(refused) => return Err(refusal(state, r, refused).await?),
+    };
     tracing::info!(login = login.id, partner = target.id, "signed in");
     Ok(ks)
 }

@@ -23,7 +23,10 @@
 //!
 //! A block that has run out starts a fresh budget at the next reservation.
 
-use crate::store::{Conn, Pool};
+use sqlx::Any;
+use sqlx::pool::PoolConnection;
+
+use crate::store::{self, Backend, Conn, LOGIN_COLUMNS, Login, Partner, Pool};
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +89,22 @@ pub fn is_blocked(blocked_until: Option<i64>, now: i64) -> bool {
     blocked_until.is_some_and(|t| t > now)
 }
 
+/// What a reservation sets. Every right-hand side reads the row as it was
+/// before the update; a block that has run out (`blocked_until <= $2`)
+/// starts a fresh budget.
+const RESERVE_SET: &str =
+    "failed_attempts = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
+                               THEN 1 ELSE failed_attempts + 1 END,
+        code_failures = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
+                             THEN 0 ELSE code_failures END,
+        blocked_until = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
+                             THEN NULL ELSE blocked_until END";
+
+/// Which rows a reservation may take a place of: not blocked (or a block
+/// that has run out) and a budget (`$3`) not spent.
+const RESERVE_WHERE: &str = "(blocked_until IS NOT NULL AND blocked_until <= $2
+         OR blocked_until IS NULL AND failed_attempts < $3)";
+
 /// Reserves one check for a login, atomically, before any work: `None` when
 /// the login is blocked or its budget is spent (by failures or by checks
 /// still in flight).
@@ -95,27 +114,91 @@ pub async fn reserve<'e>(
     now: i64,
     limits: Limits,
 ) -> sqlx::Result<Option<Reservation>> {
-    // Every right-hand side reads the row as it was before the update. A
-    // block that has run out (blocked_until <= now) starts a fresh budget.
-    let number: Option<i64> = sqlx::query_scalar(
-        "UPDATE logins SET
-            failed_attempts = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
-                                   THEN 1 ELSE failed_attempts + 1 END,
-            code_failures = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
-                                 THEN 0 ELSE code_failures END,
-            blocked_until = CASE WHEN blocked_until IS NOT NULL AND blocked_until <= $2
-                                 THEN NULL ELSE blocked_until END
-         WHERE id = $1
-           AND (blocked_until IS NOT NULL AND blocked_until <= $2
-                OR blocked_until IS NULL AND failed_attempts < $3)
-         RETURNING failed_attempts",
-    )
+    let number: Option<i64> = sqlx::query_scalar(&format!(
+        "UPDATE logins SET {RESERVE_SET} WHERE id = $1 AND {RESERVE_WHERE} RETURNING failed_attempts"
+    ))
     .bind(login_id)
     .bind(now)
     .bind(limits.max_attempts)
     .fetch_optional(db)
     .await?;
     Ok(number.map(|number| Reservation { login_id, number }))
+}
+
+/// What [`reserve_for_email`] found.
+#[derive(Debug)]
+pub enum Reserved {
+    /// A check is reserved: the login (as the reservation left it) and its
+    /// accounts, oldest membership first.
+    Check(Box<Login>, Vec<Partner>, Reservation),
+    /// The login is blocked or its budget is spent.
+    Blocked,
+    /// No login has this email.
+    Unknown,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReservedRow {
+    #[sqlx(flatten)]
+    login: Login,
+    failed_attempts: i64,
+    partners: Option<String>,
+}
+
+/// [`reserve`] for the login with this email, returning the login and its
+/// accounts with the reservation: one statement, so a sign-in's reads and
+/// its reservation cost one round trip. Only a refusal reads again, to
+/// tell a blocked login from an unknown email.
+///
+/// On SQLite the reservation commits without an fsync of its own
+/// (`synchronous = NORMAL` for this statement only): no answer rests on
+/// it alone. Every check it allows ends in a write that does sync
+/// ([`fail`], [`succeed`], [`give_back`]), and that fsync of the shared WAL
+/// also makes this earlier commit durable before the answer is sent. A
+/// power cut before then loses only a reservation whose check was never
+/// answered. A process crash loses nothing: the commit is in the WAL.
+pub async fn reserve_for_email(
+    conn: &mut PoolConnection<Any>,
+    email: &str,
+    now: i64,
+    limits: Limits,
+) -> sqlx::Result<Reserved> {
+    let backend = store::backend_of(conn);
+    let update = format!(
+        "UPDATE logins SET {RESERVE_SET}
+         WHERE {email} AND {RESERVE_WHERE}
+         RETURNING {LOGIN_COLUMNS}, failed_attempts, {partners} AS partners",
+        email = store::email_match(backend),
+        partners = store::partners_json(backend, "logins.id"),
+    );
+    let sql = match backend {
+        Backend::Sqlite => {
+            format!("PRAGMA synchronous = NORMAL; {update}; PRAGMA synchronous = FULL")
+        }
+        Backend::Postgres => update,
+    };
+    let rows = sqlx::query_as::<_, ReservedRow>(&sql)
+        .bind(email.trim())
+        .bind(now)
+        .bind(limits.max_attempts)
+        .fetch_all(&mut **conn)
+        .await;
+    // A statement that failed half-way may have left the connection
+    // without its fsync on commit: it is closed, not given back.
+    let rows = rows.inspect_err(|_| conn.close_on_drop())?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(match store::login_by_email_on(conn, email).await? {
+            Some(_) => Reserved::Blocked,
+            None => Reserved::Unknown,
+        });
+    };
+    let partners = store::parse_partners_json(row.partners.as_deref())
+        .map_err(|e| sqlx::Error::Decode(e.into()))?;
+    let r = Reservation {
+        login_id: row.login.id,
+        number: row.failed_attempts,
+    };
+    Ok(Reserved::Check(Box::new(row.login), partners, r))
 }
 
 /// A wrong password or code: the reservation stays counted; the one that
@@ -192,36 +275,46 @@ pub async fn succeed(
     last_partner: Option<i64>,
     now: i64,
 ) -> sqlx::Result<Success> {
-    let done =
-        match proof {
-            Proof::Password => {
-                sqlx::query(
-                    "UPDATE logins SET failed_attempts = code_failures,
-                        last_partner_id = COALESCE($3, last_partner_id)
-                 WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
-                )
-                .bind(r.login_id)
-                .bind(now)
-                .bind(last_partner)
-                .execute(&mut *conn)
-                .await?
-            }
-            Proof::Code { step } => sqlx::query(
-                "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-                        last_otp_step = $2, last_partner_id = COALESCE($4, last_partner_id)
-                 WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $3)
-                   AND (last_otp_step IS NULL OR last_otp_step < $2)",
-            )
-            .bind(r.login_id)
-            .bind(step)
-            .bind(now)
-            .bind(last_partner)
-            .execute(&mut *conn)
-            .await?,
-        };
-    if done.rows_affected() == 1 {
+    let query = sqlx::query(accept_sql(proof))
+        .bind(r.login_id)
+        .bind(now)
+        .bind(last_partner);
+    let query = match proof {
+        Proof::Code { step } => query.bind(step),
+        Proof::Password => query,
+    };
+    if query.execute(&mut *conn).await?.rows_affected() == 1 {
         return Ok(Success::Accepted);
     }
+    refused(conn, r, proof, now).await
+}
+
+/// The `UPDATE` of [`succeed`]: `$1` the login, `$2` now, `$3` the account
+/// to remember (or NULL), `$4` the code's step (a code only).
+pub(crate) fn accept_sql(proof: Proof) -> &'static str {
+    match proof {
+        Proof::Password => {
+            "UPDATE logins SET failed_attempts = code_failures,
+                last_partner_id = COALESCE($3, last_partner_id)
+             WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)"
+        }
+        Proof::Code { .. } => {
+            "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
+                last_otp_step = $4, last_partner_id = COALESCE($3, last_partner_id)
+             WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)
+               AND (last_otp_step IS NULL OR last_otp_step < $4)"
+        }
+    }
+}
+
+/// Why [`accept_sql`] changed no row: a password can only have met a
+/// block; a code met a block or a used step.
+pub(crate) async fn refused(
+    conn: &mut Conn,
+    r: &Reservation,
+    proof: Proof,
+    now: i64,
+) -> sqlx::Result<Success> {
     if proof == Proof::Password {
         return Ok(Success::Blocked);
     }
@@ -268,6 +361,102 @@ mod tests {
         max_attempts: 3,
         block_seconds: 60,
     };
+
+    async fn add_partner(pool: &Pool, id: i64, two_factor: i64, member_since: i64) {
+        sqlx::query(
+            "INSERT INTO partners (id, name, two_factor, created_at) VALUES ($1, $2, $3, 0)",
+        )
+        .bind(id)
+        .bind(format!("Partner «{id}»"))
+        .bind(two_factor)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO users (login_id, partner_id, created_at) VALUES (1, $1, $2)")
+            .bind(id)
+            .bind(member_since)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    async fn reserve_email(pool: &Pool, email: &str) -> sqlx::Result<Reserved> {
+        let mut conn = pool.acquire().await.unwrap();
+        reserve_for_email(&mut conn, email, 100, LIMITS).await
+    }
+
+    #[tokio::test]
+    async fn a_reservation_by_email_returns_the_login_and_its_accounts_oldest_first() {
+        let (_d, pool) = pool_with_login().await;
+        add_partner(&pool, 7, 1, 20).await;
+        add_partner(&pool, 5, 0, 10).await;
+        let Reserved::Check(login, partners, r) = reserve_email(&pool, " A@B.C ").await.unwrap()
+        else {
+            panic!("the login exists and has its budget");
+        };
+        assert_eq!((login.id, r.number), (1, 1));
+        let got: Vec<_> = partners
+            .iter()
+            .map(|p| (p.id, p.name.as_str(), p.two_factor))
+            .collect();
+        assert_eq!(got, [(5, "Partner «5»", false), (7, "Partner «7»", true)]);
+        assert!(matches!(
+            reserve_email(&pool, "x@b.c").await.unwrap(),
+            Reserved::Unknown
+        ));
+        for _ in 1..LIMITS.max_attempts {
+            assert!(matches!(
+                reserve_email(&pool, "a@b.c").await.unwrap(),
+                Reserved::Check(..)
+            ));
+        }
+        assert!(matches!(
+            reserve_email(&pool, "a@b.c").await.unwrap(),
+            Reserved::Blocked
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_login_with_no_account_is_reserved_with_an_empty_list() {
+        let (_d, pool) = pool_with_login().await;
+        let Reserved::Check(_, partners, _) = reserve_email(&pool, "a@b.c").await.unwrap() else {
+            panic!("the login exists");
+        };
+        assert!(partners.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reservation_gives_back_a_connection_that_syncs_every_commit() {
+        let (_d, pool) = crate::store::test_pool_of_one().await;
+        sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            reserve_email(&pool, "a@b.c").await.unwrap(),
+            Reserved::Check(..)
+        ));
+        assert!(crate::store::next_connection_is_clean(&pool).await);
+    }
+
+    #[tokio::test]
+    async fn a_reservation_that_fails_half_way_closes_its_connection() {
+        let (_d, pool) = crate::store::test_pool_of_one().await;
+        sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        crate::store::make_read_only(&mut conn).await;
+        assert!(
+            reserve_for_email(&mut conn, "a@b.c", 100, LIMITS)
+                .await
+                .is_err()
+        );
+        drop(conn);
+        assert!(crate::store::next_connection_is_clean(&pool).await);
+        assert_eq!(counters(&pool).await, (0, 0, None));
+    }
 
     #[tokio::test]
     async fn the_budget_is_spent_by_reservations_in_flight_not_only_by_failures() {

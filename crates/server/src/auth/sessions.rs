@@ -7,7 +7,12 @@
 //! sessions that were not proven with a code. An expired KS is answered
 //! `INVALID_KS` with `args.KSID` `EXPIRED`, an ended one with `LOGOUT`.
 
-use crate::store::{Conn, Pool};
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::pool::PoolConnection;
+
+use crate::auth::lockout::{self, Proof, Reservation, Success};
+use crate::store::{self, Backend, Conn, Pool};
 use kaltura_api::codes;
 
 use super::{random_token, token_hash};
@@ -51,26 +56,105 @@ pub fn lifetime(requested: Option<i64>) -> i64 {
     }
 }
 
-/// Creates a session and returns its KS; on `conn`, so that a sign-in can
-/// commit it with the acceptance of its check.
+const INSERT: &str = "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges,
+                          expires_at, created_at, proven_with_code, epoch)";
+
+/// Creates a session and returns its KS.
 pub async fn create(conn: &mut Conn, new: New<'_>, now: i64) -> sqlx::Result<String> {
     let ks = random_token();
-    sqlx::query(
-        "INSERT INTO sessions (ks_hash, login_id, partner_id, privileges, expires_at, created_at,
-                               proven_with_code, epoch)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    bind_new(
+        sqlx::query(&format!("{INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")),
+        &ks,
+        &new,
+        now,
     )
-    .bind(token_hash(&ks))
-    .bind(new.login_id)
-    .bind(new.partner_id)
-    .bind(new.privileges)
-    .bind(new.expires_at)
-    .bind(now)
-    .bind(i64::from(new.proven_with_code))
-    .bind(new.epoch)
     .execute(conn)
     .await?;
     Ok(ks)
+}
+
+fn bind_new<'q>(
+    query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    ks: &str,
+    new: &New<'q>,
+    now: i64,
+) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(token_hash(ks))
+        .bind(new.login_id)
+        .bind(new.partner_id)
+        .bind(new.privileges)
+        .bind(new.expires_at)
+        .bind(now)
+        .bind(i64::from(new.proven_with_code))
+        .bind(new.epoch)
+}
+
+/// Accepts a reserved check ([`lockout::succeed`], remembering the
+/// session's account) and creates the session, committed together: both or
+/// neither. `Err` carries why the check was refused; nothing is written
+/// then, and the caller counts the refusal on another connection.
+///
+/// On SQLite both statements and their transaction go in one round trip:
+/// the `INSERT` runs only when the `UPDATE` changed the login's row
+/// (`changes()`), and the KS is returned only when it did. On PostgreSQL
+/// it is an ordinary transaction.
+pub async fn create_on_success(
+    conn: &mut PoolConnection<Any>,
+    r: &Reservation,
+    proof: Proof,
+    new: New<'_>,
+    now: i64,
+) -> sqlx::Result<Result<String, Success>> {
+    let created = accept_and_insert(conn, r, proof, new, now).await;
+    // Failed half-way, the connection may still be in the transaction: it
+    // is closed (which rolls back), not given back.
+    created.inspect_err(|_| conn.close_on_drop())
+}
+
+async fn accept_and_insert(
+    conn: &mut Conn,
+    r: &Reservation,
+    proof: Proof,
+    new: New<'_>,
+    now: i64,
+) -> sqlx::Result<Result<String, Success>> {
+    if store::backend_of(conn) == Backend::Postgres {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let outcome = lockout::succeed(&mut tx, r, proof, Some(new.partner_id), now).await?;
+        if outcome != Success::Accepted {
+            tx.rollback().await?;
+            return Ok(Err(outcome));
+        }
+        let ks = create(&mut tx, new, now).await?;
+        tx.commit().await?;
+        return Ok(Ok(ks));
+    }
+    let sql = format!(
+        "BEGIN IMMEDIATE; {accept}; {INSERT}
+         SELECT $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1 RETURNING id; COMMIT",
+        accept = lockout::accept_sql(proof),
+    );
+    // A password's UPDATE has no `$4`; SQLite ignores an unused argument,
+    // and binding one keeps the INSERT's numbering.
+    let step = match proof {
+        Proof::Code { step } => step,
+        Proof::Password => 0,
+    };
+    let ks = random_token();
+    let query = sqlx::query(&sql)
+        .bind(r.login_id())
+        .bind(now)
+        .bind(Some(new.partner_id))
+        .bind(step);
+    if bind_new(query, &ks, &new, now)
+        .fetch_all(&mut *conn)
+        .await?
+        .is_empty()
+    {
+        return Ok(Err(lockout::refused(conn, r, proof, now).await?));
+    }
+    Ok(Ok(ks))
 }
 
 /// One row as [`check`] reads it, with what it needs from the login and the
@@ -169,6 +253,84 @@ pub async fn revoke_unproven_in_partner(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::auth::lockout::{Limits, Reserved, reserve_for_email};
+    use crate::store::{make_read_only, next_connection_is_clean, test_pool_of_one};
+
+    const NOW: i64 = 100;
+
+    /// A login with one account and a check reserved for it.
+    async fn reserved() -> (tempfile::TempDir, Pool, Reservation) {
+        let (dir, pool) = test_pool_of_one().await;
+        for sql in [
+            "INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)",
+            "INSERT INTO partners (id, name, created_at) VALUES (5, 'P', 0)",
+            "INSERT INTO users (login_id, partner_id, created_at) VALUES (1, 5, 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        let mut conn = pool.acquire().await.unwrap();
+        let Reserved::Check(_, _, r) =
+            reserve_for_email(&mut conn, "a@b.c", NOW, Limits::default())
+                .await
+                .unwrap()
+        else {
+            panic!("the login exists");
+        };
+        (dir, pool, r)
+    }
+
+    fn new() -> New<'static> {
+        New {
+            login_id: 1,
+            partner_id: 5,
+            privileges: "*",
+            expires_at: NOW + 60,
+            proven_with_code: true,
+            epoch: 0,
+        }
+    }
+
+    async fn sessions(pool: &Pool) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_replayed_step_creates_no_session_and_says_why() {
+        let (_d, pool, r) = reserved().await;
+        let proof = Proof::Code { step: 9 };
+        let mut conn = pool.acquire().await.unwrap();
+        let ks = create_on_success(&mut conn, &r, proof, new(), NOW)
+            .await
+            .unwrap();
+        let again = create_on_success(&mut conn, &r, proof, new(), NOW)
+            .await
+            .unwrap();
+        drop(conn);
+        let ks = ks.expect("the first use of a step is accepted");
+        assert!(check(&pool, Some(&ks), NOW).await.is_ok());
+        assert_eq!(again, Err(Success::Replay));
+        assert_eq!(sessions(&pool).await, 1);
+        assert!(next_connection_is_clean(&pool).await);
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_that_fails_half_way_writes_nothing_and_closes_its_connection() {
+        let (_d, pool, r) = reserved().await;
+        let mut conn = pool.acquire().await.unwrap();
+        make_read_only(&mut conn).await;
+        assert!(
+            create_on_success(&mut conn, &r, Proof::Password, new(), NOW)
+                .await
+                .is_err()
+        );
+        drop(conn);
+        assert!(next_connection_is_clean(&pool).await);
+        assert_eq!(sessions(&pool).await, 0);
+    }
 
     #[test]
     fn lifetime_defaults_to_a_day_and_never_exceeds_it() {

@@ -4,16 +4,23 @@
 //! placeholders (which SQLite reads too). Schemas live in
 //! `crates/server/migrations/sqlite` and `crates/server/migrations/postgres`.
 //!
-//! What differs between the two stays in this module: how the database is
-//! opened and migrated ([`open`]), and the one query whose SQL differs
-//! ([`login_by_email`]: SQLite's `COLLATE NOCASE` column against
-//! PostgreSQL's `lower(email)` index). Flags are `INTEGER`/`BIGINT` 0 or 1
-//! in both (the `Any` driver has no boolean for SQLite), read through
-//! [`Flag`] and written as `i64`.
+//! What differs between the two: how the database is opened and migrated
+//! ([`open`]); finding a login by email ([`email_match`]: SQLite's `COLLATE
+//! NOCASE` column against PostgreSQL's `lower(email)` index); the JSON
+//! aggregate that returns a login's accounts with its reservation
+//! ([`partners_json`]); and, in a sign-in, how its statements are sent: on
+//! SQLite the reservation commits without an fsync of its own and the
+//! acceptance and session go in one batch
+//! ([`crate::auth::lockout::reserve_for_email`],
+//! [`crate::auth::sessions::create_on_success`]). Flags are
+//! `INTEGER`/`BIGINT` 0 or 1 in both (the `Any` driver has no boolean for
+//! SQLite), read through [`Flag`] and written as `i64`.
 //!
 //! SQLite: WAL mode and a busy timeout let the CLI commands write while
 //! `serve` runs on the same file; `synchronous = FULL` makes every answered
-//! write survive a crash or a power cut.
+//! write survive a crash or a power cut. (The one commit without its own
+//! fsync, a sign-in's reservation, is made durable by the write that
+//! answers its check: one fsync of the WAL covers every earlier commit.)
 //!
 //! # Atomicity of each guarantee
 //!
@@ -32,8 +39,9 @@
 //! - **a sign-in's acceptance and its session**: one transaction holds the
 //!   accepting `UPDATE` (block and replay checks in its `WHERE`, the account
 //!   remembered in the same statement) and the session's `INSERT`, so they
-//!   commit together (one fsync on SQLite); a refused acceptance rolls back
-//!   before its failure is counted on another connection;
+//!   commit together (one fsync on SQLite, where the `INSERT` runs only if
+//!   the `UPDATE` changed the row); a refused acceptance writes nothing and
+//!   is counted afterwards on another connection;
 //! - **single-use links**: `DELETE … RETURNING`: the second delete waits for
 //!   the first and then finds no row; `setInitialPassword` spends the link
 //!   and writes the password in one transaction, so both or neither happen;
@@ -377,7 +385,8 @@ pub struct User {
     pub last_name: Option<String>,
 }
 
-const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_secret, \
+/// The columns of a [`Login`], in a `SELECT` or a `RETURNING`.
+pub const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_secret, \
      blocked_until, last_partner_id, session_epoch";
 
 /// The login with this email (case-insensitive, ASCII letters at least).
@@ -393,29 +402,72 @@ pub async fn login_by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<Log
 /// statements of one request run on it too: every connection given back to
 /// sqlx's pool costs one more round trip (its release check).
 pub async fn login_by_email_on(conn: &mut Conn, email: &str) -> sqlx::Result<Option<Login>> {
-    let sql = match backend_of_name(conn.backend_name()) {
-        Backend::Sqlite => login_query("email = $1"),
-        Backend::Postgres => login_query("lower(email) = lower($1)"),
-    };
+    let sql = format!(
+        "SELECT {LOGIN_COLUMNS} FROM logins WHERE {}",
+        email_match(backend_of(conn))
+    );
     sqlx::query_as(&sql)
         .bind(email.trim())
         .fetch_optional(conn)
         .await
 }
 
-fn login_query(condition: &str) -> String {
-    format!("SELECT {LOGIN_COLUMNS} FROM logins WHERE {condition}")
+/// The backend of a connection.
+pub fn backend_of(conn: &Conn) -> Backend {
+    backend_of_name(conn.backend_name())
+}
+
+/// The condition that finds a login by the email bound as `$1`, using the
+/// unique index of each database.
+pub fn email_match(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "email = $1",
+        Backend::Postgres => "lower(email) = lower($1)",
+    }
+}
+
+/// An expression (usable in a `RETURNING`) for the accounts of the login
+/// whose id is `login_id`, oldest membership first, as a JSON array of
+/// `[id, name, two_factor]`: read with [`parse_partners_json`].
+pub fn partners_json(backend: Backend, login_id: &str) -> String {
+    let agg = match backend {
+        Backend::Sqlite => "json_group_array(json_array(p.id, p.name, p.two_factor)",
+        Backend::Postgres => "json_agg(json_build_array(p.id, p.name, p.two_factor)",
+    };
+    let text = if backend == Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
+    format!(
+        "(SELECT {agg} ORDER BY u.created_at, p.id){text}
+          FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.login_id = {login_id})"
+    )
+}
+
+/// The accounts [`partners_json`] wrote (`None`: PostgreSQL's aggregate of
+/// no rows).
+pub fn parse_partners_json(json: Option<&str>) -> Result<Vec<Partner>, serde_json::Error> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(i64, String, i64)> = serde_json::from_str(json)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, two_factor)| Partner {
+            id,
+            name,
+            two_factor: two_factor != 0,
+        })
+        .collect())
 }
 
 /// Marks the password of the login with this email as expired; false when
 /// there is none.
 pub async fn expire_password(pool: &Pool, email: &str) -> sqlx::Result<bool> {
-    let condition = match backend(pool) {
-        Backend::Sqlite => "email = $1",
-        Backend::Postgres => "lower(email) = lower($1)",
-    };
     sqlx::query(&format!(
-        "UPDATE logins SET password_expired = 1 WHERE {condition}"
+        "UPDATE logins SET password_expired = 1 WHERE {}",
+        email_match(backend(pool))
     ))
     .bind(email.trim())
     .execute(pool)
@@ -667,6 +719,63 @@ pub(crate) async fn test_pool() -> (tempfile::TempDir, Pool) {
     };
     let pool = open(dir.path(), &config).await.unwrap();
     (dir, pool)
+}
+
+/// A pool of at most one connection, so a test sees whether the connection
+/// a failed statement used is given back.
+#[cfg(test)]
+pub(crate) async fn test_pool_of_one() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DbConfig {
+        url: test_database_url().await,
+        max_connections: 1,
+        ..Default::default()
+    };
+    let pool = open(dir.path(), &config).await.unwrap();
+    (dir, pool)
+}
+
+/// Makes every later write on this connection fail, for as long as it lives.
+#[cfg(test)]
+pub(crate) async fn make_read_only(conn: &mut Conn) {
+    let sql = match backend_of(conn) {
+        Backend::Sqlite => "PRAGMA query_only = 1",
+        Backend::Postgres => "SET default_transaction_read_only = on",
+    };
+    sqlx::query(sql).execute(conn).await.unwrap();
+}
+
+/// True when the pool's next connection writes, syncs every commit (SQLite)
+/// and is outside any transaction: not one that a failed statement left
+/// behind.
+#[cfg(test)]
+pub(crate) async fn next_connection_is_clean(pool: &Pool) -> bool {
+    let mut conn = pool.acquire().await.unwrap();
+    match backend_of(&conn) {
+        Backend::Sqlite => {
+            let query_only: i64 = sqlx::query_scalar("PRAGMA query_only")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            // BEGIN fails inside a transaction.
+            let outside = sqlx::query("BEGIN").execute(&mut *conn).await.is_ok();
+            if outside {
+                sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+            }
+            query_only == 0 && synchronous == 2 && outside
+        }
+        Backend::Postgres => {
+            let read_only: String = sqlx::query_scalar("SHOW default_transaction_read_only")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            read_only == "off"
+        }
+    }
 }
 
 /// Stores a setting unless one is there already (the first writer wins,
