@@ -95,10 +95,12 @@ fn bind_new<'q>(
 /// neither. `Err` carries why the check was refused; nothing is written
 /// then, and the caller counts the refusal on another connection.
 ///
-/// On SQLite both statements and their transaction go in one round trip:
-/// the `INSERT` runs only when the `UPDATE` changed the login's row
-/// (`changes()`), and the KS is returned only when it did. On PostgreSQL
-/// it is an ordinary transaction.
+/// One round trip on either database: on SQLite a batch of `BEGIN
+/// IMMEDIATE`, the `UPDATE`, an `INSERT` that runs only when the `UPDATE`
+/// changed the login's row (`changes()`), and `COMMIT`; on PostgreSQL one
+/// statement, the `INSERT` fed by the `UPDATE`'s `RETURNING` in a `WITH`.
+/// Either way the session's id comes back only when the check was
+/// accepted.
 pub async fn create_on_success(
     conn: &mut PoolConnection<Any>,
     r: &Reservation,
@@ -119,24 +121,18 @@ async fn accept_and_insert(
     new: New<'_>,
     now: i64,
 ) -> sqlx::Result<Result<String, Success>> {
-    if store::backend_of(conn) == Backend::Postgres {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let outcome = lockout::succeed(&mut tx, r, proof, Some(new.partner_id), now).await?;
-        if outcome != Success::Accepted {
-            tx.rollback().await?;
-            return Ok(Err(outcome));
-        }
-        let ks = create(&mut tx, new, now).await?;
-        tx.commit().await?;
-        return Ok(Ok(ks));
-    }
-    let sql = format!(
-        "BEGIN IMMEDIATE; {accept}; {INSERT}
-         SELECT $5, $6, $7, $8, $9, $10, $11, $12 WHERE changes() = 1 RETURNING id; COMMIT",
-        accept = lockout::accept_sql(proof),
-    );
-    // A password's UPDATE has no `$4`; SQLite ignores an unused argument,
-    // and binding one keeps the INSERT's numbering.
+    let accept = lockout::accept_sql(proof);
+    let values = "SELECT $5, $6, $7, $8, $9, $10, $11, $12";
+    let sql = match store::backend_of(conn) {
+        Backend::Sqlite => format!(
+            "BEGIN IMMEDIATE; {accept}; {INSERT} {values} WHERE changes() = 1 RETURNING id; COMMIT"
+        ),
+        Backend::Postgres => format!(
+            "WITH accepted AS ({accept} RETURNING id) {INSERT} {values} FROM accepted RETURNING id"
+        ),
+    };
+    // A password's UPDATE has no `$4`; it is bound anyway (typed, so
+    // PostgreSQL accepts it unused) to keep the INSERT's numbering.
     let step = match proof {
         Proof::Code { step } => step,
         Proof::Password => 0,

@@ -8,10 +8,10 @@
 //! ([`open`]); finding a login by email ([`email_match`]: SQLite's `COLLATE
 //! NOCASE` column against PostgreSQL's `lower(email)` index); the JSON
 //! aggregate that returns a login's accounts with its reservation
-//! ([`partners_json`]); and, in a sign-in, how its statements are sent: on
-//! SQLite the reservation commits without an fsync of its own and the
-//! acceptance and session go in one batch
-//! ([`crate::auth::lockout::reserve_for_email`],
+//! ([`partners_json`]); on SQLite, a sign-in's reservation commits without
+//! an fsync of its own ([`crate::auth::lockout::reserve_for_email`]); and
+//! how a sign-in's acceptance and session are sent as one round trip (a
+//! batch on SQLite, a `WITH` on PostgreSQL:
 //! [`crate::auth::sessions::create_on_success`]). Flags are
 //! `INTEGER`/`BIGINT` 0 or 1 in both (the `Any` driver has no boolean for
 //! SQLite), read through [`Flag`] and written as `i64`.
@@ -39,8 +39,8 @@
 //! - **a sign-in's acceptance and its session**: one transaction holds the
 //!   accepting `UPDATE` (block and replay checks in its `WHERE`, the account
 //!   remembered in the same statement) and the session's `INSERT`, so they
-//!   commit together (one fsync on SQLite, where the `INSERT` runs only if
-//!   the `UPDATE` changed the row); a refused acceptance writes nothing and
+//!   commit together (one fsync on SQLite), and the `INSERT` runs only if
+//!   the `UPDATE` changed the row; a refused acceptance writes nothing and
 //!   is counted afterwards on another connection;
 //! - **single-use links**: `DELETE … RETURNING`: the second delete waits for
 //!   the first and then finds no row; `setInitialPassword` spends the link
