@@ -277,16 +277,17 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
         }
     }
     md.push_str(&format!(
-        "\nDatabase work of one password sign-in (the same statements on both stores): 5 \
-         statements. The login read; the guess reserved, committed on its own before the hash so \
-         that parallel guesses see it; the login's accounts read; then one transaction that accepts the \
-         guess and remembers the account in one statement and creates the session. SQLite: no \
-         network round trip, 2 commits, each one WAL fsync (`synchronous = FULL`). PostgreSQL: \
-         {} round trips per sign-in measured by a relay between server and database over \
-         {COUNTED} sign-ins (statements already prepared on their connections): 7 on the \
-         request's path (the 5 statements, `BEGIN` and `COMMIT`), and a ping that sqlx sends as \
-         each of the 2 connections a sign-in takes goes back to its pool (the reads and the \
-         reservation share one, before the hash; the transaction has the other).\n",
+        "\nDatabase work of one password sign-in (the same statements on both stores): 2 \
+         statements. First the guess is reserved by email in an `UPDATE … RETURNING` that also \
+         returns the login and its accounts, committed on its own before the hash so that \
+         parallel guesses see it; then one round trip accepts the guess, remembers the account \
+         and creates the session, committed together (a batch in a transaction on SQLite, one \
+         `WITH … INSERT` statement on PostgreSQL). SQLite: no network round trip, 2 commits, one \
+         WAL fsync (the reservation's commit is made durable by that fsync). PostgreSQL: {} round \
+         trips per sign-in measured by a relay between server and database over {COUNTED} \
+         sign-ins (statements already prepared on their connections): the 2 statements, and a \
+         ping that sqlx sends as each of the 2 connections a sign-in takes goes back to its \
+         pool.\n",
         round_trips
             .map(|r| format!("{r:.1}"))
             .unwrap_or_else(|| "(not measured)".into())
