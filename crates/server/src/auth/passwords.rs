@@ -5,7 +5,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -83,30 +82,15 @@ type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 /// glibc keep the freed blocks in per-thread arenas: a flood of sign-ins
 /// took the server from 29 to 560 MiB. One block per thread exists.
 #[derive(Default)]
-struct Memory {
-    blocks: Vec<Block>,
-    since: Option<Instant>,
-}
-
-/// How long one allocation of the working memory serves before it is
-/// replaced (see [`Memory::blocks`]).
-const FRESH_FOR: Duration = Duration::from_secs(2);
+struct Memory(Vec<Block>);
 
 impl Memory {
-    /// At least `n` blocks of it. A block older than [`FRESH_FOR`] is freed
-    /// and allocated again: on this project's 2-core VMs a hash in memory
-    /// allocated seconds ago costs 7–9 % less CPU than in memory allocated
-    /// when the thread started (40 alternating 2 s rounds, 18.0 against
-    /// 19.4 ms). Freeing first keeps one block per thread; allocating it
-    /// costs about a hash's worth of page faults every two seconds.
+    /// At least `n` blocks of it.
     fn blocks(&mut self, n: usize) -> &mut [Block] {
-        let stale = self.since.is_none_or(|t| t.elapsed() >= FRESH_FOR);
-        if self.blocks.len() < n || stale {
-            self.blocks = Vec::new();
-            self.blocks = vec![Block::default(); n];
-            self.since = Some(Instant::now());
+        if self.0.len() < n {
+            self.0 = vec![Block::default(); n];
         }
-        &mut self.blocks[..n]
+        &mut self.0[..n]
     }
 }
 
@@ -354,25 +338,6 @@ pub fn already_used() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_working_memory_is_reused_while_fresh_then_replaced_by_one_of_the_same_size() {
-        let mut memory = Memory::default();
-        assert_eq!(memory.blocks(8).len(), 8);
-        let first = memory.since.expect("allocated");
-        assert_eq!(memory.blocks(8).len(), 8);
-        assert_eq!(memory.since, Some(first), "reused while fresh");
-        let old = Instant::now()
-            .checked_sub(FRESH_FOR)
-            .expect("a clock past boot");
-        memory.since = Some(old);
-        assert_eq!(memory.blocks(8).len(), 8);
-        assert!(
-            memory.since.expect("allocated") > old,
-            "replaced once stale"
-        );
-        assert_eq!(memory.blocks.len(), 8, "one block, not one more");
-    }
 
     #[test]
     fn policy_refuses_short_passwords_with_the_rules_in_words() {
