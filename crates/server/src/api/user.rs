@@ -103,12 +103,10 @@ pub async fn check_password(
     drop(conn);
     let (login, partners, r) = match reserved {
         Reserved::Check(login, partners, r) => (*login, partners, r),
-        Reserved::Unknown | Reserved::Blocked => {
+        refused => {
             state.hasher.verify(None, password).await?;
-            return Err(match reserved {
-                Reserved::Blocked => login_blocked(),
-                _ => wrong(),
-            });
+            let blocked = matches!(refused, Reserved::Blocked);
+            return Err(if blocked { login_blocked() } else { wrong() });
         }
     };
     if !state

@@ -24,6 +24,7 @@
 //! A block that has run out starts a fresh budget at the next reservation.
 
 use sqlx::Any;
+use sqlx::any::AnyArguments;
 use sqlx::pool::PoolConnection;
 
 use crate::store::{self, Backend, Conn, LOGIN_COLUMNS, Login, Partner, Pool};
@@ -275,14 +276,7 @@ pub async fn succeed(
     last_partner: Option<i64>,
     now: i64,
 ) -> sqlx::Result<Success> {
-    let query = sqlx::query(accept_sql(proof))
-        .bind(r.login_id)
-        .bind(now)
-        .bind(last_partner);
-    let query = match proof {
-        Proof::Code { step } => query.bind(step),
-        Proof::Password => query,
-    };
+    let query = bind_accept(sqlx::query(accept_sql(proof)), r, proof, last_partner, now);
     if query.execute(&mut *conn).await?.rows_affected() == 1 {
         return Ok(Success::Accepted);
     }
@@ -305,6 +299,28 @@ pub(crate) fn accept_sql(proof: Proof) -> &'static str {
                AND (last_otp_step IS NULL OR last_otp_step < $4)"
         }
     }
+}
+
+/// Binds [`accept_sql`]'s `$1`–`$4` as the first arguments of `query`. A
+/// password's `UPDATE` has no `$4`; it is bound anyway (typed, so
+/// PostgreSQL accepts it unused, and SQLite ignores it), so that a statement
+/// built on it numbers its own arguments from `$5` for either proof.
+pub(crate) fn bind_accept<'q>(
+    query: sqlx::query::Query<'q, Any, AnyArguments<'q>>,
+    r: &Reservation,
+    proof: Proof,
+    last_partner: Option<i64>,
+    now: i64,
+) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
+    let step = match proof {
+        Proof::Code { step } => step,
+        Proof::Password => 0,
+    };
+    query
+        .bind(r.login_id)
+        .bind(now)
+        .bind(last_partner)
+        .bind(step)
 }
 
 /// Why [`accept_sql`] changed no row: a password can only have met a
@@ -342,7 +358,11 @@ mod tests {
     }
 
     async fn pool_with_login() -> (tempfile::TempDir, Pool) {
-        let (dir, pool) = crate::store::test_pool().await;
+        with_login(crate::store::test_pool().await).await
+    }
+
+    /// Adds login 1 (`a@b.c`) to a fresh pool.
+    async fn with_login((dir, pool): (tempfile::TempDir, Pool)) -> (tempfile::TempDir, Pool) {
         sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
             .execute(&pool)
             .await
@@ -427,11 +447,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reservation_gives_back_a_connection_that_syncs_every_commit() {
-        let (_d, pool) = crate::store::test_pool_of_one().await;
-        sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        let (_d, pool) = with_login(crate::store::test_pool_of_one().await).await;
         assert!(matches!(
             reserve_email(&pool, "a@b.c").await.unwrap(),
             Reserved::Check(..)
@@ -441,11 +457,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reservation_that_fails_half_way_closes_its_connection() {
-        let (_d, pool) = crate::store::test_pool_of_one().await;
-        sqlx::query("INSERT INTO logins (id, email, created_at) VALUES (1, 'a@b.c', 0)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        let (_d, pool) = with_login(crate::store::test_pool_of_one().await).await;
         let mut conn = pool.acquire().await.unwrap();
         crate::store::make_read_only(&mut conn).await;
         assert!(

@@ -131,18 +131,8 @@ async fn accept_and_insert(
             "WITH accepted AS ({accept} RETURNING id) {INSERT} {values} FROM accepted RETURNING id"
         ),
     };
-    // A password's UPDATE has no `$4`; it is bound anyway (typed, so
-    // PostgreSQL accepts it unused) to keep the INSERT's numbering.
-    let step = match proof {
-        Proof::Code { step } => step,
-        Proof::Password => 0,
-    };
     let ks = random_token();
-    let query = sqlx::query(&sql)
-        .bind(r.login_id())
-        .bind(now)
-        .bind(Some(new.partner_id))
-        .bind(step);
+    let query = lockout::bind_accept(sqlx::query(&sql), r, proof, Some(new.partner_id), now);
     if bind_new(query, &ks, &new, now)
         .fetch_all(&mut *conn)
         .await?

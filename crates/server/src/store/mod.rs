@@ -389,18 +389,15 @@ pub struct User {
 pub const LOGIN_COLUMNS: &str = "id, email, password_hash, password_expired, totp_secret, \
      blocked_until, last_partner_id, session_epoch";
 
-/// The login with this email (case-insensitive, ASCII letters at least).
-///
-/// The one query whose SQL differs: SQLite's `email` column compares
-/// `COLLATE NOCASE` under its unique index; PostgreSQL's unique index is on
-/// `lower(email)`, which this query must name to use it.
+/// The login with this email (case-insensitive, ASCII letters at least;
+/// see [`email_match`]).
 pub async fn login_by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<Login>> {
     login_by_email_on(&mut *pool.acquire().await?, email).await
 }
 
-/// [`login_by_email`] on a connection already held, so that the next
-/// statements of one request run on it too: every connection given back to
-/// sqlx's pool costs one more round trip (its release check).
+/// [`login_by_email`] on a connection already held (a refused
+/// reservation's): every connection given back to sqlx's pool costs one
+/// more round trip (its release check).
 pub async fn login_by_email_on(conn: &mut Conn, email: &str) -> sqlx::Result<Option<Login>> {
     let sql = format!(
         "SELECT {LOGIN_COLUMNS} FROM logins WHERE {}",
@@ -430,14 +427,15 @@ pub fn email_match(backend: Backend) -> &'static str {
 /// whose id is `login_id`, oldest membership first, as a JSON array of
 /// `[id, name, two_factor]`: read with [`parse_partners_json`].
 pub fn partners_json(backend: Backend, login_id: &str) -> String {
-    let agg = match backend {
-        Backend::Sqlite => "json_group_array(json_array(p.id, p.name, p.two_factor)",
-        Backend::Postgres => "json_agg(json_build_array(p.id, p.name, p.two_factor)",
-    };
-    let text = if backend == Backend::Postgres {
-        "::text"
-    } else {
-        ""
+    let (agg, text) = match backend {
+        Backend::Sqlite => (
+            "json_group_array(json_array(p.id, p.name, p.two_factor)",
+            "",
+        ),
+        Backend::Postgres => (
+            "json_agg(json_build_array(p.id, p.name, p.two_factor)",
+            "::text",
+        ),
     };
     format!(
         "(SELECT {agg} ORDER BY u.created_at, p.id){text}
@@ -492,16 +490,13 @@ pub async fn partner(pool: &Pool, id: i64) -> sqlx::Result<Option<Partner>> {
 }
 
 /// The accounts a login belongs to, oldest membership first.
-pub async fn partners_of<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    login_id: i64,
-) -> sqlx::Result<Vec<Partner>> {
+pub async fn partners_of(pool: &Pool, login_id: i64) -> sqlx::Result<Vec<Partner>> {
     sqlx::query_as(
         "SELECT p.id, p.name, p.two_factor FROM users u JOIN partners p ON p.id = u.partner_id
          WHERE u.login_id = $1 ORDER BY u.created_at, p.id",
     )
     .bind(login_id)
-    .fetch_all(db)
+    .fetch_all(pool)
     .await
 }
 
@@ -712,23 +707,22 @@ pub async fn test_database_url() -> Option<String> {
 /// SQLite there, or a fresh PostgreSQL database under the PostgreSQL pass.
 #[cfg(test)]
 pub(crate) async fn test_pool() -> (tempfile::TempDir, Pool) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = DbConfig {
-        url: test_database_url().await,
-        ..Default::default()
-    };
-    let pool = open(dir.path(), &config).await.unwrap();
-    (dir, pool)
+    test_pool_with(DbConfig::default().max_connections).await
 }
 
 /// A pool of at most one connection, so a test sees whether the connection
 /// a failed statement used is given back.
 #[cfg(test)]
 pub(crate) async fn test_pool_of_one() -> (tempfile::TempDir, Pool) {
+    test_pool_with(1).await
+}
+
+#[cfg(test)]
+async fn test_pool_with(max_connections: u32) -> (tempfile::TempDir, Pool) {
     let dir = tempfile::tempdir().unwrap();
     let config = DbConfig {
         url: test_database_url().await,
-        max_connections: 1,
+        max_connections,
         ..Default::default()
     };
     let pool = open(dir.path(), &config).await.unwrap();
