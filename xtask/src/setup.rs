@@ -73,8 +73,36 @@ pub fn setup(ctx: &Ctx, browser: Browser) -> Result<Tools, String> {
             chromium: None,
         }
     };
+    free_space(ctx);
     println!("== setup done in {}", ctx::fmt_duration(started.elapsed()));
     Ok(tools)
+}
+
+/// What a first `cargo xtask test` writes to target/ (debug, wasm and release builds).
+const BUILD_GIB: u64 = 8;
+
+/// Warns, before any build starts, when target/'s disk has less room than a first full build
+/// takes: otherwise the run fails many minutes later with `No space left on device` in
+/// whichever step happens to write last.
+fn free_space(ctx: &Ctx) {
+    let dir = ctx.target_dir();
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
+    let df = ctx::capture(std::process::Command::new("df").arg("-Pk").arg(existing));
+    match df.as_deref().and_then(available_kib) {
+        Some(kib) if kib < BUILD_GIB << 20 => println!(
+            "!!  only {:.1} GB free for {}: a first full build needs about {BUILD_GIB} GB \
+             (free some, e.g. `cargo clean` in old checkouts)",
+            kib as f64 / f64::from(1 << 20),
+            dir.display()
+        ),
+        Some(_) => {}
+        None => println!("..  could not read the free space for {}", dir.display()),
+    }
+}
+
+/// The available KiB in `df -Pk` output (POSIX format: header, then one line per file system).
+fn available_kib(df: &str) -> Option<u64> {
+    df.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Waits while another process runs `cargo install <krate>` (say, a second terminal running
@@ -374,6 +402,18 @@ pub fn locked_version(lock: &str, package: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_space_is_the_fourth_column_of_posix_df_output() {
+        let df = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                  /dev/vda         264091588 53010932 199585940      21% /\n";
+        assert_eq!(available_kib(df), Some(199_585_940));
+        assert_eq!(
+            available_kib("Filesystem 1024-blocks Used Available\n"),
+            None
+        );
+        assert_eq!(available_kib(""), None);
+    }
 
     const LOCK: &str = r#"
 [[package]]
