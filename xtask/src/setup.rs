@@ -79,7 +79,7 @@ pub fn setup(ctx: &Ctx, browser: Browser) -> Result<Tools, String> {
 }
 
 /// What a first `cargo xtask test` writes to target/ (debug, wasm and release builds).
-const BUILD_GIB: u64 = 8;
+const BUILD_GIB: u64 = 6;
 
 /// Warns, before any build starts, when target/'s disk has less room than a first full build
 /// takes: otherwise the run fails many minutes later with `No space left on device` in
