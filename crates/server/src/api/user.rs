@@ -258,9 +258,9 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
         proven_with_code: target.two_factor,
         epoch: login.session_epoch,
     };
-    // Accepting the check and creating the session commit together: one
-    // commit (one fsync on SQLite). A refusal is counted afterwards, on
-    // another connection.
+    // Accepting the check and creating the session commit together, in one
+    // commit (synced on SQLite only when it records a code's step). A
+    // refusal is counted afterwards, on another connection.
     let mut conn = state.pool.acquire().await?;
     let created = sessions::create_on_success(&mut conn, &r, proof, new, now).await?;
     drop(conn);

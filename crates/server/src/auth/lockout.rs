@@ -152,12 +152,11 @@ struct ReservedRow {
 /// tell a blocked login from an unknown email.
 ///
 /// On SQLite the reservation commits without an fsync of its own
-/// (`synchronous = NORMAL` for this statement only): no answer rests on
-/// it alone. Every check it allows ends in a write that does sync
-/// ([`fail`], [`succeed`], [`give_back`]), and that fsync of the shared WAL
-/// also makes this earlier commit durable before the answer is sent. A
-/// power cut before then loses only a reservation whose check was never
-/// answered. A process crash loses nothing: the commit is in the WAL.
+/// ([`store::sqlite_without_fsync`]): losing it in a power cut gives back
+/// a guess, and no answer rests on it alone. A failed check ends in a
+/// write that syncs ([`fail`]), and that fsync of the shared WAL makes this
+/// earlier commit durable before the failure is answered. A process crash
+/// loses nothing: the commit is in the WAL.
 pub async fn reserve_for_email(
     conn: &mut PoolConnection<Any>,
     email: &str,
@@ -173,9 +172,7 @@ pub async fn reserve_for_email(
         partners = store::partners_json(backend, "logins.id"),
     );
     let sql = match backend {
-        Backend::Sqlite => {
-            format!("PRAGMA synchronous = NORMAL; {update}; PRAGMA synchronous = FULL")
-        }
+        Backend::Sqlite => store::sqlite_without_fsync(&update),
         Backend::Postgres => update,
     };
     let rows = sqlx::query_as::<_, ReservedRow>(&sql)

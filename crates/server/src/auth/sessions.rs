@@ -95,6 +95,9 @@ fn bind_new<'q>(
 /// neither. `Err` carries why the check was refused; nothing is written
 /// then, and the caller counts the refusal on another connection.
 ///
+/// On SQLite a password-only success commits without its own fsync
+/// ([`store::sqlite_without_fsync`]); one that records a code's step syncs.
+///
 /// One round trip on either database: on SQLite a batch of `BEGIN
 /// IMMEDIATE`, the `UPDATE`, an `INSERT` that runs only when the `UPDATE`
 /// changed the login's row (`changes()`), and `COMMIT`; on PostgreSQL one
@@ -121,16 +124,7 @@ async fn accept_and_insert(
     new: New<'_>,
     now: i64,
 ) -> sqlx::Result<Result<String, Success>> {
-    let accept = lockout::accept_sql(proof);
-    let values = "SELECT $5, $6, $7, $8, $9, $10, $11, $12";
-    let sql = match store::backend_of(conn) {
-        Backend::Sqlite => format!(
-            "BEGIN IMMEDIATE; {accept}; {INSERT} {values} WHERE changes() = 1 RETURNING id; COMMIT"
-        ),
-        Backend::Postgres => format!(
-            "WITH accepted AS ({accept} RETURNING id) {INSERT} {values} FROM accepted RETURNING id"
-        ),
-    };
+    let sql = success_sql(store::backend_of(conn), proof);
     let ks = random_token();
     let query = lockout::bind_accept(sqlx::query(&sql), r, proof, Some(new.partner_id), now);
     if bind_new(query, &ks, &new, now)
@@ -141,6 +135,30 @@ async fn accept_and_insert(
         return Ok(Err(lockout::refused(conn, r, proof, now).await?));
     }
     Ok(Ok(ks))
+}
+
+/// The statement (PostgreSQL) or batch (SQLite) of [`accept_and_insert`].
+fn success_sql(backend: Backend, proof: Proof) -> String {
+    let accept = lockout::accept_sql(proof);
+    let values = "SELECT $5, $6, $7, $8, $9, $10, $11, $12";
+    match backend {
+        Backend::Sqlite => {
+            let batch = format!(
+                "BEGIN IMMEDIATE; {accept}; {INSERT} {values} WHERE changes() = 1 RETURNING id; COMMIT"
+            );
+            match proof {
+                // Lost in a power cut, a password-only success signs its
+                // holder out (the KS is refused) and brings back failures
+                // it forgave: both on the safe side, so no fsync of its own.
+                Proof::Password => store::sqlite_without_fsync(&batch),
+                // A used code step must never work again: synced.
+                Proof::Code { .. } => batch,
+            }
+        }
+        Backend::Postgres => format!(
+            "WITH accepted AS ({accept} RETURNING id) {INSERT} {values} FROM accepted RETURNING id"
+        ),
+    }
 }
 
 /// One row as [`check`] reads it, with what it needs from the login and the
@@ -301,6 +319,29 @@ mod tests {
         assert_eq!(again, Err(Success::Replay));
         assert_eq!(sessions(&pool).await, 1);
         assert!(next_connection_is_clean(&pool).await);
+    }
+
+    #[tokio::test]
+    async fn a_password_only_sign_in_creates_its_session_and_gives_back_a_connection_that_syncs() {
+        let (_d, pool, r) = reserved().await;
+        let mut conn = pool.acquire().await.unwrap();
+        let ks = create_on_success(&mut conn, &r, Proof::Password, new(), NOW)
+            .await
+            .unwrap()
+            .expect("a reserved check is accepted");
+        drop(conn);
+        assert!(check(&pool, Some(&ks), NOW).await.is_ok());
+        assert_eq!(sessions(&pool).await, 1);
+        assert!(next_connection_is_clean(&pool).await);
+    }
+
+    #[test]
+    fn only_a_success_that_records_no_code_step_skips_its_fsync_on_sqlite() {
+        let unsynced = |b, p| success_sql(b, p).contains("synchronous = NORMAL");
+        assert!(unsynced(Backend::Sqlite, Proof::Password));
+        assert!(!unsynced(Backend::Sqlite, Proof::Code { step: 9 }));
+        assert!(!unsynced(Backend::Postgres, Proof::Password));
+        assert!(success_sql(Backend::Sqlite, Proof::Password).ends_with("synchronous = FULL"));
     }
 
     #[tokio::test]

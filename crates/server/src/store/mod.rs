@@ -18,9 +18,11 @@
 //!
 //! SQLite: WAL mode and a busy timeout let the CLI commands write while
 //! `serve` runs on the same file; `synchronous = FULL` makes every answered
-//! write survive a crash or a power cut. (The one commit without its own
-//! fsync, a sign-in's reservation, is made durable by the write that
-//! answers its check: one fsync of the WAL covers every earlier commit.)
+//! write survive a crash or a power cut. (Two commits of a sign-in skip
+//! their own fsync, [`sqlite_without_fsync`]: its reservation and a
+//! password-only success, whose loss in a power cut is on the safe side.
+//! The next synced commit makes them durable: one fsync of the WAL covers
+//! every earlier commit.)
 //!
 //! # Atomicity of each guarantee
 //!
@@ -412,6 +414,17 @@ pub async fn login_by_email_on(conn: &mut Conn, email: &str) -> sqlx::Result<Opt
 /// The backend of a connection.
 pub fn backend_of(conn: &Conn) -> Backend {
     backend_of_name(conn.backend_name())
+}
+
+/// A SQLite batch run at `synchronous = NORMAL` and given back at `FULL`:
+/// its commit is in the WAL when it returns, so a killed process loses
+/// nothing, but it is not fsynced until the next `FULL` commit syncs the
+/// WAL. Only for writes whose loss in a power cut is on the safe side (see
+/// "Files in the data dir" in `crates/server/README.md`). A caller whose
+/// batch fails half-way closes the connection, which may still be at
+/// `NORMAL`.
+pub fn sqlite_without_fsync(batch: &str) -> String {
+    format!("PRAGMA synchronous = NORMAL; {batch}; PRAGMA synchronous = FULL")
 }
 
 /// The condition that finds a login by the email bound as `$1`, using the
