@@ -282,8 +282,9 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
          returns the login and its accounts, committed on its own before the hash so that \
          parallel guesses see it; then one round trip accepts the guess, remembers the account \
          and creates the session, committed together (a batch in a transaction on SQLite, one \
-         `WITH … INSERT` statement on PostgreSQL). SQLite: no network round trip, 2 commits, one \
-         WAL fsync (the reservation's commit is made durable by that fsync). PostgreSQL: {} round \
+         `WITH … INSERT` statement on PostgreSQL). SQLite: no network round trip, 2 commits and no \
+         fsync (a password-only sign-in's commits are made durable by the next synced one, such \
+         as a failure; a sign-in with a code syncs). PostgreSQL: 2 commits, each flushed, and {} round \
          trips per sign-in measured by a relay between server and database over {COUNTED} \
          sign-ins (statements already prepared on their connections): the 2 statements, and a \
          ping that sqlx sends as each of the 2 connections a sign-in takes goes back to its \
