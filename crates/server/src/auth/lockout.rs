@@ -175,15 +175,17 @@ pub async fn reserve_for_email(
         Backend::Sqlite => store::sqlite_without_fsync(&update),
         Backend::Postgres => update,
     };
+    // Stopped half-way (an error, or the request dropped), the batch may
+    // leave the connection without its fsync on commit: it is closed, not
+    // given back.
+    let mut batch = store::Batch::start(conn);
     let rows = sqlx::query_as::<_, ReservedRow>(&sql)
         .bind(email.trim())
         .bind(now)
         .bind(limits.max_attempts)
-        .fetch_all(&mut **conn)
-        .await;
-    // A statement that failed half-way may have left the connection
-    // without its fsync on commit: it is closed, not given back.
-    let rows = rows.inspect_err(|_| conn.close_on_drop())?;
+        .fetch_all(batch.conn())
+        .await?;
+    let conn = batch.finished();
     let Some(row) = rows.into_iter().next() else {
         return Ok(match store::login_by_email_on(conn, email).await? {
             Some(_) => Reserved::Blocked,
@@ -449,6 +451,22 @@ mod tests {
             reserve_email(&pool, "a@b.c").await.unwrap(),
             Reserved::Check(..)
         ));
+        assert!(crate::store::next_connection_is_clean(&pool).await);
+    }
+
+    #[tokio::test]
+    async fn a_reservation_dropped_while_it_waits_leaves_a_connection_that_syncs() {
+        let (dir, pool) = crate::store::test_pool_of_one().await;
+        let (dir, pool) = with_login((dir, pool)).await;
+        let mut lock = crate::store::hold_logins_lock(dir.path(), &pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        // The client goes away while the reservation waits for the lock.
+        let waited = std::time::Duration::from_millis(300);
+        let reserving = reserve_for_email(&mut conn, "a@b.c", 100, LIMITS);
+        assert!(tokio::time::timeout(waited, reserving).await.is_err());
+        drop(conn);
+        sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
+        drop(lock);
         assert!(crate::store::next_connection_is_clean(&pool).await);
     }
 

@@ -111,33 +111,24 @@ pub async fn create_on_success(
     new: New<'_>,
     now: i64,
 ) -> sqlx::Result<Result<String, Success>> {
-    let created = accept_and_insert(conn, r, proof, new, now).await;
-    // Failed half-way, the connection may still be in the transaction: it
-    // is closed (which rolls back), not given back.
-    created.inspect_err(|_| conn.close_on_drop())
-}
-
-async fn accept_and_insert(
-    conn: &mut Conn,
-    r: &Reservation,
-    proof: Proof,
-    new: New<'_>,
-    now: i64,
-) -> sqlx::Result<Result<String, Success>> {
     let sql = success_sql(store::backend_of(conn), proof);
     let ks = random_token();
     let query = lockout::bind_accept(sqlx::query(&sql), r, proof, Some(new.partner_id), now);
-    if bind_new(query, &ks, &new, now)
-        .fetch_all(&mut *conn)
+    // Stopped half-way (an error, or the request dropped), the batch may
+    // leave the connection in its transaction: it is closed, not given back.
+    let mut batch = store::Batch::start(conn);
+    let accepted = !bind_new(query, &ks, &new, now)
+        .fetch_all(batch.conn())
         .await?
-        .is_empty()
-    {
+        .is_empty();
+    let conn = batch.finished();
+    if !accepted {
         return Ok(Err(lockout::refused(conn, r, proof, now).await?));
     }
     Ok(Ok(ks))
 }
 
-/// The statement (PostgreSQL) or batch (SQLite) of [`accept_and_insert`].
+/// The statement (PostgreSQL) or batch (SQLite) of [`create_on_success`].
 fn success_sql(backend: Backend, proof: Proof) -> String {
     let accept = lockout::accept_sql(proof);
     let values = "SELECT $5, $6, $7, $8, $9, $10, $11, $12";
@@ -259,7 +250,9 @@ mod tests {
     use super::*;
 
     use crate::auth::lockout::{Limits, Reserved, reserve_for_email};
-    use crate::store::{make_read_only, next_connection_is_clean, test_pool_of_one};
+    use crate::store::{
+        hold_logins_lock, make_read_only, next_connection_is_clean, test_pool_of_one,
+    };
 
     const NOW: i64 = 100;
 
@@ -342,6 +335,30 @@ mod tests {
         assert!(!unsynced(Backend::Sqlite, Proof::Code { step: 9 }));
         assert!(!unsynced(Backend::Postgres, Proof::Password));
         assert!(success_sql(Backend::Sqlite, Proof::Password).ends_with("synchronous = FULL"));
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_dropped_while_its_batch_waits_leaves_no_transaction_or_lock_behind() {
+        for proof in [Proof::Password, Proof::Code { step: 9 }] {
+            let (dir, pool, r) = reserved().await;
+            let mut lock = hold_logins_lock(dir.path(), &pool).await;
+            let mut conn = pool.acquire().await.unwrap();
+            // The client goes away while the batch waits for the lock.
+            let waited = std::time::Duration::from_millis(300);
+            let signing_in = create_on_success(&mut conn, &r, proof, new(), NOW);
+            assert!(tokio::time::timeout(waited, signing_in).await.is_err());
+            drop(conn);
+            sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
+            drop(lock);
+            assert!(next_connection_is_clean(&pool).await, "{proof:?}");
+            let write = sqlx::query("UPDATE logins SET failed_attempts = 0").execute(&pool);
+            let quick = std::time::Duration::from_secs(2);
+            let written = tokio::time::timeout(quick, write).await;
+            assert!(
+                written.is_ok_and(|w| w.is_ok()),
+                "nothing holds the write lock"
+            );
+        }
     }
 
     #[tokio::test]

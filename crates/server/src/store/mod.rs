@@ -416,13 +416,48 @@ pub fn backend_of(conn: &Conn) -> Backend {
     backend_of_name(conn.backend_name())
 }
 
+/// A pooled connection running a statement or batch that must not be left
+/// half-done. sqlx's SQLite worker stops a batch at its first error, and
+/// also as soon as its caller stops waiting (a request dropped because its
+/// client went away or timed out): the connection may then be inside the
+/// batch's transaction, holding the database's write lock, or still at
+/// `synchronous = NORMAL`. Unless [`Batch::finished`] says the batch ran to
+/// its end, the connection is closed (SQLite rolls back what was not
+/// committed), never given back to the pool.
+pub struct Batch<'c>(Option<&'c mut sqlx::pool::PoolConnection<Any>>);
+
+impl<'c> Batch<'c> {
+    pub fn start(conn: &'c mut sqlx::pool::PoolConnection<Any>) -> Self {
+        Self(Some(conn))
+    }
+
+    /// The connection, to run the batch on.
+    pub fn conn(&mut self) -> &mut Conn {
+        self.0
+            .as_deref_mut()
+            .expect("a batch has its connection until it is finished")
+    }
+
+    /// The batch ran to its end: the connection may be used and given back.
+    pub fn finished(mut self) -> &'c mut sqlx::pool::PoolConnection<Any> {
+        self.0.take().expect("a batch is finished once")
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            conn.close_on_drop();
+        }
+    }
+}
+
 /// A SQLite batch run at `synchronous = NORMAL` and given back at `FULL`:
 /// its commit is in the WAL when it returns, so a killed process loses
 /// nothing, but it is not fsynced until the next `FULL` commit syncs the
 /// WAL. Only for writes whose loss in a power cut is on the safe side (see
-/// "Files in the data dir" in `crates/server/README.md`). A caller whose
-/// batch fails half-way closes the connection, which may still be at
-/// `NORMAL`.
+/// "Files in the data dir" in `crates/server/README.md`). Run it in a
+/// [`Batch`]: stopped half-way, it may leave the connection at `NORMAL`.
 pub fn sqlite_without_fsync(batch: &str) -> String {
     format!("PRAGMA synchronous = NORMAL; {batch}; PRAGMA synchronous = FULL")
 }
@@ -740,6 +775,37 @@ async fn test_pool_with(max_connections: u32) -> (tempfile::TempDir, Pool) {
     };
     let pool = open(dir.path(), &config).await.unwrap();
     (dir, pool)
+}
+
+/// A connection of a second pool on the database `pool` uses (the same
+/// SQLite file in `dir`, or the same PostgreSQL database), holding the lock
+/// a sign-in's writes to `logins` need until it is rolled back, so a test
+/// can stop a statement while it waits.
+#[cfg(test)]
+pub(crate) async fn hold_logins_lock(dir: &Path, pool: &Pool) -> sqlx::pool::PoolConnection<Any> {
+    let url = match backend(pool) {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(pool.connect_options().database_url.to_string()),
+    };
+    let other = open(
+        dir,
+        &DbConfig {
+            url,
+            max_connections: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut conn = other.acquire().await.unwrap();
+    let lock: &[&str] = match backend(pool) {
+        Backend::Sqlite => &["BEGIN IMMEDIATE"],
+        Backend::Postgres => &["BEGIN", "SELECT id FROM logins FOR UPDATE"],
+    };
+    for sql in lock {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    conn
 }
 
 /// Makes every later write on this connection fail, for as long as it lives.
