@@ -509,3 +509,103 @@ async fn of_eight_parallel_uses_of_one_reset_link_exactly_one_sets_its_password(
     let ks = t.login_to(sandbox, &winners[0], "").await;
     assert_eq!(t.user_get(&ks).await["id"], EMAIL);
 }
+
+/// Every connection the pool holds, taken at once: each writes, is outside
+/// any transaction and (SQLite) syncs every commit. A sign-in stopped
+/// half-way must never give back a connection left inside its batch.
+async fn every_pooled_connection_is_clean(t: &TestApp) {
+    let n = t.state.pool.options().get_max_connections();
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(t.state.pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        if t.db_url.is_none() {
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(synchronous, 2, "a connection was left at NORMAL");
+        }
+        // BEGIN fails inside a transaction.
+        sqlx::query("BEGIN").execute(&mut **conn).await.unwrap();
+        sqlx::query("ROLLBACK").execute(&mut **conn).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_logins_signing_in_at_once_each_get_a_working_session_on_clean_connections() {
+    let t = burst_app(false).await;
+    let (_, sandbox) = two_accounts(&t).await;
+    let emails: Vec<String> = (0..50).map(|i| format!("user{i}@example.com")).collect();
+    for email in &emails {
+        t.user(sandbox, email).await;
+    }
+    let tasks: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            let (t, email) = (t.clone(), email.clone());
+            tokio::spawn(async move { t.login(&email, PASSWORD, None).await })
+        })
+        .collect();
+    for (task, email) in tasks.into_iter().zip(&emails) {
+        let ks = task.await.unwrap();
+        assert!(ks.is_string(), "{email}: {ks}");
+        assert_eq!(t.user_get(&ks).await["id"], email.as_str());
+    }
+    every_pooled_connection_is_clean(&t).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_clients_hanging_up_mid_sign_in_keep_the_budget_and_leave_the_database_writable()
+ {
+    use tokio::io::AsyncWriteExt as _;
+    let t = burst_app(false).await;
+    let (_, sandbox) = two_accounts(&t).await;
+    t.user(sandbox, "bob@example.com").await;
+    let addr = t.listen(kmc_server::net::ConnLimits::default()).await;
+    // Right and wrong passwords, each on its own connection, all sent at
+    // once; each client hangs up 0–24 ms later, wherever its sign-in is:
+    // waiting for the reservation, queued for a hash, or writing the result.
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            tokio::spawn(async move {
+                let password = if i % 2 == 0 {
+                    PASSWORD
+                } else {
+                    "a wrong guess"
+                };
+                let body = json!({"loginId": EMAIL, "password": password}).to_string();
+                let request = format!(
+                    "POST /api_v3/service/user/action/loginByLoginId?format=1 HTTP/1.1\r\n\
+                     Host: kmc.test\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                s.write_all(request.as_bytes()).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(i % 25)).await;
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    // Another login signs in once the hangs-up have been dealt with.
+    let ks = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let v = t.login("bob@example.com", PASSWORD, None).await;
+            if v.is_string() {
+                return v;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a sign-in goes through after the hang-ups");
+    assert_eq!(t.user_get(&ks).await["id"], "bob@example.com");
+    // No hang-up bought a check beyond the budget.
+    let (failed, _, _) = counters(&t).await;
+    assert!(failed <= 10, "{failed} checks counted");
+    every_pooled_connection_is_clean(&t).await;
+}
