@@ -1,6 +1,6 @@
 //! The per-login guess budget.
 //!
-//! Every password or code check is paid for up front: [`reserve`] raises the
+//! Every password or code check is paid for up front: [`reserve_for_email`] raises the
 //! login's counter in one `UPDATE … RETURNING` whose `WHERE` refuses a
 //! blocked login and a budget already spent, and only a request holding a
 //! reservation may run argon2 or TOTP. However many requests arrive at once,
@@ -106,26 +106,6 @@ const RESERVE_SET: &str =
 const RESERVE_WHERE: &str = "(blocked_until IS NOT NULL AND blocked_until <= $2
          OR blocked_until IS NULL AND failed_attempts < $3)";
 
-/// Reserves one check for a login, atomically, before any work: `None` when
-/// the login is blocked or its budget is spent (by failures or by checks
-/// still in flight).
-pub async fn reserve<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    login_id: i64,
-    now: i64,
-    limits: Limits,
-) -> sqlx::Result<Option<Reservation>> {
-    let number: Option<i64> = sqlx::query_scalar(&format!(
-        "UPDATE logins SET {RESERVE_SET} WHERE id = $1 AND {RESERVE_WHERE} RETURNING failed_attempts"
-    ))
-    .bind(login_id)
-    .bind(now)
-    .bind(limits.max_attempts)
-    .fetch_optional(db)
-    .await?;
-    Ok(number.map(|number| Reservation { login_id, number }))
-}
-
 /// What [`reserve_for_email`] found.
 #[derive(Debug)]
 pub enum Reserved {
@@ -146,10 +126,12 @@ struct ReservedRow {
     partners: Option<String>,
 }
 
-/// [`reserve`] for the login with this email, returning the login and its
-/// accounts with the reservation: one statement, so a sign-in's reads and
-/// its reservation cost one round trip. Only a refusal reads again, to
-/// tell a blocked login from an unknown email.
+/// Reserves one check for the login with this email, atomically, before
+/// any work, and returns the login and its accounts with the reservation:
+/// one statement, so a sign-in's reads and its reservation cost one round
+/// trip. [`Reserved::Blocked`] when the login is blocked or its budget is
+/// spent (by failures or by checks still in flight). Only a refusal reads
+/// again, to tell a blocked login from an unknown email.
 ///
 /// On SQLite the reservation commits without an fsync of its own
 /// ([`store::sqlite_without_fsync`]): losing it in a power cut gives back
@@ -399,6 +381,19 @@ mod tests {
             .unwrap();
     }
 
+    /// A reservation for login 1 (`a@b.c`) at `now`: `None` when refused.
+    async fn reserve(pool: &Pool, now: i64) -> Option<Reservation> {
+        let mut conn = pool.acquire().await.unwrap();
+        match reserve_for_email(&mut conn, "a@b.c", now, LIMITS)
+            .await
+            .unwrap()
+        {
+            Reserved::Check(_, _, r) => Some(r),
+            Reserved::Blocked => None,
+            Reserved::Unknown => panic!("login 1 exists"),
+        }
+    }
+
     async fn reserve_email(pool: &Pool, email: &str) -> sqlx::Result<Reserved> {
         let mut conn = pool.acquire().await.unwrap();
         reserve_for_email(&mut conn, email, 100, LIMITS).await
@@ -496,7 +491,7 @@ mod tests {
     async fn reserve_n(pool: &Pool, n: usize) -> Vec<Option<Reservation>> {
         let mut out = Vec::new();
         for _ in 0..n {
-            out.push(reserve(pool, 1, 100, LIMITS).await.unwrap());
+            out.push(reserve(pool, 100).await);
         }
         out
     }
@@ -506,7 +501,7 @@ mod tests {
         let (_d, pool) = pool_with_login().await;
         let mut results = Vec::new();
         for _ in 0..3 {
-            let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+            let r = reserve(&pool, 100).await.unwrap();
             results.push(fail(&pool, r, false, 100, LIMITS).await.unwrap());
         }
         assert_eq!(
@@ -514,8 +509,8 @@ mod tests {
             [Failure::Counted, Failure::Counted, Failure::LimitReached]
         );
         assert_eq!(counters(&pool).await, (3, 0, Some(160)));
-        assert!(reserve(&pool, 1, 159, LIMITS).await.unwrap().is_none());
-        let fresh = reserve(&pool, 1, 160, LIMITS).await.unwrap().unwrap();
+        assert!(reserve(&pool, 159).await.is_none());
+        let fresh = reserve(&pool, 160).await.unwrap();
         assert_eq!(fresh.number, 1);
         assert_eq!(counters(&pool).await, (1, 0, None));
     }
@@ -523,17 +518,17 @@ mod tests {
     #[tokio::test]
     async fn a_success_without_a_code_forgives_password_failures_but_not_code_failures() {
         let (_d, pool) = pool_with_login().await;
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         fail(&pool, r, true, 100, LIMITS).await.unwrap();
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         fail(&pool, r, false, 100, LIMITS).await.unwrap();
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         assert_eq!(
             accept(&pool, &r, Proof::Password, 100).await,
             Success::Accepted
         );
         assert_eq!(counters(&pool).await, (1, 1, None));
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         assert_eq!(
             accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Accepted
@@ -544,9 +539,9 @@ mod tests {
     #[tokio::test]
     async fn giving_back_returns_only_the_own_reservation() {
         let (_d, pool) = pool_with_login().await;
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         fail(&pool, r, true, 100, LIMITS).await.unwrap();
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         give_back(&pool, r).await.unwrap();
         assert_eq!(counters(&pool).await, (1, 1, None));
     }
@@ -554,19 +549,19 @@ mod tests {
     #[tokio::test]
     async fn a_replayed_step_and_a_block_refuse_a_correct_code() {
         let (_d, pool) = pool_with_login().await;
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         assert_eq!(
             accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Accepted
         );
-        let r = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let r = reserve(&pool, 100).await.unwrap();
         assert_eq!(
             accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Replay
         );
         fail(&pool, r, true, 100, LIMITS).await.unwrap();
-        let a = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
-        let b = reserve(&pool, 1, 100, LIMITS).await.unwrap().unwrap();
+        let a = reserve(&pool, 100).await.unwrap();
+        let b = reserve(&pool, 100).await.unwrap();
         fail(&pool, b, false, 100, LIMITS).await.unwrap();
         assert_eq!(
             accept(&pool, &a, Proof::Code { step: 8 }, 100).await,

@@ -818,13 +818,18 @@ pub(crate) async fn make_read_only(conn: &mut Conn) {
     sqlx::query(sql).execute(conn).await.unwrap();
 }
 
-/// True when the pool's next connection writes, syncs every commit (SQLite)
-/// and is outside any transaction: not one that a failed statement left
-/// behind.
+/// True when the pool's next connection is clean ([`connection_is_clean`]).
 #[cfg(test)]
 pub(crate) async fn next_connection_is_clean(pool: &Pool) -> bool {
-    let mut conn = pool.acquire().await.unwrap();
-    match backend_of(&conn) {
+    connection_is_clean(&mut pool.acquire().await.unwrap()).await
+}
+
+/// For tests: true when this connection writes and, on SQLite, syncs every
+/// commit and is outside any transaction: not one that a statement stopped
+/// half-way left behind. (PostgreSQL runs each of these writes as one
+/// statement, which never leaves a transaction open.)
+pub async fn connection_is_clean(conn: &mut Conn) -> bool {
+    match backend_of(conn) {
         Backend::Sqlite => {
             let query_only: i64 = sqlx::query_scalar("PRAGMA query_only")
                 .fetch_one(&mut *conn)
