@@ -13,7 +13,8 @@ use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Argon2, Params, Version};
+use argon2_memory::Memory;
 use serde_json::json;
 
 use super::http::Conn;
@@ -305,7 +306,8 @@ pub(super) fn paired(
 }
 
 /// The argon2id hash rate with every core busy, and the CPU time (ms) of one hash. Each thread
-/// hashes in one working memory reused from hash to hash, as kmc-server does: allocating the
+/// hashes in one working memory reused from hash to hash, held as kmc-server holds it
+/// ([`argon2_memory::Memory`], in huge pages where the kernel offers them): allocating the
 /// 19 MiB per hash (argon2's `hash_password_into`) adds page faults and zeroing whose cost
 /// swings with the allocator's state, 74–104 hashes/s against 116–128 reused on one run here.
 pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
@@ -317,12 +319,13 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
             let params = params.clone();
             let barrier = barrier.clone();
             std::thread::spawn(move || {
-                let mut memory = vec![Block::default(); params.block_count()];
+                let mut memory = Memory::new();
+                let memory = memory.blocks(params.block_count());
                 let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
                 let salt = [i as u8; 16];
                 let mut out = [0u8; 32];
                 // One untimed hash: the memory's pages are touched before the clock starts.
-                a.hash_password_into_with_memory(b"warm", &salt, &mut out, &mut memory)
+                a.hash_password_into_with_memory(b"warm", &salt, &mut out, &mut *memory)
                     .map_err(|e| e.to_string())?;
                 barrier.wait();
                 let start = Instant::now();
@@ -333,7 +336,7 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
                         b"correct horse battery staple",
                         &salt,
                         &mut out,
-                        &mut memory,
+                        &mut *memory,
                     )
                     .map_err(|e| e.to_string())?;
                     n += 1;

@@ -7,7 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Argon2, Params, Version};
+// argon2's working memory, owned by one hashing thread and reused for each of its hashes, in
+// huge pages where the kernel has them (see the crate). Allocating it per hash let glibc keep
+// the freed blocks in per-thread arenas: a flood of sign-ins took the server from 29 to
+// 560 MiB. One memory per thread exists.
+use argon2_memory::Memory;
 use kaltura_api::codes;
 use rand::rngs::OsRng;
 use tokio::sync::oneshot;
@@ -76,23 +81,6 @@ pub struct Hasher {
 
 /// One hash to compute, with the working memory of the thread that takes it.
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
-
-/// argon2's working memory (19 MiB at the OWASP cost), owned by one hashing
-/// thread and reused for each of its hashes. Allocating it per hash let
-/// glibc keep the freed blocks in per-thread arenas: a flood of sign-ins
-/// took the server from 29 to 560 MiB. One block per thread exists.
-#[derive(Default)]
-struct Memory(Vec<Block>);
-
-impl Memory {
-    /// At least `n` blocks of it.
-    fn blocks(&mut self, n: usize) -> &mut [Block] {
-        if self.0.len() < n {
-            self.0 = vec![Block::default(); n];
-        }
-        &mut self.0[..n]
-    }
-}
 
 /// Hashes `password` with `argon` into a PHC string, in reused memory.
 fn hash_in(memory: &mut Memory, argon: &Argon2<'_>, password: &[u8]) -> anyhow::Result<String> {
@@ -177,7 +165,7 @@ impl Hasher {
             .map(|n| n.get())
             .unwrap_or(2);
         let dummy = hash_in(
-            &mut Memory::default(),
+            &mut Memory::new(),
             &argon,
             crate::auth::random_token().as_bytes(),
         )?;
@@ -188,7 +176,7 @@ impl Hasher {
             std::thread::Builder::new()
                 .name("kmc-argon2".into())
                 .spawn(move || {
-                    let mut memory = Memory::default();
+                    let mut memory = Memory::new();
                     loop {
                         // One thread waits in `recv` holding the lock, the
                         // others for the lock; the guard ends with the line.
