@@ -55,7 +55,12 @@ impl Memory {
         if !fits {
             // The old memory goes before the new is mapped: one thread never holds two.
             self.0 = Backing::None;
-            self.0 = match Region::map(n) {
+            // Below one huge page (the tests' cheap cost) a mapping would only round the
+            // memory up to 2 MiB.
+            let region = (n.saturating_mul(Block::SIZE) >= HUGE_PAGE)
+                .then(|| Region::map(n))
+                .flatten();
+            self.0 = match region {
                 Some(r) => Backing::Mapped(r),
                 None => Backing::Heap(vec![Block::default(); n]),
             };
@@ -67,8 +72,8 @@ impl Memory {
         }
     }
 
-    /// Whether the blocks are in a mapping advised for huge pages (false before the first use
-    /// and where mapping failed).
+    /// Whether the blocks are in a mapping advised for huge pages (false before the first use,
+    /// for less than one huge page, and where mapping failed).
     pub fn is_mapped(&self) -> bool {
         matches!(self.0, Backing::Mapped(_))
     }
@@ -193,9 +198,18 @@ mod tests {
     #[test]
     fn the_first_block_starts_on_a_huge_page_boundary() {
         let mut m = Memory::new();
-        m.blocks(1);
+        m.blocks(HUGE_PAGE / Block::SIZE);
         assert!(m.is_mapped());
         assert_eq!(m.address().unwrap() % HUGE_PAGE, 0);
+    }
+
+    #[test]
+    fn less_than_a_huge_page_is_an_ordinary_allocation_and_grows_into_a_mapping() {
+        let mut m = Memory::new();
+        assert_eq!(m.blocks(64).len(), 64);
+        assert!(!m.is_mapped(), "64 KiB would have taken a whole 2 MiB page");
+        assert_eq!(m.blocks(19 * 1024).len(), 19 * 1024);
+        assert!(m.is_mapped());
     }
 
     #[test]
