@@ -164,19 +164,24 @@ impl Hasher {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let dummy = hash_in(
-            &mut Memory::new(),
-            &argon,
-            crate::auth::random_token().as_bytes(),
-        )?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let (warmed, warm_ups) = mpsc::channel();
         for _ in 0..threads {
             let queue = queue.clone();
+            let (argon, warmed) = (argon.clone(), warmed.clone());
             std::thread::Builder::new()
                 .name("kmc-argon2".into())
                 .spawn(move || {
                     let mut memory = Memory::new();
+                    // A first hash of a random password maps and faults in this
+                    // thread's memory before any request waits on it (in huge
+                    // pages the kernel may first compact memory: up to 100 ms
+                    // once, seen here). One of them is the dummy.
+                    let warm_up =
+                        hash_in(&mut memory, &argon, crate::auth::random_token().as_bytes());
+                    let _ = warmed.send(warm_up);
+                    drop(warmed);
                     loop {
                         // One thread waits in `recv` holding the lock, the
                         // others for the lock; the guard ends with the line.
@@ -188,6 +193,12 @@ impl Hasher {
                     }
                 })?;
         }
+        drop(warmed);
+        let mut dummy = None;
+        for warm_up in warm_ups {
+            dummy.get_or_insert(warm_up?);
+        }
+        let dummy = dummy.ok_or_else(|| anyhow::anyhow!("no hashing thread started"))?;
         Ok(Self {
             argon,
             jobs,
