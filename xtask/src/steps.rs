@@ -136,6 +136,12 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
         if std::env::var_os("WASM_BINDGEN_TEST_TIMEOUT").is_none() {
             cmd.env("WASM_BINDGEN_TEST_TIMEOUT", "180");
         }
+        // Nor is its 5 s for chromedriver to listen: a CI run on 2026-12-02 failed there
+        // ("driver failed to bind port during startup"), chromedriver started but not yet
+        // listening when the runner gave up and killed it.
+        if std::env::var_os("WASM_BINDGEN_TEST_DRIVER_TIMEOUT").is_none() {
+            cmd.env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60");
+        }
         // Chromium flags that keep it off the network (a fresh profile comes from chromedriver).
         // A webdriver.json the app keeps at its root, or one the caller names, wins.
         if std::env::var_os("WASM_BINDGEN_TEST_WEBDRIVER_JSON").is_none()
