@@ -74,13 +74,15 @@ impl Memory {
 
     /// Whether the blocks are in a mapping advised for huge pages (false before the first use,
     /// for less than one huge page, and where mapping failed).
-    pub fn is_mapped(&self) -> bool {
+    #[cfg(test)]
+    fn is_mapped(&self) -> bool {
         matches!(self.0, Backing::Mapped(_))
     }
 
-    /// The address of the first block, where there is one (for tests that look it up in
+    /// The address of the first block, where there is one (to look it up in
     /// `/proc/self/smaps`).
-    pub fn address(&self) -> Option<usize> {
+    #[cfg(test)]
+    fn address(&self) -> Option<usize> {
         match &self.0 {
             Backing::None => None,
             Backing::Mapped(r) => Some(r.blocks.as_ptr() as usize),
@@ -125,23 +127,23 @@ impl Region {
         .ok()?;
         let map = NonNull::new(map)?;
         let skip = map.as_ptr().cast::<u8>().align_offset(HUGE_PAGE);
-        if skip.checked_add(len)? > map_len {
-            // Not reachable: the kernel's mappings are page-aligned, so `skip < HUGE_PAGE`.
-            // SAFETY: exactly the mapping made above, not yet shared.
-            let _ = unsafe { mm::munmap(map.as_ptr(), map_len) };
-            return None;
-        }
         let start = map.as_ptr().cast::<u8>().wrapping_add(skip);
-        // SAFETY: [start, start + len) lies inside the mapping made above, which nothing else
-        // uses yet. MADV_HUGEPAGE changes only how the kernel backs the pages, never what they
-        // hold. A kernel without transparent huge pages refuses it, and 4 KiB pages remain.
-        let _ = unsafe { mm::madvise(start.cast(), len, Advice::LinuxHugepage) };
-        Some(Self {
+        // Owned from here: every way out below unmaps it.
+        let region = Self {
             map,
             map_len,
             blocks: NonNull::new(start.cast())?,
             len: n,
-        })
+        };
+        // Always true: the kernel's mappings are page-aligned, so `skip < HUGE_PAGE`.
+        if skip.checked_add(len)? > map_len {
+            return None;
+        }
+        // SAFETY: [start, start + len) lies inside the mapping made above, which nothing else
+        // uses yet. MADV_HUGEPAGE changes only how the kernel backs the pages, never what they
+        // hold. A kernel without transparent huge pages refuses it, and 4 KiB pages remain.
+        let _ = unsafe { mm::madvise(start.cast(), len, Advice::LinuxHugepage) };
+        Some(region)
     }
 
     fn slice(&mut self, n: usize) -> &mut [Block] {

@@ -16,6 +16,10 @@ use super::{Env, Row, mib, percentile, rss_sampler};
 
 /// Allowed RSS growth over the baseline.
 const RSS_GROWTH_MIB: u64 = 64;
+/// Under attack, the normal client's first sign-in starts this long after the slow clients do
+/// (they open over the first two seconds), and then one starts every [`EVERY`].
+const FIRST: Duration = Duration::from_secs(3);
+const EVERY: Duration = Duration::from_secs(2);
 
 enum SlowEnd {
     /// The connection could not be opened.
@@ -92,13 +96,14 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let body = json!({"loginId": "normal@example.com", "password": password, "partnerId": partner});
 
     // Unloaded: a warm-up, then as many timed sign-ins on fresh connections as the attack
-    // below will time (one every 2 s from its third second to two before its end), so the two
+    // below will time (one every [`EVERY`] from [`FIRST`] to one [`EVERY`] before its end), so the two
     // maxima compared are maxima of equally many samples. With five here, a max of five was
     // compared with a max of eighteen, and once hashes took 15 ms one run in three failed by
     // under a millisecond on this VM's scheduling noise alone.
     timed_sign_in(addr, &body).await?;
     let mut unloaded = Vec::new();
-    for _ in 0..(secs.saturating_sub(3) / 2).max(5) {
+    let timed = secs.saturating_sub(FIRST.as_secs()) / EVERY.as_secs();
+    for _ in 0..timed.max(5) {
         unloaded.push(timed_sign_in(addr, &body).await?);
     }
     unloaded.sort_by(f64::total_cmp);
@@ -115,16 +120,16 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             tokio::spawn(slow_client(addr, i, start_in, until))
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(FIRST).await;
     let mut loaded = Vec::new();
     let mut failures = Vec::new();
-    while Instant::now() + Duration::from_secs(2) < until {
+    while Instant::now() + EVERY < until {
         let t = Instant::now();
         match timed_sign_in(addr, &body).await {
             Ok(ms) => loaded.push(ms),
             Err(e) => failures.push(e),
         }
-        tokio::time::sleep(Duration::from_secs(2).saturating_sub(t.elapsed())).await;
+        tokio::time::sleep(EVERY.saturating_sub(t.elapsed())).await;
     }
     let (mut refused, mut open, mut closed) = (0, 0, Vec::new());
     for t in slow {
