@@ -8,10 +8,6 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-// argon2's working memory, owned by one hashing thread and reused for each of its hashes, in
-// huge pages where the kernel has them (see the crate). Allocating it per hash let glibc keep
-// the freed blocks in per-thread arenas: a flood of sign-ins took the server from 29 to
-// 560 MiB. One memory per thread exists.
 use argon2_memory::Memory;
 use kaltura_api::codes;
 use rand::rngs::OsRng;
@@ -79,7 +75,11 @@ pub struct Hasher {
     dummy: Arc<str>,
 }
 
-/// One hash to compute, with the working memory of the thread that takes it.
+/// One hash to compute, with the working memory of the thread that takes it:
+/// owned by that thread and reused for each of its hashes, in huge pages
+/// where the kernel has them (see `argon2_memory`). Allocating it per hash
+/// let glibc keep the freed blocks in per-thread arenas: a flood of sign-ins
+/// took the server from 29 to 560 MiB. One memory per thread exists.
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 /// Hashes `password` with `argon` into a PHC string, in reused memory.
@@ -176,8 +176,8 @@ impl Hasher {
                     let mut memory = Memory::new();
                     // A first hash of a random password maps and faults in this
                     // thread's memory before any request waits on it (in huge
-                    // pages the kernel may first compact memory: up to 100 ms
-                    // once, seen here). One of them is the dummy.
+                    // pages the kernel may first compact memory: 72 and 120 ms
+                    // once each, seen here). One of them is the dummy.
                     let warm_up =
                         hash_in(&mut memory, &argon, crate::auth::random_token().as_bytes());
                     let _ = warmed.send(warm_up);
