@@ -453,6 +453,40 @@ mod tests {
         );
     }
 
+    /// The tests' cheap cost keeps argon2's memory on the heap; 4 MiB puts it
+    /// in the huge-page mapping production uses. Forty verifications at once
+    /// keep every hashing thread busy in its own mapped memory: each must get
+    /// its own answer, right or wrong, whatever ran in that memory before.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn forty_parallel_verifications_in_mapped_memory_each_get_their_own_answer() {
+        let cost = HashCost {
+            memory_kib: 4096,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let h = Hasher::new(cost).unwrap();
+        let (a, b) = (
+            h.hash("first passphrase").await.unwrap(),
+            h.hash("second passphrase").await.unwrap(),
+        );
+        let checks: Vec<_> = (0..40)
+            .map(|i| {
+                let (h, stored) = (h.clone(), if i % 2 == 0 { a.clone() } else { b.clone() });
+                let (guess, right) = match i % 4 {
+                    0 => ("first passphrase", true),
+                    1 => ("second passphrase", true),
+                    2 => ("second passphrase", false),
+                    _ => ("first passphrase", false),
+                };
+                tokio::spawn(async move { (h.verify(Some(&stored), guess).await.unwrap(), right) })
+            })
+            .collect();
+        for check in checks {
+            let (verified, right) = check.await.unwrap();
+            assert_eq!(verified, right);
+        }
+    }
+
     #[test]
     fn the_production_cost_is_at_least_owasps() {
         let c = HashCost::OWASP;
