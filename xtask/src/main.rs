@@ -18,6 +18,7 @@
 //! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
 
 mod ctx;
+mod late_preloads;
 mod pg;
 mod precompress;
 mod setup;

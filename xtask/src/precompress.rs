@@ -3,7 +3,8 @@
 //! (or any static host that serves precompressed files) answers them at the strongest
 //! compression without spending CPU per request.
 //!
-//! First it puts the static card's translations into `index.html` ([`crate::static_card`]).
+//! First it puts the static card's translations into `index.html` ([`crate::static_card`]) and
+//! moves its preloads after the card ([`crate::late_preloads`]).
 //!
 //! Trunk runs it as a `post_build` hook (`Trunk.toml`) on its staging folder
 //! (`TRUNK_STAGING_DIR`); debug builds (`trunk serve`) skip it, since their wasm is large and
@@ -30,8 +31,11 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("TRUNK_STAGING_DIR").map(PathBuf::from))
         .unwrap_or_else(|| root.join("dist"));
-    if dir.join("index.html").is_file() && dir.join("locales").is_dir() {
-        crate::static_card::translate(&dir)?;
+    if dir.join("index.html").is_file() {
+        if dir.join("locales").is_dir() {
+            crate::static_card::translate(&dir)?;
+        }
+        crate::late_preloads::apply(&dir)?;
     }
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut done = 0;

@@ -333,13 +333,15 @@ async fn text_typed_into_the_static_card_before_the_app_takes_over_is_kept_with_
     browser.click_testid("login-submit").await;
     wait_signed_in(&browser, &account).await;
 
-    // config.json was preloaded beside the module and that one fetch was used.
-    let fetched = browser
-        .js("return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/config.json')).length")
-        .await;
-    assert_eq!(
-        fetched, 1,
-        "config.json is fetched once (the preload is used)"
-    );
+    // config.json, the JS glue and the wasm were preloaded (from the script after the card)
+    // and those fetches were used: one each.
+    for suffix in ["/config.json", ".js", "_bg.wasm"] {
+        let fetched = browser
+            .js(&format!(
+                "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('{suffix}')).length"
+            ))
+            .await;
+        assert_eq!(fetched, 1, "{suffix} is fetched once (the preload is used)");
+    }
     browser.close().await;
 }
