@@ -11,7 +11,7 @@
 //!    over PostgreSQL, each next to the argon2id ceiling, and the database round trips of one
 //!    sign-in.
 //!
-//! Options: `--only sizes|page|lighthouse|login|stores` (repeatable), `--loads N` (default 20),
+//! Options: `--only sizes|page|lighthouse|login|stores` (repeatable), `--loads N` (default 30),
 //! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.
@@ -46,7 +46,7 @@ struct Options {
 fn parse(rest: &[String]) -> Result<Options, String> {
     let mut o = Options {
         only: Vec::new(),
-        loads: 20,
+        loads: 30,
         seconds: 30,
         no_build: false,
     };
