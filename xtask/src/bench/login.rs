@@ -18,6 +18,7 @@ use argon2_memory::Memory;
 use serde_json::json;
 
 use super::http::Conn;
+use super::loadgen::Clients;
 use super::{TempDir, cpu, loadavg, percentile, start_server};
 use crate::ctx::Ctx;
 use crate::scratch::cli;
@@ -38,18 +39,26 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         .unwrap_or(1);
     let tmp = TempDir::new("login")?;
     let (server_proc, addr) = start_server(ctx, server, tmp.path())?;
-    let bodies = Arc::new(bench_logins(
+    let bodies = bench_logins(
         server,
         &tmp.path().join("data"),
         &[],
         LEVELS.iter().copied().max().unwrap_or(1),
-    )?);
+    )?;
     probe(addr, &bodies[0])?;
+    // Client `i` signs in as login `i`.
+    let clients_of = |n: usize| {
+        Clients::new(
+            (0..n)
+                .map(|i| (addr, bodies[i % bodies.len()].clone()))
+                .collect(),
+        )
+    };
 
     // Untimed warm-up: the server's first logins start its blocking threads and their
     // allocator arenas and fill SQLite's cache; that start-up belongs to no level.
     println!("warming up for 3 s …");
-    let _ = load(addr, bodies.clone(), LEVELS[0], Duration::from_secs(3));
+    let _ = clients_of(LEVELS[0])?.round(Duration::from_secs(3));
     let mut rows = Vec::new();
     let mut breakdowns = Vec::new();
     let mut single_ms = Vec::new();
@@ -59,9 +68,8 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             duration.as_secs()
         );
         let load_before = loadavg();
-        let p = paired(cores, duration, Some(server_proc.id()), |d| {
-            load(addr, bodies.clone(), clients, d)
-        })?;
+        let mut load = clients_of(clients)?;
+        let p = paired(cores, duration, Some(server_proc.id()), |d| load.round(d))?;
         let r = p.result;
         let rate = r.ok as f64 / r.elapsed.as_secs_f64();
         println!(
@@ -378,90 +386,6 @@ impl LoadResult {
             self.first_error = other.first_error;
         }
     }
-}
-
-/// `clients` threads each post logins back to back on their own connection until `dur` is up.
-/// `clients` threads, each on its own connection signing in with its own body (its own
-/// login) in a loop for `dur`.
-pub(super) fn load(
-    addr: SocketAddr,
-    bodies: Arc<Vec<Vec<u8>>>,
-    clients: usize,
-    dur: Duration,
-) -> LoadResult {
-    let barrier = Arc::new(Barrier::new(clients + 1));
-    let handles: Vec<_> = (0..clients)
-        .map(|i| {
-            let bodies = bodies.clone();
-            let barrier = barrier.clone();
-            std::thread::Builder::new()
-                .stack_size(256 * 1024)
-                .spawn(move || {
-                    let mut conn = Conn::new(addr, Duration::from_secs(60));
-                    let mut lat = Vec::new();
-                    let mut errors = 0u64;
-                    let mut first_error = None;
-                    barrier.wait();
-                    let deadline = Instant::now() + dur;
-                    while Instant::now() < deadline {
-                        let t = Instant::now();
-                        let body = &bodies[i % bodies.len()];
-                        match conn.request("POST", LOGIN_PATH, Some("application/json"), body) {
-                            Ok(r) if is_success(r.status, &r.body) => {
-                                lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                            }
-                            Ok(r) => {
-                                errors += 1;
-                                first_error.get_or_insert_with(|| {
-                                    format!(
-                                        "HTTP {} {}",
-                                        r.status,
-                                        r.text().chars().take(200).collect::<String>()
-                                    )
-                                });
-                            }
-                            Err(e) => {
-                                errors += 1;
-                                first_error.get_or_insert_with(|| e.to_string());
-                                // Don't spin on a refused connection.
-                                std::thread::sleep(Duration::from_millis(10));
-                            }
-                        }
-                    }
-                    (lat, errors, first_error)
-                })
-        })
-        .filter_map(Result::ok)
-        .collect();
-    let spawned = handles.len();
-    // Threads that could not be spawned would leave the barrier waiting forever.
-    for _ in spawned..clients {
-        let b = barrier.clone();
-        std::thread::spawn(move || b.wait());
-    }
-    barrier.wait();
-    let start = Instant::now();
-    let mut r = LoadResult {
-        ok: 0,
-        errors: 0,
-        latencies_ms: Vec::new(),
-        elapsed: Duration::ZERO,
-        first_error: (spawned < clients)
-            .then(|| format!("only {spawned} of {clients} client threads started")),
-    };
-    for h in handles {
-        if let Ok((lat, errors, first)) = h.join() {
-            r.ok += lat.len() as u64;
-            r.latencies_ms.extend(lat);
-            r.errors += errors;
-            if r.first_error.is_none() {
-                r.first_error = first;
-            }
-        }
-    }
-    r.elapsed = start.elapsed();
-    r.latencies_ms.sort_by(f64::total_cmp);
-    r
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 mod cpu;
 mod http;
 mod lighthouse;
+mod loadgen;
 mod login;
 mod pageload;
 mod sizes;

@@ -14,9 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::http::Conn;
-use super::login::{
-    Ceilings, LOGIN_PATH, LoadResult, bench_logins, is_success, load, paired, probe,
-};
+use super::loadgen::Clients;
+use super::login::{Ceilings, LOGIN_PATH, LoadResult, bench_logins, is_success, paired, probe};
 use super::{Launch, Proc, TempDir, loadavg, percentile, start_server_with};
 use crate::ctx::Ctx;
 use crate::pg;
@@ -50,12 +49,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             let url = cluster.create_database(&format!("bench_{replicas}"))?;
             global = vec!["--database-url".to_owned(), url];
         }
-        let bodies = Arc::new(bench_logins(
-            server,
-            &tmp.path().join("data"),
-            &global,
-            CLIENTS,
-        )?);
+        let bodies = bench_logins(server, &tmp.path().join("data"), &global, CLIENTS)?;
         let servers: Vec<(Proc, SocketAddr)> = (0..replicas)
             .map(|i| {
                 let log_name = format!("server{i}.log");
@@ -70,15 +64,14 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
         probe(addrs[0], &bodies[0])?;
         println!("{store} × {replicas}: warming up for 3 s …");
-        let _ = split_load(&addrs, &bodies, CLIENTS, Duration::from_secs(3));
+        let _ = split(&addrs, &bodies, CLIENTS)?.round(Duration::from_secs(3));
         println!(
             "{store} × {replicas}: {CLIENTS} clients for {} s …",
             duration.as_secs()
         );
         let load_before = loadavg();
-        let p = paired(cores, duration, None, |d| {
-            split_load(&addrs, &bodies, CLIENTS, d)
-        })?;
+        let mut load = split(&addrs, &bodies, CLIENTS)?;
+        let p = paired(cores, duration, None, |d| load.round(d))?;
         let result = p.result;
         let rate = result.ok as f64 / result.elapsed.as_secs_f64();
         println!(
@@ -110,37 +103,14 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
     Ok(report(cores, duration, &levels, round_trips))
 }
 
-/// `clients` clients split evenly over the replicas (each client keeps to one, as a load
-/// balancer keeping connections alive does), for `dur`; the merged result.
-fn split_load(
-    addrs: &[SocketAddr],
-    bodies: &Arc<Vec<Vec<u8>>>,
-    clients: usize,
-    dur: Duration,
-) -> LoadResult {
-    let n = addrs.len();
-    let parts: Vec<LoadResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, &addr)| {
-                // Each replica's clients sign in with their own logins.
-                let mine: Vec<Vec<u8>> = bodies.iter().skip(i).step_by(n).cloned().collect();
-                let share = clients / n + usize::from(i < clients % n);
-                s.spawn(move || load(addr, Arc::new(mine), share, dur))
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    // Side by side, not one after another: the level lasted as long as its longest part.
-    let elapsed = parts.iter().map(|p| p.elapsed).max().unwrap_or_default();
-    let mut merged = LoadResult::default();
-    for p in parts {
-        merged.merge(p);
-    }
-    merged.elapsed = elapsed;
-    merged.latencies_ms.sort_by(f64::total_cmp);
-    merged
+/// `clients` clients split evenly over the replicas, each keeping to one (as a load balancer
+/// keeping connections alive does) and signing in with its own login.
+fn split(addrs: &[SocketAddr], bodies: &[Vec<u8>], clients: usize) -> Result<Clients, String> {
+    Clients::new(
+        (0..clients)
+            .map(|i| (addrs[i % addrs.len()], bodies[i % bodies.len()].clone()))
+            .collect(),
+    )
 }
 
 /// Round trips to PostgreSQL per sign-in: a server whose database URL points at a counting
@@ -151,7 +121,7 @@ fn count_round_trips(
     server: &Path,
     dir: &Path,
     global: &[String],
-    bodies: &Arc<Vec<Vec<u8>>>,
+    bodies: &[Vec<u8>],
 ) -> Result<f64, String> {
     let url = global.get(1).ok_or("no database URL")?;
     let (relay, bursts) = relay_to(url)?;
