@@ -306,6 +306,11 @@ pub(super) fn paired(
         if let (Some(pid), Some(before)) = (server, before) {
             out.cpu.add_interval(&before, &cpu::snapshot(pid));
         }
+        println!(
+            "  round {}/{n}: {:.1}/s after a ceiling of {rate:.1}/s",
+            round + 1,
+            r.ok as f64 / r.elapsed.as_secs_f64()
+        );
         out.result.merge(r);
     }
     out.result.latencies_ms.sort_by(f64::total_cmp);
