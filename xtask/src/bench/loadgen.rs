@@ -147,24 +147,10 @@ impl Client {
             if let Some(parsed) = head(&self.buf)? {
                 break parsed;
             }
-            if stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| format!("read: {e}"))?
-                == 0
-            {
-                return Err("connection closed before a reply".into());
-            }
+            read_more(stream, &mut self.buf, "before a reply").await?;
         };
         while self.buf.len() < head + length {
-            if stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| format!("read: {e}"))?
-                == 0
-            {
-                return Err("connection closed inside a reply".into());
-            }
+            read_more(stream, &mut self.buf, "inside a reply").await?;
         }
         self.buf.drain(..head);
         self.buf.truncate(length);
@@ -174,6 +160,16 @@ impl Client {
     /// The last reply's body.
     fn body(&self) -> &[u8] {
         &self.buf
+    }
+}
+
+/// Reads what has arrived on `stream` into `buf`; `where_` says where a closed connection left
+/// the reply.
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>, where_: &str) -> Result<(), String> {
+    match stream.read_buf(buf).await {
+        Ok(0) => Err(format!("connection closed {where_}")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("read: {e}")),
     }
 }
 
