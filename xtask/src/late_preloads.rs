@@ -80,10 +80,14 @@ pub fn after_card(html: &str) -> Result<(String, usize), String> {
 /// (as trunk's minifier leaves it).
 fn is_preload(tag: &str) -> bool {
     let lower = tag.to_ascii_lowercase();
-    let Some(at) = lower.find(" rel=") else {
+    let Some(at) = lower
+        .match_indices("rel=")
+        .map(|(at, _)| at)
+        .find(|&at| lower[..at].ends_with(|c: char| c.is_ascii_whitespace()))
+    else {
         return false;
     };
-    let value = &lower[at + " rel=".len()..];
+    let value = &lower[at + "rel=".len()..];
     let value = match value.chars().next() {
         Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or_default(),
         _ => value
@@ -140,6 +144,8 @@ mod tests {
             r#"<link rel="preload" href="config.json" as="fetch" crossorigin="anonymous" />"#
         ));
         assert!(is_preload("<link href=/a.js REL='modulepreload'>"));
+        assert!(is_preload("<link href=/a.wasm\n  rel=preload as=fetch>"));
+        assert!(!is_preload("<link href=/x?rel=preload rel=icon>"));
         assert!(!is_preload("<link href=/s.css rel=stylesheet>"));
         assert!(!is_preload("<link href=/x rel=prefetch>"));
         assert!(!is_preload("<link href=/preload.css rel=stylesheet>"));
