@@ -19,17 +19,13 @@
 
 use serde_json::Value;
 
-/// The marker after which the script goes: the end of the static shell.
-const SHELL_END: &str = "</main>";
+use crate::static_card::{after_shell, attribute_value, script_literal};
 
-/// Rewrites `dir/index.html` with its preloads after the card.
-pub fn apply(dir: &std::path::Path) -> Result<(), String> {
-    let index = dir.join("index.html");
-    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
-    let (out, moved) = after_card(&html)?;
-    std::fs::write(&index, out).map_err(|e| format!("{}: {e}", index.display()))?;
+/// `html` with its preloads after the card.
+pub fn apply(html: &str) -> Result<String, String> {
+    let (out, moved) = after_card(html)?;
     println!("late preloads: {moved} preload(s) moved after the card");
-    Ok(())
+    Ok(out)
 }
 
 /// `html` with every `<link>` of `<head>` whose `rel` is `preload` or `modulepreload` moved into
@@ -60,25 +56,19 @@ pub fn after_card(html: &str) -> Result<(String, usize), String> {
         return Ok((html.to_owned(), 0));
     }
     head.push_str(&html[at..head_end]);
-    let rest = &html[head_end..];
-    let shell = rest
-        .find(SHELL_END)
-        .ok_or("index.html has no static shell (</main>)")?
-        + SHELL_END.len();
-    // A JSON string is a JS string literal; `<` escaped so nothing in it can end the script.
-    let text = Value::from(links).to_string().replace('<', "\\u003c");
     let script = format!(
-        "<script data-kmc-preloads>document.head.insertAdjacentHTML(\"beforeend\",{text})</script>"
+        "<script data-kmc-preloads>document.head.insertAdjacentHTML(\"beforeend\",{})</script>",
+        script_literal(&Value::from(links))
     );
     Ok((
-        format!("{head}{}{script}{}", &rest[..shell], &rest[shell..]),
+        after_shell(&format!("{head}{}", &html[head_end..]), &script)?,
         moved,
     ))
 }
 
 /// Whether a `<link …>` tag preloads: `rel` is `preload` or `modulepreload`, quoted or bare
 /// (as trunk's minifier leaves it).
-fn is_preload(tag: &str) -> bool {
+pub fn is_preload(tag: &str) -> bool {
     let lower = tag.to_ascii_lowercase();
     let Some(at) = lower
         .match_indices("rel=")
@@ -87,14 +77,8 @@ fn is_preload(tag: &str) -> bool {
     else {
         return false;
     };
-    let value = &lower[at + "rel=".len()..];
-    let value = match value.chars().next() {
-        Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or_default(),
-        _ => value
-            .split([' ', '\t', '\n', '>', '/'])
-            .next()
-            .unwrap_or_default(),
-    };
+    // A self-closing tag's bare value ends before its `/`.
+    let value = attribute_value(&lower[at + "rel=".len()..]).trim_end_matches('/');
     value
         .split_ascii_whitespace()
         .any(|r| r == "preload" || r == "modulepreload")

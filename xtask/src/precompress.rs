@@ -31,11 +31,16 @@ pub fn run(root: &Path, rest: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("TRUNK_STAGING_DIR").map(PathBuf::from))
         .unwrap_or_else(|| root.join("dist"));
-    if dir.join("index.html").is_file() {
-        if dir.join("locales").is_dir() {
-            crate::static_card::translate(&dir)?;
+    let index = dir.join("index.html");
+    if index.is_file() {
+        let mut html =
+            std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+        let locales = dir.join("locales");
+        if locales.is_dir() {
+            html = crate::static_card::translate(&html, &locales)?;
         }
-        crate::late_preloads::apply(&dir)?;
+        html = crate::late_preloads::apply(&html)?;
+        write(&index, html.as_bytes())?;
     }
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut done = 0;

@@ -26,13 +26,10 @@ const RTL: [&str; 4] = ["he", "ar", "fa", "ur"];
 /// The marker after which the script goes: the end of the static shell.
 const SHELL_END: &str = "</main>";
 
-/// Rewrites `dir/index.html` with the card's translations, reading `dir/locales/*.json`.
-pub fn translate(dir: &Path) -> Result<(), String> {
-    let index = dir.join("index.html");
-    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
-    let locales = dir.join("locales");
+/// `html` with the card's translations, read from the language files in `locales`.
+pub fn translate(html: &str, locales: &Path) -> Result<String, String> {
     let mut files = BTreeMap::new();
-    let entries = std::fs::read_dir(&locales).map_err(|e| format!("{}: {e}", locales.display()))?;
+    let entries = std::fs::read_dir(locales).map_err(|e| format!("{}: {e}", locales.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         let (Some(tag), Some("json")) = (
@@ -45,14 +42,13 @@ pub fn translate(dir: &Path) -> Result<(), String> {
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         files.insert(tag.to_owned(), text);
     }
-    let out = with_script(&html, &files)?;
-    std::fs::write(&index, out).map_err(|e| format!("{}: {e}", index.display()))?;
+    let out = with_script(html, &files)?;
     println!(
         "static card: {} key(s) in {} language(s)",
-        card_keys(&html).len(),
+        card_keys(html).len(),
         files.len()
     );
-    Ok(())
+    Ok(out)
 }
 
 /// `html` with the translating script after the static shell; `files` maps a language tag to
@@ -82,14 +78,38 @@ pub fn with_script(html: &str, files: &BTreeMap<String, String>) -> Result<Strin
         }
         table.insert(tag.clone(), Value::Object(picked));
     }
-    // `<` never appears raw inside the script, so no message can end it early.
-    let data = Value::Object(table).to_string().replace('<', "\\u003c");
-    let script = format!("<script data-kmc-static-card>{PICKER}({data})</script>");
+    let data = script_literal(&Value::Object(table));
+    after_shell(
+        html,
+        &format!("<script data-kmc-static-card>{PICKER}({data})</script>"),
+    )
+}
+
+/// `html` with `tag` right after the static shell (`</main>`), where the card is parsed.
+pub fn after_shell(html: &str, tag: &str) -> Result<String, String> {
     let at = html
         .find(SHELL_END)
         .ok_or("index.html has no static shell (</main>)")?
         + SHELL_END.len();
-    Ok(format!("{}{script}{}", &html[..at], &html[at..]))
+    Ok(format!("{}{tag}{}", &html[..at], &html[at..]))
+}
+
+/// `value` as JSON, which is a JavaScript literal, for an inline script: `<` never appears raw
+/// inside it, so nothing in it can end the script early.
+pub fn script_literal(value: &Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+/// The value of an attribute, from just after its `=`: quoted, or bare as trunk's minifier
+/// leaves it (up to whitespace or the tag's end).
+pub fn attribute_value(rest: &str) -> &str {
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or_default(),
+        _ => rest
+            .split(|c: char| c.is_ascii_whitespace() || c == '>')
+            .next()
+            .unwrap_or_default(),
+    }
 }
 
 /// Every key the card names, in `data-i18n` and `data-i18n-label` attributes (quoted as in the
@@ -100,13 +120,10 @@ pub fn card_keys(html: &str) -> Vec<String> {
         let mut rest = html;
         while let Some(at) = rest.find(attr) {
             rest = &rest[at + attr.len()..];
-            let value = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => rest[1..].split(q).next(),
-                _ => rest.split([' ', '\t', '\n', '>']).next(),
-            };
-            let Some(key) = value.filter(|k| !k.is_empty()) else {
+            let key = attribute_value(rest);
+            if key.is_empty() {
                 continue;
-            };
+            }
             if !keys.iter().any(|k| k == key) {
                 keys.push(key.to_owned());
             }

@@ -194,7 +194,7 @@ fn plain_form(index: &str) -> String {
             lower[found..]
                 .find("</script>")
                 .map_or(index.len(), |e| found + e + "</script>".len())
-        } else if tag.starts_with("<link") && tag.contains("preload") {
+        } else if tag.starts_with("<link") && crate::late_preloads::is_preload(tag) {
             tag_end
         } else {
             out.push_str(&index[found..tag_end]);
