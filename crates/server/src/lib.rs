@@ -29,7 +29,7 @@ use axum::Router;
 use axum::response::IntoResponse as _;
 
 use crate::auth::crypto::SecretBox;
-use crate::auth::lockout::Limits;
+use crate::auth::lockout::{Limits, Proof};
 use crate::auth::passwords::{DEFAULT_MAX_QUEUE, HashCost, Hasher};
 use crate::auth::rate_limit::ResetLimiter;
 use crate::auth::throttle::{ClientLimits, ClientThrottle};
@@ -135,8 +135,12 @@ pub struct Config {
 
 /// The shared state behind every request.
 pub struct Inner {
-    /// The database.
+    /// The database: every commit synced before it is answered.
     pub pool: Pool,
+    /// The same database for the two commits of a sign-in whose loss in a
+    /// power cut is on the safe side (its reservation and a password-only
+    /// success), not synced on their own ([`store::open_unsynced`]).
+    pub unsynced: Pool,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// Answer-shaping settings.
@@ -151,6 +155,20 @@ pub struct Inner {
     pub reset_limiter: ResetLimiter,
     /// Per-client limits on password checks.
     pub client_throttle: Arc<ClientThrottle>,
+}
+
+impl Inner {
+    /// The pool a right password's acceptance and its session commit on:
+    /// unsynced for a password alone (lost in a power cut, it signs its
+    /// holder out and brings back failures it forgave, both on the safe
+    /// side), synced when it records a code's step, which must never work
+    /// again.
+    pub fn success_pool(&self, proof: Proof) -> &Pool {
+        match proof {
+            Proof::Password => &self.unsynced,
+            Proof::Code { .. } => &self.pool,
+        }
+    }
 }
 
 /// Cheaply cloneable handle on [`Inner`].
@@ -168,6 +186,7 @@ impl AppState {
     /// Opens the database (applying migrations), the key file and the mailer.
     pub async fn open(opts: Options) -> anyhow::Result<Self> {
         let pool = store::open(&opts.data_dir, &opts.db).await?;
+        let unsynced = store::open_unsynced(&opts.data_dir, &opts.db, &pool).await?;
         let key_file = opts
             .secret_key_file
             .clone()
@@ -187,6 +206,7 @@ impl AppState {
         };
         Ok(Self(Arc::new(Inner {
             pool,
+            unsynced,
             clock: opts.clock,
             config: Config {
                 issuer: opts.issuer,

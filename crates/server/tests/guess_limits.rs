@@ -510,16 +510,41 @@ async fn of_eight_parallel_uses_of_one_reset_link_exactly_one_sets_its_password(
     assert_eq!(t.user_get(&ks).await["id"], EMAIL);
 }
 
-/// Every connection the pool holds, taken at once, is clean: a sign-in
+/// `PRAGMA synchronous` of a connection of `pool` (1 NORMAL, 2 FULL).
+async fn sync_level(pool: &kmc_server::store::Pool) -> i64 {
+    sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_a_reservation_and_a_password_only_success_commit_without_their_own_fsync() {
+    use kmc_server::auth::lockout::Proof;
+    let t = app().await;
+    if t.db_url.is_some() {
+        // PostgreSQL flushes every commit: one pool serves both.
+        return;
+    }
+    let s = &t.state;
+    assert_eq!(sync_level(&s.pool).await, 2, "synced: every other write");
+    assert_eq!(sync_level(&s.unsynced).await, 1, "reservations");
+    assert_eq!(sync_level(s.success_pool(Proof::Password)).await, 1);
+    assert_eq!(sync_level(s.success_pool(Proof::Code { step: 1 })).await, 2);
+}
+
+/// Every connection both pools hold, taken at once, is clean: a sign-in
 /// stopped half-way never gives back one left inside its batch.
 async fn every_pooled_connection_is_clean(t: &TestApp) {
-    let n = t.state.pool.options().get_max_connections();
-    let mut held = Vec::new();
-    for _ in 0..n {
-        held.push(t.state.pool.acquire().await.unwrap());
-    }
-    for conn in &mut held {
-        assert!(kmc_server::store::connection_is_clean(conn).await);
+    for pool in [&t.state.pool, &t.state.unsynced] {
+        let n = pool.options().get_max_connections();
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            assert!(kmc_server::store::connection_is_clean(conn).await);
+        }
     }
 }
 

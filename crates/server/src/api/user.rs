@@ -96,8 +96,9 @@ pub async fn check_password(
     // before any guess budget is touched.
     let _admission = state.hasher.admit()?;
     // One statement reads the login and its accounts and reserves the
-    // check; the connection is given back before the hash.
-    let mut conn = state.pool.acquire().await?;
+    // check (unsynced: lost in a power cut, it gives a guess back); the
+    // connection is given back before the hash.
+    let mut conn = state.unsynced.acquire().await?;
     let reserved =
         lockout::reserve_for_email(&mut conn, email, state.now(), state.config.limits).await?;
     drop(conn);
@@ -259,9 +260,9 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
         epoch: login.session_epoch,
     };
     // Accepting the check and creating the session commit together, in one
-    // commit (synced on SQLite only when it records a code's step). A
-    // refusal is counted afterwards, on another connection.
-    let mut conn = state.pool.acquire().await?;
+    // commit, synced only when it records a code's step. A refusal is
+    // counted afterwards, on another connection.
+    let mut conn = state.success_pool(proof).acquire().await?;
     let created = sessions::create_on_success(&mut conn, &r, proof, new, now).await?;
     drop(conn);
     let ks = match created {

@@ -25,9 +25,8 @@
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
-use sqlx::pool::PoolConnection;
 
-use crate::store::{self, Backend, Conn, LOGIN_COLUMNS, Login, Partner, Pool};
+use crate::store::{self, Conn, LOGIN_COLUMNS, Login, Partner, Pool};
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy)]
@@ -133,41 +132,34 @@ struct ReservedRow {
 /// spent (by failures or by checks still in flight). Only a refusal reads
 /// again, to tell a blocked login from an unknown email.
 ///
-/// On SQLite the reservation commits without an fsync of its own
-/// ([`store::sqlite_without_fsync`]): losing it in a power cut gives back
-/// a guess, and no answer rests on it alone. A failed check ends in a
-/// write that syncs ([`fail`]), and that fsync of the shared WAL makes this
-/// earlier commit durable before the failure is answered. A process crash
-/// loses nothing: the commit is in the WAL.
+/// Run it on a connection of the unsynced pool ([`store::open_unsynced`]):
+/// on SQLite the reservation then commits without an fsync of its own, and
+/// losing it in a power cut gives back a guess; no answer rests on it
+/// alone. A failed check ends in a write that syncs ([`fail`], on the
+/// synced pool), and that fsync of the shared WAL makes this earlier commit
+/// durable before the failure is answered. A process crash loses nothing:
+/// the commit is in the WAL. One statement in its own transaction: a
+/// request dropped while it runs cannot leave the connection inside one.
 pub async fn reserve_for_email(
-    conn: &mut PoolConnection<Any>,
+    conn: &mut Conn,
     email: &str,
     now: i64,
     limits: Limits,
 ) -> sqlx::Result<Reserved> {
     let backend = store::backend_of(conn);
-    let update = format!(
+    let sql = format!(
         "UPDATE logins SET {RESERVE_SET}
          WHERE {email} AND {RESERVE_WHERE}
          RETURNING {LOGIN_COLUMNS}, failed_attempts, {partners} AS partners",
         email = store::email_match(backend),
         partners = store::partners_json(backend, "logins.id"),
     );
-    let sql = match backend {
-        Backend::Sqlite => store::sqlite_without_fsync(&update),
-        Backend::Postgres => update,
-    };
-    // Stopped half-way (an error, or the request dropped), the batch may
-    // leave the connection without its fsync on commit: it is closed, not
-    // given back.
-    let mut batch = store::Batch::start(conn);
     let rows = sqlx::query_as::<_, ReservedRow>(&sql)
         .bind(email.trim())
         .bind(now)
         .bind(limits.max_attempts)
-        .fetch_all(batch.conn())
+        .fetch_all(&mut *conn)
         .await?;
-    let conn = batch.finished();
     let Some(row) = rows.into_iter().next() else {
         return Ok(match store::login_by_email_on(conn, email).await? {
             Some(_) => Reserved::Blocked,
@@ -440,7 +432,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reservation_gives_back_a_connection_that_syncs_every_commit() {
+    async fn a_reservation_gives_back_a_connection_outside_any_transaction() {
         let (_d, pool) = with_login(crate::store::test_pool_of_one().await).await;
         assert!(matches!(
             reserve_email(&pool, "a@b.c").await.unwrap(),
@@ -450,7 +442,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reservation_dropped_while_it_waits_leaves_a_connection_that_syncs() {
+    async fn a_reservation_dropped_while_it_waits_leaves_no_transaction_behind() {
         let (dir, pool) = crate::store::test_pool_of_one().await;
         let (dir, pool) = with_login((dir, pool)).await;
         let mut lock = crate::store::hold_logins_lock(dir.path(), &pool).await;
@@ -466,7 +458,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reservation_that_fails_half_way_closes_its_connection() {
+    async fn a_reservation_that_cannot_write_is_an_error_and_counts_nothing() {
         let (_d, pool) = with_login(crate::store::test_pool_of_one().await).await;
         let mut conn = pool.acquire().await.unwrap();
         crate::store::make_read_only(&mut conn).await;
@@ -475,8 +467,7 @@ mod tests {
                 .await
                 .is_err()
         );
-        drop(conn);
-        assert!(crate::store::next_connection_is_clean(&pool).await);
+        conn.close().await.unwrap();
         assert_eq!(counters(&pool).await, (0, 0, None));
     }
 

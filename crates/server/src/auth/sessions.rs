@@ -95,8 +95,9 @@ fn bind_new<'q>(
 /// neither. `Err` carries why the check was refused; nothing is written
 /// then, and the caller counts the refusal on another connection.
 ///
-/// On SQLite a password-only success commits without its own fsync
-/// ([`store::sqlite_without_fsync`]); one that records a code's step syncs.
+/// Run a password-only success on a connection of the unsynced pool
+/// ([`store::open_unsynced`]): on SQLite it then commits without its own
+/// fsync. One that records a code's step runs on the synced pool.
 ///
 /// One round trip on either database: on SQLite a batch of `BEGIN
 /// IMMEDIATE`, the `UPDATE`, an `INSERT` that runs only when the `UPDATE`
@@ -133,19 +134,9 @@ fn success_sql(backend: Backend, proof: Proof) -> String {
     let accept = lockout::accept_sql(proof);
     let values = "SELECT $5, $6, $7, $8, $9, $10, $11, $12";
     match backend {
-        Backend::Sqlite => {
-            let batch = format!(
-                "BEGIN IMMEDIATE; {accept}; {INSERT} {values} WHERE changes() = 1 RETURNING id; COMMIT"
-            );
-            match proof {
-                // Lost in a power cut, a password-only success signs its
-                // holder out (the KS is refused) and brings back failures
-                // it forgave: both on the safe side, so no fsync of its own.
-                Proof::Password => store::sqlite_without_fsync(&batch),
-                // A used code step must never work again: synced.
-                Proof::Code { .. } => batch,
-            }
-        }
+        Backend::Sqlite => format!(
+            "BEGIN IMMEDIATE; {accept}; {INSERT} {values} WHERE changes() = 1 RETURNING id; COMMIT"
+        ),
         Backend::Postgres => format!(
             "WITH accepted AS ({accept} RETURNING id) {INSERT} {values} FROM accepted RETURNING id"
         ),
@@ -326,15 +317,6 @@ mod tests {
         assert!(check(&pool, Some(&ks), NOW).await.is_ok());
         assert_eq!(sessions(&pool).await, 1);
         assert!(next_connection_is_clean(&pool).await);
-    }
-
-    #[test]
-    fn only_a_success_that_records_no_code_step_skips_its_fsync_on_sqlite() {
-        let unsynced = |b, p| success_sql(b, p).contains("synchronous = NORMAL");
-        assert!(unsynced(Backend::Sqlite, Proof::Password));
-        assert!(!unsynced(Backend::Sqlite, Proof::Code { step: 9 }));
-        assert!(!unsynced(Backend::Postgres, Proof::Password));
-        assert!(success_sql(Backend::Sqlite, Proof::Password).ends_with("synchronous = FULL"));
     }
 
     #[tokio::test]
