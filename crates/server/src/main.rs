@@ -29,8 +29,8 @@ struct Cli {
     /// it, SQLite in the data dir.
     #[arg(long, global = true, env = "KMC_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// Most database connections this process opens (on SQLite, each of
-    /// its two pools: synced, and unsynced for a sign-in's safe-side commits).
+    /// Most database connections this process opens (on SQLite, one more
+    /// carries a sign-in's unsynced commits).
     #[arg(long, global = true, default_value_t = 8)]
     db_max_connections: u32,
     /// Seconds a query may wait for a database connection before it fails.
