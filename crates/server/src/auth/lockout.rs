@@ -154,13 +154,18 @@ pub async fn reserve_for_email(
         email = store::email_match(backend),
         partners = store::partners_json(backend, "logins.id"),
     );
-    let rows = sqlx::query_as::<_, ReservedRow>(&sql)
+    // At most one row (emails are unique). `fetch_optional` also spares a
+    // reply: sqlx's SQLite worker sends the row and stops there, where
+    // `fetch_all` sends the statement's end as well, waking the async
+    // worker once more. SQLite makes all of a `RETURNING` statement's
+    // changes at its first row, and they commit as the worker resets it.
+    let row = sqlx::query_as::<_, ReservedRow>(&sql)
         .bind(email.trim())
         .bind(now)
         .bind(limits.max_attempts)
-        .fetch_all(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    let Some(row) = rows.into_iter().next() else {
+    let Some(row) = row else {
         return Ok(match store::login_by_email_on(conn, email).await? {
             Some(_) => Reserved::Blocked,
             None => Reserved::Unknown,
