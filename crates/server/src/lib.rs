@@ -186,7 +186,7 @@ impl AppState {
     /// Opens the database (applying migrations), the key file and the mailer.
     pub async fn open(opts: Options) -> anyhow::Result<Self> {
         let pool = store::open(&opts.data_dir, &opts.db).await?;
-        let unsynced = store::open_unsynced(&opts.data_dir, &opts.db, &pool).await?;
+        let unsynced = store::open_unsynced(&opts.db, &pool).await?;
         let key_file = opts
             .secret_key_file
             .clone()

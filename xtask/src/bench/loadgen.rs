@@ -26,20 +26,24 @@ pub(super) struct Clients {
 }
 
 impl Clients {
-    /// One client per `(server, sign-in body)`.
-    pub(super) fn new(targets: Vec<(SocketAddr, Vec<u8>)>) -> Result<Self, String> {
+    /// `n` clients spread evenly over the servers at `addrs`, each keeping to one (as a load
+    /// balancer keeping connections alive does); client `i` signs in with `bodies[i]` (its own
+    /// login, while there are as many bodies as clients).
+    pub(super) fn new(addrs: &[SocketAddr], bodies: &[Vec<u8>], n: usize) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
             .map_err(|e| format!("load generator runtime: {e}"))?;
-        let clients = targets
-            .into_iter()
-            .map(|(addr, body)| Client {
-                addr,
-                request: request(addr, &body),
-                stream: None,
-                buf: Vec::with_capacity(4096),
+        let clients = (0..n)
+            .map(|i| {
+                let addr = addrs[i % addrs.len()];
+                Client {
+                    addr,
+                    request: request(addr, &bodies[i % bodies.len()]),
+                    stream: None,
+                    buf: Vec::with_capacity(4096),
+                }
             })
             .collect();
         Ok(Self { runtime, clients })
@@ -61,10 +65,7 @@ impl Clients {
             }
             done
         });
-        let mut r = LoadResult {
-            elapsed: start.elapsed(),
-            ..LoadResult::default()
-        };
+        let mut r = LoadResult::default();
         for d in done {
             match d {
                 Ok((client, part)) => {
@@ -78,8 +79,8 @@ impl Clients {
                 }
             }
         }
+        // Latencies stay unsorted: `paired` sorts them once over all its rounds.
         r.elapsed = start.elapsed();
-        r.latencies_ms.sort_by(f64::total_cmp);
         r
     }
 }

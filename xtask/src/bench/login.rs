@@ -46,14 +46,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         LEVELS.iter().copied().max().unwrap_or(1),
     )?;
     probe(addr, &bodies[0])?;
-    // Client `i` signs in as login `i`.
-    let clients_of = |n: usize| {
-        Clients::new(
-            (0..n)
-                .map(|i| (addr, bodies[i % bodies.len()].clone()))
-                .collect(),
-        )
-    };
+    let clients_of = |n: usize| Clients::new(&[addr], &bodies, n);
 
     // Untimed warm-up: the server's first logins start its blocking threads and their
     // allocator arenas and fill SQLite's cache; that start-up belongs to no level.

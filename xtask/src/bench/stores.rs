@@ -64,13 +64,13 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
         probe(addrs[0], &bodies[0])?;
         println!("{store} × {replicas}: warming up for 3 s …");
-        let _ = split(&addrs, &bodies, CLIENTS)?.round(Duration::from_secs(3));
+        let _ = Clients::new(&addrs, &bodies, CLIENTS)?.round(Duration::from_secs(3));
         println!(
             "{store} × {replicas}: {CLIENTS} clients for {} s …",
             duration.as_secs()
         );
         let load_before = loadavg();
-        let mut load = split(&addrs, &bodies, CLIENTS)?;
+        let mut load = Clients::new(&addrs, &bodies, CLIENTS)?;
         let p = paired(cores, duration, None, |d| load.round(d))?;
         let result = p.result;
         let rate = result.ok as f64 / result.elapsed.as_secs_f64();
@@ -101,16 +101,6 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         }
     }
     Ok(report(cores, duration, &levels, round_trips))
-}
-
-/// `clients` clients split evenly over the replicas, each keeping to one (as a load balancer
-/// keeping connections alive does) and signing in with its own login.
-fn split(addrs: &[SocketAddr], bodies: &[Vec<u8>], clients: usize) -> Result<Clients, String> {
-    Clients::new(
-        (0..clients)
-            .map(|i| (addrs[i % addrs.len()], bodies[i % bodies.len()].clone()))
-            .collect(),
-    )
 }
 
 /// Round trips to PostgreSQL per sign-in: a server whose database URL points at a counting

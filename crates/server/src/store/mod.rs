@@ -205,7 +205,12 @@ async fn open_sqlite(data_dir: &Path, db: &DbConfig) -> anyhow::Result<Pool> {
     // could drop the last commits under NORMAL, and among them a spent link
     // or a used code step would come back to life. One fsync per commit is
     // small beside the argon2 hash of a sign-in.
-    let pool = sqlite_pool(&path, db, "FULL").await?;
+    let options: AnyConnectOptions = sqlite_url(&path)
+        .parse()
+        .with_context(|| format!("opening {}", path.display()))?;
+    let pool = sqlite_pool(options, db, "FULL")
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
     sqlx::migrate!("./migrations/sqlite")
         .run(&pool)
         .await
@@ -214,16 +219,13 @@ async fn open_sqlite(data_dir: &Path, db: &DbConfig) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-/// A pool on the SQLite file at `path` whose connections run in WAL mode at
-/// this `synchronous` level.
+/// A pool on the SQLite database of `options` whose connections run in WAL
+/// mode at this `synchronous` level.
 async fn sqlite_pool(
-    path: &Path,
+    options: AnyConnectOptions,
     db: &DbConfig,
     synchronous: &'static str,
-) -> anyhow::Result<Pool> {
-    let options: AnyConnectOptions = sqlite_url(path)
-        .parse()
-        .with_context(|| format!("opening {}", path.display()))?;
+) -> sqlx::Result<Pool> {
     pool_options(db)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
@@ -240,7 +242,6 @@ async fn sqlite_pool(
         })
         .connect_with(options)
         .await
-        .with_context(|| format!("opening {}", path.display()))
 }
 
 /// A second pool on the database `synced` (opened by [`open`]), for the
@@ -257,7 +258,7 @@ async fn sqlite_pool(
 /// back from sqlx's SQLite worker as one more reply, and under the login
 /// bench they cost 0.15 ms of CPU per sign-in (async worker 0.47 → 0.39 ms,
 /// SQLite workers 0.38 → 0.31). No connection changes level after it opens.
-pub async fn open_unsynced(data_dir: &Path, db: &DbConfig, synced: &Pool) -> anyhow::Result<Pool> {
+pub async fn open_unsynced(db: &DbConfig, synced: &Pool) -> anyhow::Result<Pool> {
     match backend(synced) {
         Backend::Postgres => Ok(synced.clone()),
         Backend::Sqlite => {
@@ -271,7 +272,11 @@ pub async fn open_unsynced(data_dir: &Path, db: &DbConfig, synced: &Pool) -> any
                 max_connections: 1,
                 ..db.clone()
             };
-            sqlite_pool(&data_dir.join(DB_FILE), &one, "NORMAL").await
+            // The same file: the synced pool's own connect options.
+            let options = (*synced.connect_options()).clone();
+            sqlite_pool(options, &one, "NORMAL")
+                .await
+                .context("opening the database's unsynced connection")
         }
     }
 }
