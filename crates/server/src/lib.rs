@@ -139,8 +139,8 @@ pub struct Inner {
     pub pool: Pool,
     /// The same database for the two commits of a sign-in whose loss in a
     /// power cut is on the safe side (its reservation and a password-only
-    /// success), not synced on their own ([`store::open_unsynced`]).
-    pub unsynced: Pool,
+    /// success), not synced on their own ([`store::Unsynced`]).
+    pub unsynced: store::Unsynced,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// Answer-shaping settings.
@@ -158,15 +158,15 @@ pub struct Inner {
 }
 
 impl Inner {
-    /// The pool a right password's acceptance and its session commit on:
-    /// unsynced for a password alone (lost in a power cut, it signs its
+    /// The connection a right password's acceptance and its session commit
+    /// on: unsynced for a password alone (lost in a power cut, it signs its
     /// holder out and brings back failures it forgave, both on the safe
     /// side), synced when it records a code's step, which must never work
     /// again.
-    pub fn success_pool(&self, proof: Proof) -> &Pool {
+    pub async fn success_conn(&self, proof: Proof) -> sqlx::Result<store::Lease<'_>> {
         match proof {
-            Proof::Password => &self.unsynced,
-            Proof::Code { .. } => &self.pool,
+            Proof::Password => self.unsynced.acquire().await,
+            Proof::Code { .. } => Ok(self.pool.acquire().await?.into()),
         }
     }
 }

@@ -510,10 +510,10 @@ async fn of_eight_parallel_uses_of_one_reset_link_exactly_one_sets_its_password(
     assert_eq!(t.user_get(&ks).await["id"], EMAIL);
 }
 
-/// `PRAGMA synchronous` of a connection of `pool` (1 NORMAL, 2 FULL).
-async fn sync_level(pool: &kmc_server::store::Pool) -> i64 {
+/// `PRAGMA synchronous` of a connection (1 NORMAL, 2 FULL).
+async fn sync_level(conn: sqlx::Result<kmc_server::store::Lease<'_>>) -> i64 {
     sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn.unwrap())
         .await
         .unwrap()
 }
@@ -527,25 +527,36 @@ async fn only_a_reservation_and_a_password_only_success_commit_without_their_own
         return;
     }
     let s = &t.state;
-    assert_eq!(sync_level(&s.pool).await, 2, "synced: every other write");
-    assert_eq!(sync_level(&s.unsynced).await, 1, "reservations");
-    assert_eq!(sync_level(s.success_pool(Proof::Password)).await, 1);
-    assert_eq!(sync_level(s.success_pool(Proof::Code { step: 1 })).await, 2);
+    let synced = s.pool.acquire().await.map(Into::into);
+    assert_eq!(sync_level(synced).await, 2, "synced: every other write");
+    assert_eq!(
+        sync_level(s.unsynced.acquire().await).await,
+        1,
+        "reservations"
+    );
+    assert_eq!(sync_level(s.success_conn(Proof::Password).await).await, 1);
+    assert_eq!(
+        sync_level(s.success_conn(Proof::Code { step: 1 }).await).await,
+        2
+    );
 }
 
-/// Every connection both pools hold, taken at once, is clean: a sign-in
-/// stopped half-way never gives back one left inside its batch.
+/// Every connection the synced pool holds, taken at once, and the unsynced
+/// connection are clean: a sign-in stopped half-way never gives back one
+/// left inside its batch.
 async fn every_pooled_connection_is_clean(t: &TestApp) {
-    for pool in [&t.state.pool, &t.state.unsynced] {
-        let n = pool.options().get_max_connections();
-        let mut held = Vec::new();
-        for _ in 0..n {
-            held.push(pool.acquire().await.unwrap());
-        }
-        for conn in &mut held {
-            assert!(kmc_server::store::connection_is_clean(conn).await);
-        }
+    let pool = &t.state.pool;
+    let n = pool.options().get_max_connections();
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(pool.acquire().await.unwrap());
     }
+    for conn in &mut held {
+        assert!(kmc_server::store::connection_is_clean(conn).await);
+    }
+    drop(held);
+    let mut unsynced = t.state.unsynced.acquire().await.unwrap();
+    assert!(kmc_server::store::connection_is_clean(&mut unsynced).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -262,7 +262,7 @@ async fn login(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
     // Accepting the check and creating the session commit together, in one
     // commit, synced only when it records a code's step. A refusal is
     // counted afterwards, on another connection.
-    let mut conn = state.success_pool(proof).acquire().await?;
+    let mut conn = state.success_conn(proof).await?;
     let created = sessions::create_on_success(&mut conn, &r, proof, new, now).await?;
     drop(conn);
     let ks = match created {

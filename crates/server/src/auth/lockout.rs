@@ -132,7 +132,7 @@ struct ReservedRow {
 /// spent (by failures or by checks still in flight). Only a refusal reads
 /// again, to tell a blocked login from an unknown email.
 ///
-/// Run it on a connection of the unsynced pool ([`store::open_unsynced`]):
+/// Run it on the unsynced connection ([`store::Unsynced`]):
 /// on SQLite the reservation then commits without an fsync of its own, and
 /// losing it in a power cut gives back a guess; no answer rests on it
 /// alone. A failed check ends in a write that syncs ([`fail`], on the

@@ -9,7 +9,6 @@
 
 use sqlx::Any;
 use sqlx::any::AnyArguments;
-use sqlx::pool::PoolConnection;
 
 use crate::auth::lockout::{self, Proof, Reservation, Success};
 use crate::store::{self, Backend, Conn, Pool};
@@ -95,9 +94,10 @@ fn bind_new<'q>(
 /// neither. `Err` carries why the check was refused; nothing is written
 /// then, and the caller counts the refusal on another connection.
 ///
-/// Run a password-only success on a connection of the unsynced pool
-/// ([`store::open_unsynced`]): on SQLite it then commits without its own
-/// fsync. One that records a code's step runs on the synced pool.
+/// Run a password-only success on the unsynced connection
+/// ([`store::Unsynced`]): on SQLite it then commits without its own fsync.
+/// One that records a code's step runs on the synced pool
+/// ([`crate::Inner::success_conn`] picks).
 ///
 /// One round trip on either database: on SQLite a batch of `BEGIN
 /// IMMEDIATE`, the `UPDATE`, an `INSERT` that runs only when the `UPDATE`
@@ -106,7 +106,7 @@ fn bind_new<'q>(
 /// Either way the session's id comes back only when the check was
 /// accepted.
 pub async fn create_on_success(
-    conn: &mut PoolConnection<Any>,
+    conn: &mut store::Lease<'_>,
     r: &Reservation,
     proof: Proof,
     new: New<'_>,
@@ -242,7 +242,8 @@ mod tests {
 
     use crate::auth::lockout::{Limits, Reserved, reserve_for_email};
     use crate::store::{
-        hold_logins_lock, make_read_only, next_connection_is_clean, test_pool_of_one,
+        DbConfig, Lease, connection_is_clean, hold_logins_lock, make_read_only,
+        next_connection_is_clean, open_unsynced, test_pool_of_one,
     };
 
     const NOW: i64 = 100;
@@ -290,7 +291,7 @@ mod tests {
     async fn a_replayed_step_creates_no_session_and_says_why() {
         let (_d, pool, r) = reserved().await;
         let proof = Proof::Code { step: 9 };
-        let mut conn = pool.acquire().await.unwrap();
+        let mut conn: Lease = pool.acquire().await.unwrap().into();
         let ks = create_on_success(&mut conn, &r, proof, new(), NOW)
             .await
             .unwrap();
@@ -308,7 +309,7 @@ mod tests {
     #[tokio::test]
     async fn a_password_only_sign_in_creates_its_session_and_gives_back_a_connection_that_syncs() {
         let (_d, pool, r) = reserved().await;
-        let mut conn = pool.acquire().await.unwrap();
+        let mut conn: Lease = pool.acquire().await.unwrap().into();
         let ks = create_on_success(&mut conn, &r, Proof::Password, new(), NOW)
             .await
             .unwrap()
@@ -323,8 +324,14 @@ mod tests {
     async fn a_sign_in_dropped_while_its_batch_waits_leaves_no_transaction_or_lock_behind() {
         for proof in [Proof::Password, Proof::Code { step: 9 }] {
             let (dir, pool, r) = reserved().await;
+            // As the server leases them: the held unsynced connection for a
+            // password alone, one of the synced pool for a code.
+            let unsynced = open_unsynced(&DbConfig::default(), &pool).await.unwrap();
             let mut lock = hold_logins_lock(dir.path(), &pool).await;
-            let mut conn = pool.acquire().await.unwrap();
+            let mut conn = match proof {
+                Proof::Password => unsynced.acquire().await.unwrap(),
+                Proof::Code { .. } => pool.acquire().await.unwrap().into(),
+            };
             // The client goes away while the batch waits for the lock.
             let waited = std::time::Duration::from_millis(300);
             let signing_in = create_on_success(&mut conn, &r, proof, new(), NOW);
@@ -333,6 +340,9 @@ mod tests {
             sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
             drop(lock);
             assert!(next_connection_is_clean(&pool).await, "{proof:?}");
+            let mut next = unsynced.acquire().await.unwrap();
+            assert!(connection_is_clean(&mut next).await, "{proof:?}");
+            drop(next);
             let write = sqlx::query("UPDATE logins SET failed_attempts = 0").execute(&pool);
             let quick = std::time::Duration::from_secs(2);
             let written = tokio::time::timeout(quick, write).await;
@@ -346,7 +356,7 @@ mod tests {
     #[tokio::test]
     async fn a_sign_in_that_fails_half_way_writes_nothing_and_closes_its_connection() {
         let (_d, pool, r) = reserved().await;
-        let mut conn = pool.acquire().await.unwrap();
+        let mut conn: Lease = pool.acquire().await.unwrap().into();
         make_read_only(&mut conn).await;
         assert!(
             create_on_success(&mut conn, &r, Proof::Password, new(), NOW)
