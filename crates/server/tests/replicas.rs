@@ -251,8 +251,8 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// `n` calls at once, alternating between the replicas; the error codes.
-fn in_parallel(n: usize, f: impl Fn(usize) -> Value + Sync) -> Vec<String> {
+/// `n` calls at once, each on its own thread and connection; the answers.
+fn answers_in_parallel(n: usize, f: impl Fn(usize) -> Value + Sync) -> Vec<Value> {
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .map(|i| {
@@ -260,14 +260,16 @@ fn in_parallel(n: usize, f: impl Fn(usize) -> Value + Sync) -> Vec<String> {
                 s.spawn(move || f(i))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                let v = h.join().unwrap();
-                code_of(&v).unwrap_or("ok").to_owned()
-            })
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
+}
+
+/// `n` calls at once, alternating between the replicas; the error codes.
+fn in_parallel(n: usize, f: impl Fn(usize) -> Value + Sync) -> Vec<String> {
+    answers_in_parallel(n, f)
+        .iter()
+        .map(|v| code_of(v).unwrap_or("ok").to_owned())
+        .collect()
 }
 
 fn count(answers: &[String], code: &str) -> usize {
@@ -366,6 +368,46 @@ fn a_ks_made_on_one_replica_works_on_the_other_and_after_session_end_there_on_ne
     for i in 0..2 {
         let v = r.call(i, "user", "get", json!({ "ks": ks }));
         assert_eq!(code_of(&v), Some(codes::INVALID_KS), "{v}");
+    }
+}
+
+#[test]
+fn logins_signing_in_at_once_across_both_replicas_each_get_a_session_that_works_on_both() {
+    let r = Replicas::start();
+    let emails: Vec<String> = (0..24).map(|i| format!("user{i}@example.com")).collect();
+    for email in &emails {
+        r.cli(
+            &[
+                "user",
+                "add",
+                "--partner",
+                "101",
+                "--email",
+                email,
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+    }
+    // For each login, the right password on one replica and a wrong one on
+    // the other, all at once: successes (each replica's unsynced
+    // connection) and failures (its synced pool) write one database from
+    // two processes together.
+    let n = emails.len();
+    let answers = answers_in_parallel(2 * n, |i| {
+        let (login, wrong) = (i % n, i >= n);
+        let password = if wrong { "a wrong guess" } else { PASSWORD };
+        let body = json!({"loginId": emails[login], "password": password, "partnerId": 101});
+        r.call(login + usize::from(wrong), "user", "loginByLoginId", body)
+    });
+    let (right, wrong) = answers.split_at(n);
+    for (i, (ks, email)) in right.iter().zip(&emails).enumerate() {
+        assert!(ks.is_string(), "{email}: {ks}");
+        let user = r.call(i + 1, "user", "get", json!({ "ks": ks }));
+        assert_eq!(user["id"], email.as_str(), "{user}");
+    }
+    for v in wrong {
+        assert_eq!(code_of(v), Some(codes::USER_WRONG_PASSWORD), "{v}");
     }
 }
 
