@@ -511,9 +511,9 @@ async fn of_eight_parallel_uses_of_one_reset_link_exactly_one_sets_its_password(
 }
 
 /// `PRAGMA synchronous` of a connection (1 NORMAL, 2 FULL).
-async fn sync_level(conn: sqlx::Result<kmc_server::store::Lease<'_>>) -> i64 {
+async fn sync_level(conn: &mut kmc_server::store::Conn) -> i64 {
     sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&mut *conn.unwrap())
+        .fetch_one(conn)
         .await
         .unwrap()
 }
@@ -527,18 +527,21 @@ async fn only_a_reservation_and_a_password_only_success_commit_without_their_own
         return;
     }
     let s = &t.state;
-    let synced = s.pool.acquire().await.map(Into::into);
-    assert_eq!(sync_level(synced).await, 2, "synced: every other write");
+    let mut synced = s.pool.acquire().await.unwrap();
     assert_eq!(
-        sync_level(s.unsynced.acquire().await).await,
-        1,
-        "reservations"
+        sync_level(&mut synced).await,
+        2,
+        "synced: every other write"
     );
-    assert_eq!(sync_level(s.success_conn(Proof::Password).await).await, 1);
-    assert_eq!(
-        sync_level(s.success_conn(Proof::Code { step: 1 }).await).await,
-        2
-    );
+    drop(synced);
+    let mut reserving = s.unsynced.acquire().await.unwrap();
+    assert_eq!(sync_level(&mut reserving).await, 1, "reservations");
+    drop(reserving);
+    let mut password = s.success_conn(Proof::Password).await.unwrap();
+    assert_eq!(sync_level(&mut password).await, 1);
+    drop(password);
+    let mut code = s.success_conn(Proof::Code { step: 1 }).await.unwrap();
+    assert_eq!(sync_level(&mut code).await, 2);
 }
 
 /// Every connection the synced pool holds, taken at once, and the unsynced

@@ -264,7 +264,6 @@ pub struct Unsynced {
     /// sign-in). `None` before the first use and after a batch stopped
     /// half-way discarded it. PostgreSQL: no connection is held.
     held: Option<tokio::sync::Mutex<Option<PoolConnection<Any>>>>,
-    acquire_timeout: Duration,
 }
 
 impl Unsynced {
@@ -275,13 +274,17 @@ impl Unsynced {
         let Some(held) = &self.held else {
             return Ok(Lease::Pooled(self.pool.acquire().await?));
         };
-        let mut slot = tokio::time::timeout(self.acquire_timeout, held.lock())
+        let wait = self.pool.options().get_acquire_timeout();
+        let mut slot = tokio::time::timeout(wait, held.lock())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
         if slot.is_none() {
             *slot = Some(self.pool.acquire().await?);
         }
-        Ok(Lease::Held(slot))
+        Ok(Lease::Held {
+            slot,
+            discard: false,
+        })
     }
 }
 
@@ -290,21 +293,37 @@ impl Unsynced {
 pub enum Lease<'a> {
     /// A connection of a pool.
     Pooled(PoolConnection<Any>),
-    /// The unsynced connection, held by this lease until it drops.
-    Held(tokio::sync::MutexGuard<'a, Option<PoolConnection<Any>>>),
+    /// The unsynced connection, held by this lease until it drops; in its
+    /// slot while lent, taken out (and closed) as the lease drops when
+    /// `discard`.
+    Held {
+        slot: tokio::sync::MutexGuard<'a, Option<PoolConnection<Any>>>,
+        discard: bool,
+    },
 }
 
 impl Lease<'_> {
-    /// The connection is closed rather than used again (SQLite rolls back
-    /// what it had not committed); the next lease of it opens another.
+    /// The connection is closed when the lease drops rather than used again
+    /// (SQLite rolls back what it had not committed); the next lease of it
+    /// opens another. As with sqlx's own close-on-drop, it stays usable
+    /// until then.
     fn discard(&mut self) {
         match self {
             Lease::Pooled(conn) => conn.close_on_drop(),
-            Lease::Held(slot) => {
-                if let Some(mut conn) = slot.take() {
-                    conn.close_on_drop();
-                }
-            }
+            Lease::Held { discard, .. } => *discard = true,
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Lease::Held {
+            slot,
+            discard: true,
+        } = self
+            && let Some(mut conn) = slot.take()
+        {
+            conn.close_on_drop();
         }
     }
 }
@@ -320,7 +339,7 @@ impl std::ops::Deref for Lease<'_> {
     fn deref(&self) -> &Conn {
         match self {
             Lease::Pooled(conn) => conn,
-            Lease::Held(slot) => slot.as_ref().expect(HELD),
+            Lease::Held { slot, .. } => slot.as_ref().expect(HELD),
         }
     }
 }
@@ -329,12 +348,13 @@ impl std::ops::DerefMut for Lease<'_> {
     fn deref_mut(&mut self) -> &mut Conn {
         match self {
             Lease::Pooled(conn) => conn,
-            Lease::Held(slot) => slot.as_mut().expect(HELD),
+            Lease::Held { slot, .. } => slot.as_mut().expect(HELD),
         }
     }
 }
 
-const HELD: &str = "a held connection stays until a batch stopped half-way discards it";
+/// [`Unsynced::acquire`] fills the slot, and only a lease's drop empties it.
+const HELD: &str = "the held connection is in its slot while it is lent";
 
 /// Opens [`Unsynced`] on the database `synced` (opened by [`open`]).
 ///
@@ -366,11 +386,7 @@ pub async fn open_unsynced(db: &DbConfig, synced: &Pool) -> anyhow::Result<Unsyn
             (pool, Some(tokio::sync::Mutex::new(None)))
         }
     };
-    Ok(Unsynced {
-        pool,
-        held,
-        acquire_timeout: db.acquire_timeout,
-    })
+    Ok(Unsynced { pool, held })
 }
 
 /// The `sqlite://` URL of a file, with the characters a URL would read as
