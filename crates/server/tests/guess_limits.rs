@@ -638,3 +638,65 @@ async fn two_hundred_clients_hanging_up_mid_sign_in_keep_the_budget_and_leave_th
     assert!(failed <= 10, "{failed} checks counted");
     every_pooled_connection_is_clean(&t).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_that_meet_another_writer_wait_for_it_and_then_all_go_through() {
+    use kmc_server::store::{self, Backend, DbConfig};
+    let t = burst_app(false).await;
+    let (_, sandbox) = two_accounts(&t).await;
+    let emails: Vec<String> = (0..20).map(|i| format!("user{i}@example.com")).collect();
+    for email in &emails {
+        t.user(sandbox, email).await;
+    }
+    // Another writer, as the CLI on the same database would be: it holds
+    // SQLite's write lock (on PostgreSQL, every login's row) while the
+    // sign-ins arrive.
+    let other = store::open(
+        t.dir.path(),
+        &DbConfig {
+            url: t.db_url.clone(),
+            max_connections: 1,
+            ..DbConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut writer = other.acquire().await.unwrap();
+    let lock: &[&str] = match store::backend(&other) {
+        Backend::Sqlite => &["BEGIN IMMEDIATE"],
+        Backend::Postgres => &["BEGIN", "SELECT id FROM logins FOR UPDATE"],
+    };
+    for sql in lock {
+        sqlx::query(sql).execute(&mut *writer).await.unwrap();
+    }
+    // Each login's right password and a wrong one, all at once.
+    let tasks: Vec<_> = (0..2 * emails.len())
+        .map(|i| {
+            let (t, email) = (t.clone(), emails[i % emails.len()].clone());
+            let password = if i < emails.len() {
+                PASSWORD
+            } else {
+                "a wrong guess"
+            };
+            tokio::spawn(async move { t.login(&email, password, None).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        tasks.iter().all(|task| !task.is_finished()),
+        "every sign-in waits for the writer"
+    );
+    sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
+    drop(writer);
+    for (i, task) in tasks.into_iter().enumerate() {
+        let v = task.await.unwrap();
+        let email = &emails[i % emails.len()];
+        if i < emails.len() {
+            assert!(v.is_string(), "{email}: {v}");
+            assert_eq!(t.user_get(&v).await["id"], email.as_str());
+        } else {
+            assert_error(&v, codes::USER_WRONG_PASSWORD);
+        }
+    }
+    every_pooled_connection_is_clean(&t).await;
+}
