@@ -562,14 +562,21 @@ async fn every_pooled_connection_is_clean(t: &TestApp) {
     assert!(kmc_server::store::connection_is_clean(&mut unsynced).await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_logins_signing_in_at_once_each_get_a_working_session_on_clean_connections() {
-    let t = burst_app(false).await;
-    let (_, sandbox) = two_accounts(&t).await;
-    let emails: Vec<String> = (0..50).map(|i| format!("user{i}@example.com")).collect();
+/// `n` more logins, each in the password-only account with [`PASSWORD`];
+/// their emails.
+async fn sandbox_logins(t: &TestApp, n: usize) -> Vec<String> {
+    let (_, sandbox) = two_accounts(t).await;
+    let emails: Vec<String> = (0..n).map(|i| format!("user{i}@example.com")).collect();
     for email in &emails {
         t.user(sandbox, email).await;
     }
+    emails
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_logins_signing_in_at_once_each_get_a_working_session_on_clean_connections() {
+    let t = burst_app(false).await;
+    let emails = sandbox_logins(&t, 50).await;
     let tasks: Vec<_> = emails
         .iter()
         .map(|email| {
@@ -641,34 +648,12 @@ async fn two_hundred_clients_hanging_up_mid_sign_in_keep_the_budget_and_leave_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sign_ins_that_meet_another_writer_wait_for_it_and_then_all_go_through() {
-    use kmc_server::store::{self, Backend, DbConfig};
     let t = burst_app(false).await;
-    let (_, sandbox) = two_accounts(&t).await;
-    let emails: Vec<String> = (0..20).map(|i| format!("user{i}@example.com")).collect();
-    for email in &emails {
-        t.user(sandbox, email).await;
-    }
+    let emails = sandbox_logins(&t, 20).await;
     // Another writer, as the CLI on the same database would be: it holds
     // SQLite's write lock (on PostgreSQL, every login's row) while the
     // sign-ins arrive.
-    let other = store::open(
-        t.dir.path(),
-        &DbConfig {
-            url: t.db_url.clone(),
-            max_connections: 1,
-            ..DbConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut writer = other.acquire().await.unwrap();
-    let lock: &[&str] = match store::backend(&other) {
-        Backend::Sqlite => &["BEGIN IMMEDIATE"],
-        Backend::Postgres => &["BEGIN", "SELECT id FROM logins FOR UPDATE"],
-    };
-    for sql in lock {
-        sqlx::query(sql).execute(&mut *writer).await.unwrap();
-    }
+    let mut writer = kmc_server::store::hold_logins_lock(t.dir.path(), &t.state.pool).await;
     // Each login's right password and a wrong one, all at once.
     let tasks: Vec<_> = (0..2 * emails.len())
         .map(|i| {

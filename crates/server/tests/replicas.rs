@@ -88,19 +88,8 @@ impl Replicas {
             r.cli(&["partner", "add", "--name", "Sandbox"], None),
             "101\n"
         );
-        r.cli(
-            &[
-                "user",
-                "add",
-                "--partner",
-                "100",
-                "--email",
-                EMAIL,
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        );
-        r.cli(&["user", "add", "--partner", "101", "--email", EMAIL], None);
+        r.add_user(100, EMAIL, Some(PASSWORD));
+        r.add_user(101, EMAIL, None);
         for i in 0..2 {
             r.spawn(i);
         }
@@ -138,6 +127,17 @@ impl Replicas {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `user add` through the CLI: `email` in account `partner`, with
+    /// `password` when the login is new.
+    fn add_user(&self, partner: i64, email: &str, password: Option<&str>) {
+        let partner = partner.to_string();
+        let mut args = vec!["user", "add", "--partner", &partner, "--email", email];
+        if password.is_some() {
+            args.push("--password-stdin");
+        }
+        self.cli(&args, password);
     }
 
     fn spawn(&mut self, replica: usize) {
@@ -376,18 +376,7 @@ fn logins_signing_in_at_once_across_both_replicas_each_get_a_session_that_works_
     let r = Replicas::start();
     let emails: Vec<String> = (0..24).map(|i| format!("user{i}@example.com")).collect();
     for email in &emails {
-        r.cli(
-            &[
-                "user",
-                "add",
-                "--partner",
-                "101",
-                "--email",
-                email,
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        );
+        r.add_user(101, email, Some(PASSWORD));
     }
     // For each login, the right password on one replica and a wrong one on
     // the other, all at once: successes (each replica's unsynced
@@ -452,17 +441,7 @@ fn a_reset_link_used_on_one_replica_is_spent_on_both() {
 #[test]
 fn the_reset_limits_hold_across_both_replicas() {
     let r = Replicas::start();
-    r.cli(
-        &[
-            "user",
-            "add",
-            "--partner",
-            "101",
-            "--email",
-            "bob@example.com",
-        ],
-        None,
-    );
+    r.add_user(101, "bob@example.com", None);
     let before = r.links("/actions/restore-password/").len();
     // Per email: 10 per window, however the requests are spread.
     let sent = in_parallel(14, |i| {

@@ -924,12 +924,12 @@ async fn test_pool_with(max_connections: u32) -> (tempfile::TempDir, Pool) {
     (dir, pool)
 }
 
-/// A connection of a second pool on the database `pool` uses (the same
-/// SQLite file in `dir`, or the same PostgreSQL database), holding the lock
-/// a sign-in's writes to `logins` need until it is rolled back, so a test
-/// can stop a statement while it waits.
-#[cfg(test)]
-pub(crate) async fn hold_logins_lock(dir: &Path, pool: &Pool) -> sqlx::pool::PoolConnection<Any> {
+/// For tests: a connection of a second pool on the database `pool` uses
+/// (the same SQLite file in `dir`, or the same PostgreSQL database), holding
+/// the lock a sign-in's writes to `logins` need until it is rolled back, as
+/// another writer (the CLI, another replica) would, so a test can stop
+/// statements while they wait.
+pub async fn hold_logins_lock(dir: &Path, pool: &Pool) -> sqlx::pool::PoolConnection<Any> {
     let url = match backend(pool) {
         Backend::Sqlite => None,
         Backend::Postgres => Some(pool.connect_options().database_url.to_string()),
