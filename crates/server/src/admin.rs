@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use lettre::Address;
 
 use crate::AppState;
-use crate::api::user::{otpauth_uri, secret_of};
+use crate::auth::enrol::{otpauth_uri, secret_of};
 use crate::auth::links::{self, Kind};
 use crate::auth::{passwords, sessions};
 use crate::mail;

@@ -29,7 +29,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
-use crate::auth::throttle::ClientTicket;
 use crate::error::{ApiError, ApiResult, json_response};
 use crate::params::{MAX_BODY_BYTES, Params};
 
@@ -66,50 +65,7 @@ impl Call {
     pub fn client_key(&self) -> Option<String> {
         self.client_ip.map(crate::net::client_key)
     }
-
-    /// Reserves a place in this client's budget of password checks, or
-    /// answers `RESOURCE_IS_RESERVED` when it is spent. Requests without a
-    /// known client (tests through the router) are not limited.
-    pub fn client_ticket(&self) -> ApiResult<Option<ClientTicket>> {
-        let Some(key) = self.client_key() else {
-            return Ok(None);
-        };
-        match self.state.client_throttle.reserve(&key, self.state.now()) {
-            Some(ticket) => Ok(Some(ticket)),
-            None => {
-                tracing::info!("password check refused by the per-client limit");
-                Err(ApiError::new(
-                    codes::RESOURCE_IS_RESERVED,
-                    "Too many failed sign-in attempts from your network: try again later",
-                ))
-            }
-        }
-    }
 }
-
-/// Resolves a client ticket by an action's outcome: a wrong password or
-/// code (whatever the masking) keeps the place as a failure, anything else
-/// gives it back.
-pub fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
-    if let Some(ticket) = ticket {
-        let failed = result
-            .as_ref()
-            .err()
-            .is_some_and(|e| GUESS_FAILURES.contains(&e.code()));
-        ticket.finish(failed);
-    }
-}
-
-/// The answers that mean a guess was wrong (or refused as part of one).
-const GUESS_FAILURES: &[&str] = &[
-    codes::USER_WRONG_PASSWORD,
-    codes::WRONG_OLD_PASSWORD,
-    codes::INVALID_OTP,
-    codes::USER_NOT_FOUND,
-    codes::LOGIN_DATA_NOT_FOUND,
-    codes::LOGIN_BLOCKED,
-    codes::LOGIN_RETRIES_EXCEEDED,
-];
 
 /// The API routes with CORS and `no-store`.
 pub fn router(state: AppState) -> Router {
