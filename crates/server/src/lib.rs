@@ -304,10 +304,7 @@ async fn healthz(
     &'static str,
 ) {
     use axum::http::{StatusCode, header};
-    let ok = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-        .is_ok();
+    let ok = store::ping(&state.pool).await;
     let headers = [(header::CACHE_CONTROL, "no-store")];
     if ok {
         (StatusCode::OK, headers, "ok\n")

@@ -316,3 +316,94 @@ pub async fn set_last_partner(pool: &Pool, login_id: i64, partner_id: i64) -> sq
         .await
         .map(|_| ())
 }
+
+/// Adds an account and returns its id (ids start at 100).
+pub async fn add_partner(pool: &Pool, name: &str, two_factor: bool, now: i64) -> sqlx::Result<i64> {
+    // Two commands adding accounts at once on PostgreSQL both read the same
+    // MAX(id) (SQLite runs them one after the other): the loser's insert
+    // hits the primary key and tries again with the next id.
+    let mut attempts = 0;
+    loop {
+        let added = sqlx::query_scalar(
+            "INSERT INTO partners (id, name, two_factor, created_at)
+             VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), $1, $2, $3)
+             RETURNING id",
+        )
+        .bind(name)
+        .bind(i64::from(two_factor))
+        .bind(now)
+        .fetch_one(pool)
+        .await;
+        match added {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 20 => {
+                attempts += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// True when the database holds any account.
+pub async fn has_partners(pool: &Pool) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM partners LIMIT 1) AS x")
+        .fetch_one(pool)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Turns an account's two-factor requirement on or off.
+pub async fn set_two_factor(pool: &Pool, partner_id: i64, on: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE partners SET two_factor = $2 WHERE id = $1")
+        .bind(partner_id)
+        .bind(i64::from(on))
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Adds a login with no password and returns its id.
+pub async fn add_login(pool: &Pool, email: &str, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO logins (email, created_at) VALUES ($1, $2) RETURNING id")
+        .bind(email)
+        .bind(now)
+        .fetch_one(pool)
+        .await
+}
+
+/// A user to add: a login's membership in an account.
+pub struct NewUser<'a> {
+    pub login_id: i64,
+    pub partner_id: i64,
+    pub is_admin: bool,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+}
+
+/// Adds a user; false (nothing written) when the login is already a user
+/// of that account.
+pub async fn add_user(pool: &Pool, user: &NewUser<'_>, now: i64) -> sqlx::Result<bool> {
+    sqlx::query(
+        "INSERT INTO users (login_id, partner_id, is_admin, first_name, last_name, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(user.login_id)
+    .bind(user.partner_id)
+    .bind(i64::from(user.is_admin))
+    .bind(user.first_name)
+    .bind(user.last_name)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|d| d.rows_affected() > 0)
+}
+
+/// The logins with a password among an account's users, by id.
+pub async fn logins_with_password_in(pool: &Pool, partner_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT u.login_id FROM users u JOIN logins l ON l.id = u.login_id
+         WHERE u.partner_id = $1 AND l.password_hash IS NOT NULL ORDER BY u.login_id",
+    )
+    .bind(partner_id)
+    .fetch_all(pool)
+    .await
+}

@@ -4,10 +4,12 @@
 //! placeholders (which SQLite reads too). Schemas live in
 //! `crates/server/migrations/sqlite` and `crates/server/migrations/postgres`.
 //!
-//! Its parts: [`open`] (opening, pragmas, migrations), [`held`] (the held
-//! unsynced connection and its leases), [`logins`] (logins, accounts and
-//! users), [`settings`], [`limits`] (the reset-request windows); and, for
-//! tests only, `testing`.
+//! Its parts: opening, pragmas and migrations (`open`); the held unsynced
+//! connection and its leases (`held`); [`logins`] (logins, accounts and
+//! users) and [`settings`]; and, for tests only, `testing`. The rule for
+//! where SQL lives (here: opening and plain reads and writes; the
+//! statements that enforce a guarantee: beside it in `crate::auth`) is in
+//! `docs/architecture.md`.
 //!
 //! What differs between the two: how the database is opened and migrated
 //! ([`open()`]); finding a login by email ([`email_match`]: SQLite's `COLLATE
@@ -56,14 +58,13 @@
 //! - **sessions**: a KS is checked by one `SELECT` joining its login's epoch
 //!   and its account; `session.end` and a password change are single
 //!   committed writes, seen by every replica's next check;
-//! - **reset limits** ([`take_request`]): one upsert per key whose `WHERE`
+//! - **reset limits** ([`crate::auth::rate_limit::take_request`]): one upsert per key whose `WHERE`
 //!   refuses a full window, inside a transaction that takes the email's key
 //!   and then the client's, so a refusal of the second undoes the first;
 //!   the row lock the upsert takes serialises parallel requests for one key
 //!   (always in the same order, so they cannot deadlock).
 
 mod held;
-pub mod limits;
 pub mod logins;
 mod open;
 pub mod settings;
@@ -71,7 +72,6 @@ pub mod settings;
 pub mod testing;
 
 pub use held::{Batch, Lease, Unsynced, open_unsynced};
-pub use limits::{prune_requests, take_request};
 pub use logins::*;
 pub use open::{DB_FILE, DbConfig, LOCK_FILE, create_private_dir, open, ping};
 pub use settings::{add_setting_if_absent, set_setting, setting};
