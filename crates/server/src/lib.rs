@@ -54,14 +54,8 @@ pub struct Options {
     pub db: store::DbConfig,
     /// Key file for TOTP secrets; default `<data_dir>/secret.key`.
     pub secret_key_file: Option<PathBuf>,
-    /// The issuer shown by authenticator apps.
-    pub issuer: String,
-    /// The address links in emails point to (no trailing slash).
-    pub public_url: String,
-    /// Pass the real login error codes through instead of masking them.
-    pub reveal_login_errors: bool,
-    /// Lockout limits.
-    pub limits: Limits,
+    /// The settings that shape answers, which the state keeps.
+    pub config: Config,
     /// argon2id cost.
     pub hash_cost: HashCost,
     /// Requests that may wait for a hashing thread; past it sign-in answers
@@ -69,20 +63,12 @@ pub struct Options {
     pub max_hash_queue: usize,
     /// Per-client limits on password checks.
     pub client_limits: ClientLimits,
-    /// Proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: TrustedProxies,
-    /// Longest a request may take, from its headers to its answer.
-    pub request_timeout: std::time::Duration,
     /// Send mail over SMTP instead of writing the outbox.
     pub smtp_url: Option<String>,
     /// A file whose first line is the SMTP password (else `KMC_SMTP_PASSWORD`).
     pub smtp_password_file: Option<PathBuf>,
     /// PEM certificates of a private CA the SMTP relay's certificate chains to.
     pub smtp_ca_file: Option<PathBuf>,
-    /// The sender of every message.
-    pub mail_from: String,
-    /// The built app to serve, if any.
-    pub dist: Option<PathBuf>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -94,20 +80,13 @@ impl Options {
             data_dir: data_dir.into(),
             db: store::DbConfig::default(),
             secret_key_file: None,
-            issuer: "Kaltura".into(),
-            public_url: DEFAULT_PUBLIC_URL.into(),
-            reveal_login_errors: false,
-            limits: Limits::default(),
+            config: Config::default(),
             hash_cost: HashCost::OWASP,
             max_hash_queue: DEFAULT_MAX_QUEUE,
             client_limits: ClientLimits::default(),
-            trusted_proxies: TrustedProxies::default(),
-            request_timeout: std::time::Duration::from_secs(30),
             smtp_url: None,
             smtp_password_file: None,
             smtp_ca_file: None,
-            mail_from: "KMC Login <noreply@localhost>".into(),
-            dist: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -115,9 +94,9 @@ impl Options {
 
 /// Settings that shape answers.
 pub struct Config {
-    /// The issuer in otpauth URIs.
+    /// The issuer in otpauth URIs (shown by authenticator apps).
     pub issuer: String,
-    /// Base of the links in emails.
+    /// Base of the links in emails (a trailing slash is dropped).
     pub public_url: String,
     /// Whether login errors are masked (Kaltura's default).
     pub mask_login_errors: bool,
@@ -125,12 +104,28 @@ pub struct Config {
     pub limits: Limits,
     /// The sender of every message.
     pub mail_from: String,
-    /// The built app folder.
+    /// The built app to serve, if any.
     pub dist: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
-    /// Longest a request may take.
+    /// Longest a request may take, from its headers to its answer.
     pub request_timeout: std::time::Duration,
+}
+
+impl Default for Config {
+    /// Production defaults.
+    fn default() -> Self {
+        Self {
+            issuer: "Kaltura".into(),
+            public_url: DEFAULT_PUBLIC_URL.into(),
+            mask_login_errors: true,
+            limits: Limits::default(),
+            mail_from: "KMC Login <noreply@localhost>".into(),
+            dist: None,
+            trusted_proxies: TrustedProxies::default(),
+            request_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// The shared state behind every request.
@@ -209,14 +204,8 @@ impl AppState {
             unsynced,
             clock: opts.clock,
             config: Config {
-                issuer: opts.issuer,
-                public_url: opts.public_url.trim_end_matches('/').to_owned(),
-                mask_login_errors: !opts.reveal_login_errors,
-                limits: opts.limits,
-                mail_from: opts.mail_from,
-                dist: opts.dist,
-                trusted_proxies: opts.trusted_proxies,
-                request_timeout: opts.request_timeout,
+                public_url: opts.config.public_url.trim_end_matches('/').to_owned(),
+                ..opts.config
             },
             hasher: Hasher::with_queue(opts.hash_cost, opts.max_hash_queue)?,
             secrets,

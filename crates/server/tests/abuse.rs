@@ -82,7 +82,7 @@ async fn spray_app(max_failures: usize) -> TestApp {
             max_failures,
             ..ClientLimits::default()
         };
-        o.trusted_proxies = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+        o.config.trusted_proxies = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
     })
     .await
 }
@@ -324,7 +324,7 @@ async fn a_flood_past_the_hashing_queue_is_answered_busy_at_once() {
 async fn a_request_that_outlasts_the_timeout_gets_a_kaltura_error() {
     let t = app_with(|o| {
         o.hash_cost = HashCost::OWASP;
-        o.request_timeout = Duration::from_millis(1);
+        o.config.request_timeout = Duration::from_millis(1);
     })
     .await;
     let v = t.login("nobody@example.com", "guess", None).await;

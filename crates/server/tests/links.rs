@@ -17,7 +17,7 @@ async fn reset_link(t: &TestApp, email: &str) -> String {
 
 #[tokio::test]
 async fn a_2fa_user_gets_a_qr_link_that_yields_the_otpauth_uri_once() {
-    let t = app_with(|o| o.issuer = "Acme Video".into()).await;
+    let t = app_with(|o| o.config.issuer = "Acme Video".into()).await;
     t.login_in(&[("Media", true)]).await;
     let token = t.link_tokens("ada@example.com", QR).pop().unwrap();
     assert_eq!(token.len(), 43);

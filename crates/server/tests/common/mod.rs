@@ -55,7 +55,7 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
     o.db.url = kmc_server::store::test_database_url().await;
     o.hash_cost = HashCost::TEST;
     o.clock = clock.clone();
-    o.public_url = "http://kmc.test".into();
+    o.config.public_url = "http://kmc.test".into();
     configure(&mut o);
     let db_url = o.db.url.clone();
     let state = AppState::open(o).await.unwrap();
