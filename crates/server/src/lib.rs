@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod error;
 pub mod mail;
@@ -146,6 +147,8 @@ pub struct Inner {
     pub secrets: SecretBox,
     /// Outgoing mail.
     pub mailer: Mailer,
+    /// Work done after the reply (mail), finished before a shutdown.
+    pub background: background::Background,
     /// `resetPassword` limits.
     pub reset_limiter: ResetLimiter,
     /// Per-client limits on password checks.
@@ -210,6 +213,7 @@ impl AppState {
             hasher: Hasher::with_queue(opts.hash_cost, opts.max_hash_queue)?,
             secrets,
             mailer,
+            background: background::Background::default(),
             reset_limiter: ResetLimiter::default(),
             client_throttle: Arc::new(ClientThrottle::new(opts.client_limits)),
         })))

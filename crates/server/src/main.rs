@@ -419,6 +419,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    let background = state.background.clone();
     let router = kmc_server::router(state);
     let listener = socket
         .listen(1024)
@@ -428,6 +429,13 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     kmc_server::serve_with(listener, router, conn_limits).await?;
+    // Mail promised in replies already sent goes out before the process ends.
+    if tokio::time::timeout(Duration::from_secs(30), background.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("mail still being sent 30 s after shutdown began: stopping anyway");
+    }
     Ok(())
 }
 

@@ -666,7 +666,17 @@ async fn sign_ins_that_meet_another_writer_wait_for_it_and_then_all_go_through()
             tokio::spawn(async move { t.login(&email, password, None).await })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Every sign-in is under way at once (each holds its admission from
+    // before its reservation until its answer), and none has been answered:
+    // each waits for the writer.
+    let n = tasks.len();
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while t.state.hasher.admitted() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("every sign-in starts while the writer holds the lock");
     assert!(
         tasks.iter().all(|task| !task.is_finished()),
         "every sign-in waits for the writer"

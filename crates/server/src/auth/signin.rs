@@ -480,10 +480,10 @@ pub async fn request_reset(state: &AppState, client: Option<&str>, email: &str) 
         tracing::info!("password reset request dropped by the rate limit");
         return Ok(());
     }
-    let state = state.clone();
+    let task_state = state.clone();
     let email = email.to_owned();
-    tokio::spawn(async move {
-        if let Err(e) = send_reset(&state, &email).await {
+    state.background.spawn(async move {
+        if let Err(e) = send_reset(&task_state, &email).await {
             tracing::error!(error = %e, "sending a password reset failed");
         }
     });
@@ -492,6 +492,9 @@ pub async fn request_reset(state: &AppState, client: Option<&str>, email: &str) 
 
 async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
     let Some(login) = store::login_by_email(&state.pool, email).await? else {
+        // The end of this request's work, for operators and tests alike
+        // (without the address, which may be anyone's typo).
+        tracing::info!("password reset asked for an email no login has: nothing sent");
         return Ok(());
     };
     let token = links::issue(&state.pool, login.id, Kind::Reset, state.now()).await?;
@@ -509,9 +512,13 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
 
 /// Sends a mail after the reply, logging (not answering) a failure.
 fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = state.mailer.send(&state.config.mail_from, mail).await {
+    let task_state = state.clone();
+    state.background.spawn(async move {
+        if let Err(e) = task_state
+            .mailer
+            .send(&task_state.config.mail_from, mail)
+            .await
+        {
             tracing::error!(error = %e, "sending {what} failed");
         }
     });
