@@ -195,11 +195,17 @@ impl AppState {
         let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
         check_key(&pool, &secrets, &key_file).await?;
         let mailer = match &opts.smtp_url {
-            Some(url) => Mailer::smtp_with_ca(
-                url,
-                mail::smtp_password(opts.smtp_password_file.as_deref())?,
-                opts.smtp_ca_file.as_deref(),
-            )?,
+            Some(url) => {
+                let ca_pem = match &opts.smtp_ca_file {
+                    Some(file) => Some(mail::smtp::read_ca_file(file)?),
+                    None => None,
+                };
+                Mailer::smtp(
+                    &mail::SmtpUrl::parse(url)?,
+                    mail::smtp_password(opts.smtp_password_file.as_deref())?,
+                    ca_pem.as_deref(),
+                )?
+            }
             None => Mailer::outbox(opts.data_dir.join("outbox"))?,
         };
         Ok(Self(Arc::new(Inner {
