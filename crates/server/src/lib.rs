@@ -6,8 +6,12 @@
 //!   [`AppState`] so tests can drive it with `oneshot` and no socket;
 //! - [`serve_with`]: runs a router on a bound listener;
 //! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
-//! - [`auth`]: the security mechanisms; [`store`]: the database;
-//!   [`mail`]: the outbox / SMTP; [`clock`]: injectable time.
+//! - [`api`]: the handlers, one module per Kaltura service, and the one
+//!   table of actions;
+//! - [`auth`]: the security mechanisms and the sign-in service
+//!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
+//!   SMTP and the messages; [`background`]: work done after a reply;
+//!   [`clock`]: injectable time.
 
 pub mod admin;
 pub mod api;

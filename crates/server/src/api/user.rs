@@ -10,7 +10,6 @@ use kaltura_api::responses::{KalturaAuthentication, KalturaSessionResponse, Kalt
 use serde_json::Value;
 
 use super::{Call, to_value};
-use crate::auth::links::{self, Kind, LinkError};
 use crate::auth::{enrol, sessions, signin};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
@@ -43,22 +42,8 @@ fn hash_key(p: &Params) -> ApiResult<HashKeyParams> {
 /// `user.generateQrCode` → the `otpauth://` URI; consumes the QR link.
 pub async fn generate_qr_code(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let state = &call.state;
-    let login_id = links::consume(&state.pool, &req.hash_key, Kind::Qr, state.now())
-        .await?
-        .map_err(|_| ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired"))?;
-    let login = store::login_by_id(&state.pool, login_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired")
-        })?;
-    let secret = enrol::secret_of(state, &login).await?;
-    tracing::info!(login = login.id, "QR link used");
-    Ok(Value::String(enrol::otpauth_uri(
-        state,
-        &login.email,
-        &secret,
-    )))
+    let uri = enrol::redeem_qr_link(&call.state, &req.hash_key).await?;
+    Ok(Value::String(uri))
 }
 
 /// `user.resetPassword` → `null`, always. Sends a reset link when the email
@@ -82,13 +67,7 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
 /// names the login's email (the address the link was mailed to).
 pub async fn validate_hash_key(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let state = &call.state;
-    let login_id = links::peek(&state.pool, &req.hash_key, Kind::Reset, state.now())
-        .await?
-        .map_err(signin::link_error)?;
-    let login = store::login_by_id(&state.pool, login_id)
-        .await?
-        .ok_or_else(|| signin::link_error(LinkError::Invalid))?;
+    let login = signin::reset_link_login(&call.state, &req.hash_key).await?;
     to_value(&KalturaAuthentication::for_login(login.email, None))
 }
 

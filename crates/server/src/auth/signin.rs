@@ -386,6 +386,16 @@ pub fn link_error(e: LinkError) -> ApiError {
     }
 }
 
+/// The login a set-password link is for, without using the link.
+pub async fn reset_link_login(state: &AppState, hash_key: &str) -> ApiResult<Login> {
+    let login_id = links::peek(&state.pool, hash_key, Kind::Reset, state.now())
+        .await?
+        .map_err(link_error)?;
+    store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(|| link_error(LinkError::Invalid))
+}
+
 /// What a password set through a link did.
 pub struct InitialPassword {
     /// The login whose password was set.
@@ -405,13 +415,7 @@ pub async fn set_initial_password(
     hash_key: &str,
     new_password: &str,
 ) -> ApiResult<InitialPassword> {
-    let now = state.now();
-    let login_id = links::peek(&state.pool, hash_key, Kind::Reset, now)
-        .await?
-        .map_err(link_error)?;
-    let login = store::login_by_id(&state.pool, login_id)
-        .await?
-        .ok_or_else(|| link_error(LinkError::Invalid))?;
+    let login = reset_link_login(state, hash_key).await?;
     let _admission = state.hasher.admit()?;
     check_new_password(state, &login, new_password).await?;
     let hash = state.hasher.hash(new_password).await?;
