@@ -82,6 +82,17 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
             "warnings",
         ]))
     });
+    // The fuzz targets are a workspace of their own (running them needs nightly's libFuzzer
+    // flags): checked here on stable, in the workspace's target dir so the server's
+    // dependencies are shared, so that no change to the server leaves them broken.
+    report.step("cargo check (fuzz targets)", setup_ok, |_| {
+        ctx::run_status(
+            ctx.cargo()
+                .args(["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])
+                .arg("--target-dir")
+                .arg(ctx.target_dir()),
+        )
+    });
     // The e2e crate's tests drive a browser against dist/ and the server: they run last.
     report.step("native tests (all crates but e2e)", setup_ok, |counts| {
         run_counting(

@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use lettre::Address;
 
 use crate::AppState;
-use crate::api::user::{otpauth_uri, secret_of};
+use crate::auth::enrol::{otpauth_uri, secret_of};
 use crate::auth::links::{self, Kind};
 use crate::auth::{passwords, sessions};
 use crate::mail;
@@ -17,28 +17,7 @@ pub async fn add_partner(state: &AppState, name: &str, two_factor: bool) -> anyh
     if name.is_empty() {
         bail!("the account name is empty");
     }
-    // Two commands adding accounts at once on PostgreSQL both read the same
-    // MAX(id) (SQLite runs them one after the other): the loser's insert
-    // hits the primary key and tries again with the next id.
-    let mut attempts = 0;
-    loop {
-        let added = sqlx::query_scalar(
-            "INSERT INTO partners (id, name, two_factor, created_at)
-             VALUES ((SELECT COALESCE(MAX(id), 99) + 1 FROM partners), $1, $2, $3)
-             RETURNING id",
-        )
-        .bind(name)
-        .bind(i64::from(two_factor))
-        .bind(state.now())
-        .fetch_one(&state.pool)
-        .await;
-        match added {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 20 => {
-                attempts += 1;
-            }
-            other => return Ok(other?),
-        }
-    }
+    Ok(store::add_partner(&state.pool, name, two_factor, state.now()).await?)
 }
 
 /// What `add_user` did, for the operator.
@@ -81,29 +60,16 @@ pub async fn add_user(
     let joined = existing.is_some();
     let login_id = match &existing {
         Some(l) => l.id,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO logins (email, created_at) VALUES ($1, $2) RETURNING id",
-            )
-            .bind(email)
-            .bind(now)
-            .fetch_one(&state.pool)
-            .await?
-        }
+        None => store::add_login(&state.pool, email, now).await?,
     };
-    let inserted = sqlx::query(
-        "INSERT INTO users (login_id, partner_id, is_admin, first_name, last_name, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-    )
-    .bind(login_id)
-    .bind(partner_id)
-    .bind(i64::from(is_admin))
-    .bind(first_name.map(str::trim).filter(|s| !s.is_empty()))
-    .bind(last_name.map(str::trim).filter(|s| !s.is_empty()))
-    .bind(now)
-    .execute(&state.pool)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let user = store::NewUser {
+        login_id,
+        partner_id,
+        is_admin,
+        first_name: first_name.map(str::trim).filter(|s| !s.is_empty()),
+        last_name: last_name.map(str::trim).filter(|s| !s.is_empty()),
+    };
+    if !store::add_user(&state.pool, &user, now).await? {
         bail!("{email} is already a user of account {partner_id}");
     }
     let login = store::login_by_id(&state.pool, login_id)
@@ -202,24 +168,14 @@ pub async fn set_two_factor(
     let partner = store::partner(&state.pool, partner_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
-    sqlx::query("UPDATE partners SET two_factor = $2 WHERE id = $1")
-        .bind(partner_id)
-        .bind(i64::from(on))
-        .execute(&state.pool)
-        .await?;
+    store::set_two_factor(&state.pool, partner_id, on).await?;
     let mut out = TwoFactorOn::default();
     if !on {
         return Ok(out);
     }
     out.sessions_ended =
         sessions::revoke_unproven_in_partner(&state.pool, partner_id, state.now()).await?;
-    let logins: Vec<i64> = sqlx::query_scalar(
-        "SELECT u.login_id FROM users u JOIN logins l ON l.id = u.login_id
-         WHERE u.partner_id = $1 AND l.password_hash IS NOT NULL ORDER BY u.login_id",
-    )
-    .bind(partner_id)
-    .fetch_all(&state.pool)
-    .await?;
+    let logins = store::logins_with_password_in(&state.pool, partner_id).await?;
     for login_id in logins {
         let login = store::login_by_id(&state.pool, login_id)
             .await?
@@ -273,10 +229,7 @@ pub const DEMO_EMAIL: &str = "demo@example.com";
 /// sees working credentials, and no password is ever stored in the clear.
 /// `None` when the database holds other data but no demo login.
 pub async fn seed_demo(state: &AppState) -> anyhow::Result<Option<Demo>> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM partners")
-        .fetch_one(&state.pool)
-        .await?;
-    if count > 0 {
+    if store::has_partners(&state.pool).await? {
         let Some(login) = store::login_by_email(&state.pool, DEMO_EMAIL).await? else {
             return Ok(None);
         };

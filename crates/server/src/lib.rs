@@ -6,12 +6,17 @@
 //!   [`AppState`] so tests can drive it with `oneshot` and no socket;
 //! - [`serve_with`]: runs a router on a bound listener;
 //! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
-//! - [`auth`]: the security mechanisms; [`store`]: the database;
-//!   [`mail`]: the outbox / SMTP; [`clock`]: injectable time.
+//! - [`api`]: the handlers, one module per Kaltura service, and the one
+//!   table of actions;
+//! - [`auth`]: the security mechanisms and the sign-in service
+//!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
+//!   SMTP and the messages; [`background`]: work done after a reply;
+//!   [`clock`]: injectable time.
 
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod error;
 pub mod mail;
@@ -54,14 +59,8 @@ pub struct Options {
     pub db: store::DbConfig,
     /// Key file for TOTP secrets; default `<data_dir>/secret.key`.
     pub secret_key_file: Option<PathBuf>,
-    /// The issuer shown by authenticator apps.
-    pub issuer: String,
-    /// The address links in emails point to (no trailing slash).
-    pub public_url: String,
-    /// Pass the real login error codes through instead of masking them.
-    pub reveal_login_errors: bool,
-    /// Lockout limits.
-    pub limits: Limits,
+    /// The settings that shape answers, which the state keeps.
+    pub config: Config,
     /// argon2id cost.
     pub hash_cost: HashCost,
     /// Requests that may wait for a hashing thread; past it sign-in answers
@@ -69,20 +68,12 @@ pub struct Options {
     pub max_hash_queue: usize,
     /// Per-client limits on password checks.
     pub client_limits: ClientLimits,
-    /// Proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: TrustedProxies,
-    /// Longest a request may take, from its headers to its answer.
-    pub request_timeout: std::time::Duration,
     /// Send mail over SMTP instead of writing the outbox.
     pub smtp_url: Option<String>,
     /// A file whose first line is the SMTP password (else `KMC_SMTP_PASSWORD`).
     pub smtp_password_file: Option<PathBuf>,
     /// PEM certificates of a private CA the SMTP relay's certificate chains to.
     pub smtp_ca_file: Option<PathBuf>,
-    /// The sender of every message.
-    pub mail_from: String,
-    /// The built app to serve, if any.
-    pub dist: Option<PathBuf>,
     /// The time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -94,20 +85,13 @@ impl Options {
             data_dir: data_dir.into(),
             db: store::DbConfig::default(),
             secret_key_file: None,
-            issuer: "Kaltura".into(),
-            public_url: DEFAULT_PUBLIC_URL.into(),
-            reveal_login_errors: false,
-            limits: Limits::default(),
+            config: Config::default(),
             hash_cost: HashCost::OWASP,
             max_hash_queue: DEFAULT_MAX_QUEUE,
             client_limits: ClientLimits::default(),
-            trusted_proxies: TrustedProxies::default(),
-            request_timeout: std::time::Duration::from_secs(30),
             smtp_url: None,
             smtp_password_file: None,
             smtp_ca_file: None,
-            mail_from: "KMC Login <noreply@localhost>".into(),
-            dist: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -115,9 +99,9 @@ impl Options {
 
 /// Settings that shape answers.
 pub struct Config {
-    /// The issuer in otpauth URIs.
+    /// The issuer in otpauth URIs (shown by authenticator apps).
     pub issuer: String,
-    /// Base of the links in emails.
+    /// Base of the links in emails (a trailing slash is dropped).
     pub public_url: String,
     /// Whether login errors are masked (Kaltura's default).
     pub mask_login_errors: bool,
@@ -125,12 +109,28 @@ pub struct Config {
     pub limits: Limits,
     /// The sender of every message.
     pub mail_from: String,
-    /// The built app folder.
+    /// The built app to serve, if any.
     pub dist: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
-    /// Longest a request may take.
+    /// Longest a request may take, from its headers to its answer.
     pub request_timeout: std::time::Duration,
+}
+
+impl Default for Config {
+    /// Production defaults.
+    fn default() -> Self {
+        Self {
+            issuer: "Kaltura".into(),
+            public_url: DEFAULT_PUBLIC_URL.into(),
+            mask_login_errors: true,
+            limits: Limits::default(),
+            mail_from: "KMC Login <noreply@localhost>".into(),
+            dist: None,
+            trusted_proxies: TrustedProxies::default(),
+            request_timeout: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// The shared state behind every request.
@@ -151,6 +151,8 @@ pub struct Inner {
     pub secrets: SecretBox,
     /// Outgoing mail.
     pub mailer: Mailer,
+    /// Work done after the reply (mail), finished before a shutdown.
+    pub background: background::Background,
     /// `resetPassword` limits.
     pub reset_limiter: ResetLimiter,
     /// Per-client limits on password checks.
@@ -197,11 +199,17 @@ impl AppState {
         let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
         check_key(&pool, &secrets, &key_file).await?;
         let mailer = match &opts.smtp_url {
-            Some(url) => Mailer::smtp_with_ca(
-                url,
-                mail::smtp_password(opts.smtp_password_file.as_deref())?,
-                opts.smtp_ca_file.as_deref(),
-            )?,
+            Some(url) => {
+                let ca_pem = match &opts.smtp_ca_file {
+                    Some(file) => Some(mail::smtp::read_ca_file(file)?),
+                    None => None,
+                };
+                Mailer::smtp(
+                    &mail::SmtpUrl::parse(url)?,
+                    mail::smtp_password(opts.smtp_password_file.as_deref())?,
+                    ca_pem.as_deref(),
+                )?
+            }
             None => Mailer::outbox(opts.data_dir.join("outbox"))?,
         };
         Ok(Self(Arc::new(Inner {
@@ -209,18 +217,13 @@ impl AppState {
             unsynced,
             clock: opts.clock,
             config: Config {
-                issuer: opts.issuer,
-                public_url: opts.public_url.trim_end_matches('/').to_owned(),
-                mask_login_errors: !opts.reveal_login_errors,
-                limits: opts.limits,
-                mail_from: opts.mail_from,
-                dist: opts.dist,
-                trusted_proxies: opts.trusted_proxies,
-                request_timeout: opts.request_timeout,
+                public_url: opts.config.public_url.trim_end_matches('/').to_owned(),
+                ..opts.config
             },
             hasher: Hasher::with_queue(opts.hash_cost, opts.max_hash_queue)?,
             secrets,
             mailer,
+            background: background::Background::default(),
             reset_limiter: ResetLimiter::default(),
             client_throttle: Arc::new(ClientThrottle::new(opts.client_limits)),
         })))
@@ -304,10 +307,7 @@ async fn healthz(
     &'static str,
 ) {
     use axum::http::{StatusCode, header};
-    let ok = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-        .is_ok();
+    let ok = store::ping(&state.pool).await;
     let headers = [(header::CACHE_CONTROL, "no-store")];
     if ok {
         (StatusCode::OK, headers, "ok\n")

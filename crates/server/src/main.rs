@@ -226,7 +226,7 @@ fn options(cli: &Cli) -> Options {
     o.smtp_url = cli.smtp_url.clone();
     o.smtp_password_file = cli.smtp_password_file.clone();
     o.smtp_ca_file = cli.smtp_ca_file.clone();
-    o.mail_from = cli.mail_from.clone();
+    o.config.mail_from = cli.mail_from.clone();
     o
 }
 
@@ -238,7 +238,7 @@ async fn cli_state(cli: &Cli) -> anyhow::Result<AppState> {
         .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
     pool.close().await;
     let mut o = options(cli);
-    o.public_url = public_url;
+    o.config.public_url = public_url;
     AppState::open(o).await
 }
 
@@ -343,9 +343,9 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let addr = socket.local_addr()?;
     let url = format!("http://{addr}");
     let mut o = options(cli);
-    o.public_url = args.public_url.clone().unwrap_or_else(|| url.clone());
-    o.issuer = args.issuer.clone();
-    o.reveal_login_errors = args.reveal_login_errors;
+    o.config.public_url = args.public_url.clone().unwrap_or_else(|| url.clone());
+    o.config.issuer = args.issuer.clone();
+    o.config.mask_login_errors = !args.reveal_login_errors;
     anyhow::ensure!(
         args.max_login_attempts >= 1,
         "--max-login-attempts must be at least 1"
@@ -354,7 +354,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         args.login_block_minutes >= 1,
         "--login-block-minutes must be at least 1"
     );
-    o.limits = Limits {
+    o.config.limits = Limits {
         max_attempts: args.max_login_attempts,
         block_seconds: args.login_block_minutes * 60,
     };
@@ -367,7 +367,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         window_seconds: args.client_window_minutes * 60,
         ..ClientLimits::default()
     };
-    o.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies).map_err(anyhow::Error::msg)?;
+    o.config.trusted_proxies =
+        TrustedProxies::parse(&args.trusted_proxies).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         args.header_read_timeout_secs >= 1 && args.request_timeout_secs >= 1,
         "--header-read-timeout-secs and --request-timeout-secs must be at least 1"
@@ -376,14 +377,14 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
         args.max_connections >= 1,
         "--max-connections must be at least 1"
     );
-    o.request_timeout = Duration::from_secs(args.request_timeout_secs);
+    o.config.request_timeout = Duration::from_secs(args.request_timeout_secs);
     o.max_hash_queue = args.max_hash_queue;
     let conn_limits = ConnLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         max_connections: args.max_connections,
     };
     if args.dist.join("index.html").is_file() {
-        o.dist = Some(args.dist.clone());
+        o.config.dist = Some(args.dist.clone());
     } else {
         eprintln!(
             "kmc-server: no built app in {} (no index.html): serving the API only. \
@@ -391,7 +392,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             args.dist.display()
         );
     }
-    let public_url = o.public_url.clone();
+    let public_url = o.config.public_url.clone();
     let outbox = o.smtp_url.is_none().then(|| o.data_dir.join("outbox"));
     let state = AppState::open(o).await?;
     if let Some(outbox) = outbox {
@@ -418,6 +419,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    let background = state.background.clone();
     let router = kmc_server::router(state);
     let listener = socket
         .listen(1024)
@@ -427,6 +429,13 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     kmc_server::serve_with(listener, router, conn_limits).await?;
+    // Mail promised in replies already sent goes out before the process ends.
+    if tokio::time::timeout(Duration::from_secs(30), background.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("mail still being sent 30 s after shutdown began: stopping anyway");
+    }
     Ok(())
 }
 

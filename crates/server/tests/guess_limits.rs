@@ -72,7 +72,7 @@ async fn counters(t: &TestApp) -> (i64, i64, bool) {
 async fn burst_app(reveal: bool) -> Arc<TestApp> {
     Arc::new(
         app_with(|o| {
-            o.reveal_login_errors = reveal;
+            o.config.mask_login_errors = !reveal;
             o.hash_cost = QUEUEING;
             o.max_hash_queue = 1000;
         })
@@ -159,7 +159,7 @@ async fn a_hundred_parallel_wrong_codes_evaluate_only_the_limit_and_the_right_co
 
 #[tokio::test]
 async fn code_failures_are_not_forgiven_by_a_password_only_sign_in_to_another_account() {
-    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let t = app_with(|o| o.config.mask_login_errors = false).await;
     let (media, sandbox) = two_accounts(&t).await;
     let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
     let mut answers = Vec::new();
@@ -194,7 +194,7 @@ async fn code_failures_are_not_forgiven_by_a_password_only_sign_in_to_another_ac
 
 #[tokio::test]
 async fn a_password_only_sign_in_forgives_password_failures_and_a_correct_code_forgives_all() {
-    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let t = app_with(|o| o.config.mask_login_errors = false).await;
     let (media, sandbox) = two_accounts(&t).await;
     let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
     for i in 0..3u32 {
@@ -220,7 +220,7 @@ async fn a_password_only_sign_in_forgives_password_failures_and_a_correct_code_f
 
 #[tokio::test]
 async fn missing_otp_neither_counts_nor_forgives() {
-    let t = app_with(|o| o.reveal_login_errors = true).await;
+    let t = app_with(|o| o.config.mask_login_errors = false).await;
     let (media, _) = two_accounts(&t).await;
     let code: u32 = t.code(EMAIL, 0).await.parse().unwrap();
     let wrong = format!("{:06}", (code + 11) % 1_000_000);
@@ -666,7 +666,17 @@ async fn sign_ins_that_meet_another_writer_wait_for_it_and_then_all_go_through()
             tokio::spawn(async move { t.login(&email, password, None).await })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Every sign-in is under way at once (each holds its admission from
+    // before its reservation until its answer), and none has been answered:
+    // each waits for the writer.
+    let n = tasks.len();
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while t.state.hasher.admitted() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("every sign-in starts while the writer holds the lock");
     assert!(
         tasks.iter().all(|task| !task.is_finished()),
         "every sign-in waits for the writer"

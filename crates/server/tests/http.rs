@@ -523,7 +523,7 @@ fn dist_with_app() -> tempfile::TempDir {
 async fn the_app_is_served_with_spa_fallback_and_the_right_cache_headers() {
     let dist = dist_with_app();
     let path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(path)).await;
+    let t = app_with(move |o| o.config.dist = Some(path)).await;
     for uri in ["/", "/login", "/actions/auth-info/abcDEF_-123", "/account"] {
         let resp = t.send(Request::get(uri).body(Body::empty()).unwrap()).await;
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
@@ -569,7 +569,7 @@ async fn the_app_is_served_with_spa_fallback_and_the_right_cache_headers() {
 async fn assets_are_compressed_with_brotli_or_gzip_on_request() {
     let dist = dist_with_app();
     let path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(path)).await;
+    let t = app_with(move |o| o.config.dist = Some(path)).await;
     for enc in ["br", "gzip"] {
         let resp = t
             .send(
@@ -599,7 +599,7 @@ async fn precompressed_files_are_served_as_built_with_immutable_caching_and_vary
     )
     .unwrap();
     let path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(path)).await;
+    let t = app_with(move |o| o.config.dist = Some(path)).await;
     for (accept, enc, body) in [
         ("gzip, deflate, br, zstd", "br", &b"BUILT-BR"[..]),
         ("gzip", "gzip", &b"BUILT-GZ"[..]),
@@ -649,7 +649,7 @@ async fn precompressed_files_are_served_as_built_with_immutable_caching_and_vary
 async fn index_html_is_sent_brotli_or_gzip_compressed_revalidated_and_varying() {
     let dist = dist_with_app();
     let path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(path)).await;
+    let t = app_with(move |o| o.config.dist = Some(path)).await;
     for (uri, accept, enc) in [
         ("/login", "gzip, deflate, br", Some("br")),
         ("/actions/auth-info/abc", "gzip", Some("gzip")),
@@ -692,7 +692,7 @@ async fn index_html_is_sent_brotli_or_gzip_compressed_revalidated_and_varying() 
 async fn the_csp_allows_trunks_inline_script_by_hash_and_nothing_unsafe() {
     let dist = dist_with_app();
     let path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(path)).await;
+    let t = app_with(move |o| o.config.dist = Some(path)).await;
     let resp = t
         .send(Request::get("/login").body(Body::empty()).unwrap())
         .await;

@@ -39,7 +39,7 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>app</html>").unwrap();
     let dist_path = dist.path().to_owned();
-    let t = app_with(move |o| o.dist = Some(dist_path)).await;
+    let t = app_with(move |o| o.config.dist = Some(dist_path)).await;
     let mut secrets: Vec<String> = vec![PASSWORD.into()];
 
     let sandbox = t.partner("Sandbox", false).await;

@@ -187,10 +187,10 @@ async fn smtps_delivers_over_tls_to_a_relay_signed_by_the_ca_file() {
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let (port, task) = receiver(Mode::Implicit, &pki).await;
-    let m = Mailer::smtp_with_ca(
-        &format!("smtps://kmc@127.0.0.1:{port}"),
+    let m = Mailer::smtp(
+        &SmtpUrl::parse(&format!("smtps://kmc@127.0.0.1:{port}")).unwrap(),
         Some("relay password".into()),
-        Some(&ca_file),
+        Some(&kmc_server::mail::smtp::read_ca_file(&ca_file).unwrap()),
     )
     .unwrap();
     m.send(FROM, mail()).await.unwrap();
@@ -216,7 +216,8 @@ async fn smtps_delivers_over_tls_to_a_relay_signed_by_the_ca_file() {
 async fn smtps_refuses_a_certificate_it_does_not_trust() {
     let pki = pki();
     let (port, task) = receiver(Mode::Implicit, &pki).await;
-    let m = Mailer::smtp_with(&format!("smtps://127.0.0.1:{port}"), None).unwrap();
+    let url = SmtpUrl::parse(&format!("smtps://127.0.0.1:{port}")).unwrap();
+    let m = Mailer::smtp(&url, None, None).unwrap();
     let err = m
         .send(FROM, mail())
         .await
@@ -245,7 +246,7 @@ fn required_starttls(port: u16) -> SmtpUrl {
 async fn required_starttls_upgrades_before_auth_and_data() {
     let pki = pki();
     let (port, task) = receiver(Mode::StartTls, &pki).await;
-    let m = Mailer::from_smtp_url(
+    let m = Mailer::smtp(
         &required_starttls(port),
         Some("pw".into()),
         Some(pki.ca_pem.as_bytes()),
@@ -270,7 +271,7 @@ async fn required_starttls_upgrades_before_auth_and_data() {
 async fn required_starttls_sends_nothing_to_a_relay_without_it() {
     let pki = pki();
     let (port, task) = receiver(Mode::PlainOnly, &pki).await;
-    let m = Mailer::from_smtp_url(
+    let m = Mailer::smtp(
         &required_starttls(port),
         Some("pw".into()),
         Some(pki.ca_pem.as_bytes()),
@@ -294,7 +295,7 @@ async fn required_starttls_sends_nothing_to_a_relay_without_it() {
 async fn required_starttls_refuses_an_untrusted_certificate() {
     let pki = pki();
     let (port, task) = receiver(Mode::StartTls, &pki).await;
-    let m = Mailer::from_smtp_url(&required_starttls(port), Some("pw".into()), None).unwrap();
+    let m = Mailer::smtp(&required_starttls(port), Some("pw".into()), None).unwrap();
     m.send(FROM, mail())
         .await
         .expect_err("sent to an untrusted relay");

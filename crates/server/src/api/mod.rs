@@ -1,7 +1,8 @@
 //! The Kaltura API v3 endpoint: `POST /api_v3/service/{service}/action/{action}`.
 //!
-//! One handler reads the body into [`Params`], finds the action (service and
-//! action names are case-insensitive, as in Kaltura) and renders either the
+//! One handler reads the body into [`Params`], finds the action in
+//! [`ACTIONS`], the one table of `(service, action, handler)` (service and
+//! action names are case-insensitive, as in Kaltura), and renders either the
 //! action's value or the Kaltura error object. CORS is Kaltura's (any origin,
 //! no credentials, preflight cached for a day) and every reply carries
 //! `Cache-Control: no-store`.
@@ -14,7 +15,9 @@ pub mod partner;
 pub mod session;
 pub mod user;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::Router;
@@ -29,28 +32,61 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
-use crate::auth::throttle::ClientTicket;
 use crate::error::{ApiError, ApiResult, json_response};
 use crate::params::{MAX_BODY_BYTES, Params};
 
-/// The services and their actions, lower-cased.
-const SERVICES: &[(&str, &[&str])] = &[
-    (
-        "user",
-        &[
-            "loginbyloginid",
-            "generateqrcode",
-            "resetpassword",
-            "validatehashkey",
-            "setinitialpassword",
-            "loginbyks",
-            "get",
-        ],
+/// What answers one action: reads its parameters from the call and returns
+/// the reply's value.
+pub type Handler =
+    for<'a> fn(&'a Call, &'a Params) -> Pin<Box<dyn Future<Output = ApiResult<Value>> + Send + 'a>>;
+
+/// One action the server answers.
+pub struct Action {
+    /// The service, as Kaltura spells it (matched case-insensitively).
+    pub service: &'static str,
+    /// The action, as Kaltura spells it (matched case-insensitively).
+    pub action: &'static str,
+    /// What answers it.
+    pub handler: Handler,
+}
+
+/// An [`Action`] answered by an async fn `(&Call, &Params) -> ApiResult<Value>`.
+macro_rules! action {
+    ($service:literal, $action:literal, $handler:path) => {
+        Action {
+            service: $service,
+            action: $action,
+            handler: |call, params| Box::pin($handler(call, params)),
+        }
+    };
+}
+
+/// Every action the server answers: the one list that dispatch and
+/// [`actions`] read.
+pub static ACTIONS: &[Action] = &[
+    action!("user", "loginByLoginId", user::login_by_login_id),
+    action!("user", "generateQrCode", user::generate_qr_code),
+    action!("user", "resetPassword", user::reset_password),
+    action!("user", "validateHashKey", user::validate_hash_key),
+    action!("user", "setInitialPassword", user::set_initial_password),
+    action!("user", "loginByKs", user::login_by_ks),
+    action!("user", "get", user::get),
+    action!("adminUser", "updatePassword", admin_user::update_password),
+    action!(
+        "adminUser",
+        "setInitialPassword",
+        user::set_initial_password
     ),
-    ("adminuser", &["updatepassword", "setinitialpassword"]),
-    ("partner", &["listpartnersforuser", "getinfo"]),
-    ("session", &["end"]),
+    action!("partner", "listPartnersForUser", partner::list_for_user),
+    action!("partner", "getInfo", partner::get_info),
+    action!("session", "end", session::end),
 ];
+
+/// The `(service, action)` names of every action the server answers, as
+/// Kaltura spells them.
+pub fn actions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ACTIONS.iter().map(|a| (a.service, a.action))
+}
 
 /// What a handler gets besides its parameters.
 pub struct Call {
@@ -66,50 +102,7 @@ impl Call {
     pub fn client_key(&self) -> Option<String> {
         self.client_ip.map(crate::net::client_key)
     }
-
-    /// Reserves a place in this client's budget of password checks, or
-    /// answers `RESOURCE_IS_RESERVED` when it is spent. Requests without a
-    /// known client (tests through the router) are not limited.
-    pub fn client_ticket(&self) -> ApiResult<Option<ClientTicket>> {
-        let Some(key) = self.client_key() else {
-            return Ok(None);
-        };
-        match self.state.client_throttle.reserve(&key, self.state.now()) {
-            Some(ticket) => Ok(Some(ticket)),
-            None => {
-                tracing::info!("password check refused by the per-client limit");
-                Err(ApiError::new(
-                    codes::RESOURCE_IS_RESERVED,
-                    "Too many failed sign-in attempts from your network: try again later",
-                ))
-            }
-        }
-    }
 }
-
-/// Resolves a client ticket by an action's outcome: a wrong password or
-/// code (whatever the masking) keeps the place as a failure, anything else
-/// gives it back.
-pub fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
-    if let Some(ticket) = ticket {
-        let failed = result
-            .as_ref()
-            .err()
-            .is_some_and(|e| GUESS_FAILURES.contains(&e.code()));
-        ticket.finish(failed);
-    }
-}
-
-/// The answers that mean a guess was wrong (or refused as part of one).
-const GUESS_FAILURES: &[&str] = &[
-    codes::USER_WRONG_PASSWORD,
-    codes::WRONG_OLD_PASSWORD,
-    codes::INVALID_OTP,
-    codes::USER_NOT_FOUND,
-    codes::LOGIN_DATA_NOT_FOUND,
-    codes::LOGIN_BLOCKED,
-    codes::LOGIN_RETRIES_EXCEEDED,
-];
 
 /// The API routes with CORS and `no-store`.
 pub fn router(state: AppState) -> Router {
@@ -178,12 +171,16 @@ async fn dispatch(
             "Use POST with the parameters in the body",
         ));
     }
-    let service_lc = service.to_ascii_lowercase();
-    let action_lc = action.to_ascii_lowercase();
-    let Some((_, actions)) = SERVICES.iter().find(|(s, _)| *s == service_lc) else {
+    if !ACTIONS
+        .iter()
+        .any(|a| a.service.eq_ignore_ascii_case(&service))
+    {
         return Err(service_does_not_exist(&printable(&service)));
-    };
-    if !actions.contains(&action_lc.as_str()) {
+    }
+    let Some(found) = ACTIONS.iter().find(|a| {
+        a.service.eq_ignore_ascii_case(&service) && a.action.eq_ignore_ascii_case(&action)
+    }) else {
+        let service_lc = service.to_ascii_lowercase();
         return Err(ApiError::new(
             codes::ACTION_DOES_NOT_EXISTS,
             format!(
@@ -192,8 +189,8 @@ async fn dispatch(
             ),
         )
         .with_arg("ACTION_NAME", printable(&action))
-        .with_arg("SERVICE_NAME", service_lc.clone()));
-    }
+        .with_arg("SERVICE_NAME", service_lc));
+    };
 
     let peer = req
         .extensions()
@@ -216,25 +213,7 @@ async fn dispatch(
     let params = Params::from_body(&parts.headers, &bytes)?;
     let call = Call { state, client_ip };
 
-    match (service_lc.as_str(), action_lc.as_str()) {
-        ("user", "loginbyloginid") => user::login_by_login_id(&call, &params).await,
-        ("user", "generateqrcode") => user::generate_qr_code(&call, &params).await,
-        ("user", "resetpassword") => user::reset_password(&call, &params).await,
-        ("user", "validatehashkey") => user::validate_hash_key(&call, &params).await,
-        ("user" | "adminuser", "setinitialpassword") => {
-            user::set_initial_password(&call, &params).await
-        }
-        ("user", "loginbyks") => user::login_by_ks(&call, &params).await,
-        ("user", "get") => user::get(&call, &params).await,
-        ("adminuser", "updatepassword") => admin_user::update_password(&call, &params).await,
-        ("partner", "listpartnersforuser") => partner::list_for_user(&call, &params).await,
-        ("partner", "getinfo") => partner::get_info(&call, &params).await,
-        ("session", "end") => session::end(&call, &params).await,
-        _ => Err(ApiError::new(
-            codes::ACTION_DOES_NOT_EXISTS,
-            "Unknown action",
-        )),
-    }
+    (found.handler)(&call, &params).await
 }
 
 /// A name from the URL, safe to echo: printable ASCII, at most 64 characters.
@@ -260,6 +239,18 @@ mod tests {
         assert_eq!(body["code"], "SERVICE_DOES_NOT_EXISTS");
         assert_eq!(body["args"], serde_json::json!({"SRV_NAME": "media"}));
         assert_eq!(body["message"], r#"Service "media" does not exists"#);
+    }
+
+    #[test]
+    fn every_action_is_listed_once_whatever_its_case() {
+        let mut names: Vec<_> = actions()
+            .map(|(s, a)| format!("{}/{}", s.to_ascii_lowercase(), a.to_ascii_lowercase()))
+            .collect();
+        let listed = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), listed);
+        assert!(actions().any(|a| a == ("user", "loginByLoginId")));
     }
 
     #[test]

@@ -63,6 +63,17 @@ impl Reservation {
     }
 }
 
+/// What a failed check guessed: a password, or (after a right password) an
+/// authenticator code. Code failures are kept apart, since a password-only
+/// success never forgives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guess {
+    /// A wrong password.
+    Password,
+    /// A wrong (or replayed) authenticator code.
+    Code,
+}
+
 /// What a failed check means for the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -185,7 +196,7 @@ pub async fn reserve_for_email(
 pub async fn fail(
     pool: &Pool,
     r: Reservation,
-    code: bool,
+    guess: Guess,
     now: i64,
     limits: Limits,
 ) -> sqlx::Result<Failure> {
@@ -197,7 +208,7 @@ pub async fn fail(
          WHERE id = $1",
     )
     .bind(r.login_id)
-    .bind(i64::from(code))
+    .bind(i64::from(guess == Guess::Code))
     .bind(now + limits.block_seconds)
     .bind(i64::from(last))
     .execute(pool)
@@ -498,7 +509,7 @@ mod tests {
         let mut results = Vec::new();
         for _ in 0..3 {
             let r = reserve(&pool, 100).await.unwrap();
-            results.push(fail(&pool, r, false, 100, LIMITS).await.unwrap());
+            results.push(fail(&pool, r, Guess::Password, 100, LIMITS).await.unwrap());
         }
         assert_eq!(
             results,
@@ -515,9 +526,9 @@ mod tests {
     async fn a_success_without_a_code_forgives_password_failures_but_not_code_failures() {
         let (_d, pool) = pool_with_login().await;
         let r = reserve(&pool, 100).await.unwrap();
-        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        fail(&pool, r, Guess::Code, 100, LIMITS).await.unwrap();
         let r = reserve(&pool, 100).await.unwrap();
-        fail(&pool, r, false, 100, LIMITS).await.unwrap();
+        fail(&pool, r, Guess::Password, 100, LIMITS).await.unwrap();
         let r = reserve(&pool, 100).await.unwrap();
         assert_eq!(
             accept(&pool, &r, Proof::Password, 100).await,
@@ -536,7 +547,7 @@ mod tests {
     async fn giving_back_returns_only_the_own_reservation() {
         let (_d, pool) = pool_with_login().await;
         let r = reserve(&pool, 100).await.unwrap();
-        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        fail(&pool, r, Guess::Code, 100, LIMITS).await.unwrap();
         let r = reserve(&pool, 100).await.unwrap();
         give_back(&pool, r).await.unwrap();
         assert_eq!(counters(&pool).await, (1, 1, None));
@@ -555,10 +566,10 @@ mod tests {
             accept(&pool, &r, Proof::Code { step: 7 }, 100).await,
             Success::Replay
         );
-        fail(&pool, r, true, 100, LIMITS).await.unwrap();
+        fail(&pool, r, Guess::Code, 100, LIMITS).await.unwrap();
         let a = reserve(&pool, 100).await.unwrap();
         let b = reserve(&pool, 100).await.unwrap();
-        fail(&pool, b, false, 100, LIMITS).await.unwrap();
+        fail(&pool, b, Guess::Password, 100, LIMITS).await.unwrap();
         assert_eq!(
             accept(&pool, &a, Proof::Code { step: 8 }, 100).await,
             Success::Blocked

@@ -1,6 +1,9 @@
 //! The security logic, as small functions with their own tests:
 //! - [`passwords`]: argon2id hashing and the password policy;
 //! - [`totp`]: authenticator secrets and code checking;
+//! - [`signin`]: the sign-in and password-change service, which the API
+//!   handlers and the CLI call;
+//! - [`enrol`]: a login's authenticator secret and its otpauth URI;
 //! - [`crypto`]: encryption of TOTP secrets at rest;
 //! - [`lockout`]: the atomic per-login failed-attempt counter;
 //! - [`links`]: single-use link tokens (hash keys);
@@ -9,11 +12,13 @@
 //! - [`throttle`]: the per-client budget of password checks.
 
 pub mod crypto;
+pub mod enrol;
 pub mod links;
 pub mod lockout;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sessions;
+pub mod signin;
 pub mod throttle;
 pub mod totp;
 

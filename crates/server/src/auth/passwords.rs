@@ -242,6 +242,12 @@ impl Hasher {
         Ok(admission)
     }
 
+    /// Requests holding an admission now (hashing, queued, or between the
+    /// two, such as a sign-in reserving its check).
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Acquire)
+    }
+
     /// Hashes a password into a PHC string (`$argon2id$…`).
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
         let argon = self.argon.clone();

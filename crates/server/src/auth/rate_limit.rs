@@ -5,7 +5,7 @@
 //!
 //! The counts live in the database (`request_limits`), so they hold across
 //! every replica of a PostgreSQL deployment (see
-//! [`crate::store::take_request`] for why parallel requests cannot slip
+//! [`take_request`] for why parallel requests cannot slip
 //! past). A key's window opens at its first request and lasts [`WINDOW`]
 //! seconds (a fixed window: at most twice the limit can pass around a
 //! window's end, which still bounds the mail an attacker can cause).
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::store::{self, Pool};
+use crate::store::{Conn, Pool};
 
 /// Window length in seconds.
 pub const WINDOW: i64 = 10 * 60;
@@ -58,16 +58,15 @@ impl ResetLimiter {
         now: i64,
     ) -> sqlx::Result<bool> {
         if self.requests.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            store::prune_requests(pool, now, WINDOW).await?;
+            prune_requests(pool, now, WINDOW).await?;
         }
         let email_key = key("reset-email", &email.trim().to_ascii_lowercase());
         let mut tx = pool.begin().await?;
-        if !store::take_request(&mut tx, &email_key, now, WINDOW, PER_EMAIL).await? {
+        if !take_request(&mut tx, &email_key, now, WINDOW, PER_EMAIL).await? {
             return Ok(false);
         }
         if let Some(client) = client
-            && !store::take_request(&mut tx, &key("reset-client", client), now, WINDOW, PER_IP)
-                .await?
+            && !take_request(&mut tx, &key("reset-client", client), now, WINDOW, PER_IP).await?
         {
             return Ok(false);
         }
@@ -76,12 +75,55 @@ impl ResetLimiter {
     }
 }
 
+/// One request counted against a limit of `limit` per `window` seconds for
+/// `key`, inside the caller's transaction: false (nothing counted) when the
+/// key's window is full. The window opens at a key's first request and
+/// lasts `window` seconds; one upsert whose `WHERE` refuses a full window,
+/// so parallel requests on any number of replicas never count past the
+/// limit (the row lock orders them).
+pub async fn take_request(
+    tx: &mut Conn,
+    key: &[u8],
+    now: i64,
+    window: i64,
+    limit: i64,
+) -> sqlx::Result<bool> {
+    let count: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO request_limits (key, window_start, count) VALUES ($1, $2, 1)
+         ON CONFLICT (key) DO UPDATE SET
+             count = CASE WHEN request_limits.window_start <= $2 - $3 THEN 1
+                          ELSE request_limits.count + 1 END,
+             window_start = CASE WHEN request_limits.window_start <= $2 - $3 THEN $2
+                                 ELSE request_limits.window_start END
+         WHERE request_limits.window_start <= $2 - $3 OR request_limits.count < $4
+         RETURNING count",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(window)
+    .bind(limit)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(count.is_some())
+}
+
+/// Forgets the limit windows that ended `window` seconds before `now` (they
+/// would restart at the next request anyway): keeps the table to the keys
+/// seen in the last window.
+pub async fn prune_requests(pool: &Pool, now: i64, window: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM request_limits WHERE window_start <= $1")
+        .bind(now - window)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     async fn pool() -> (tempfile::TempDir, Pool) {
-        store::test_pool().await
+        crate::store::test_pool().await
     }
 
     async fn rows(pool: &Pool) -> i64 {

@@ -55,7 +55,7 @@ pub async fn app_with(configure: impl FnOnce(&mut Options)) -> TestApp {
     o.db.url = kmc_server::store::test_database_url().await;
     o.hash_cost = HashCost::TEST;
     o.clock = clock.clone();
-    o.public_url = "http://kmc.test".into();
+    o.config.public_url = "http://kmc.test".into();
     configure(&mut o);
     let db_url = o.db.url.clone();
     let state = AppState::open(o).await.unwrap();
@@ -242,8 +242,8 @@ impl TestApp {
         out
     }
 
-    /// Asks `resetPassword` for `email` and returns the new link's hash key
-    /// once its mail is in the outbox (the mail is sent after the reply).
+    /// Asks `resetPassword` for `email` and returns the new link's hash key,
+    /// once the mail sent after the reply has been written.
     pub async fn reset_link(&self, email: &str) -> String {
         const RESET: &str = "/actions/restore-password/";
         let known = self.link_tokens(email, RESET);
@@ -251,28 +251,29 @@ impl TestApp {
             .call("user", "resetPassword", json!({ "email": email }))
             .await;
         assert!(v.is_null(), "{v}");
-        for _ in 0..500 {
-            if let Some(new) = self
-                .link_tokens(email, RESET)
-                .into_iter()
-                .find(|l| !known.contains(l))
-            {
-                return new;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("no new reset link for {email} in the outbox");
+        self.mail_sent().await;
+        self.link_tokens(email, RESET)
+            .into_iter()
+            .find(|l| !known.contains(l))
+            .unwrap_or_else(|| panic!("no new reset link for {email} in the outbox"))
     }
 
-    /// Waits (briefly) for the outbox to hold `n` messages.
+    /// Returns once every mail the server sends after a reply (see
+    /// `kmc_server::background`) is sent: the outbox then holds all it will
+    /// for the requests answered so far.
+    pub async fn mail_sent(&self) {
+        self.state.background.idle().await;
+    }
+
+    /// The outbox, once it holds `n` messages: every mail of the requests
+    /// answered so far is sent by then.
     pub async fn wait_outbox(&self, n: usize) {
-        for _ in 0..200 {
-            if self.outbox().len() >= n {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("the outbox never reached {n} messages");
+        self.mail_sent().await;
+        assert!(
+            self.outbox().len() >= n,
+            "the outbox holds {} messages, not {n}",
+            self.outbox().len()
+        );
     }
 }
 

@@ -1,0 +1,46 @@
+//! Authenticator enrolment: a login's TOTP secret, created and stored
+//! sealed on first use, and the otpauth URI an authenticator app scans.
+
+use kaltura_api::{OtpAuthUri, codes};
+
+use crate::AppState;
+use crate::auth::links::{self, Kind};
+use crate::auth::totp;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{self, Login};
+
+/// The login's secret, created (and stored sealed) when it has none.
+pub async fn secret_of(state: &AppState, login: &Login) -> ApiResult<Vec<u8>> {
+    if let Some(sealed) = &login.totp_secret {
+        return Ok(state.secrets.open(login.id, sealed)?);
+    }
+    let secret = totp::new_secret();
+    let sealed = state.secrets.seal(login.id, &secret)?;
+    store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+    Ok(secret)
+}
+
+/// The otpauth URI of a secret for a login.
+pub fn otpauth_uri(state: &AppState, email: &str, secret: &[u8]) -> String {
+    OtpAuthUri::new(
+        &state.config.issuer,
+        email,
+        &kaltura_api::otpauth::base32_encode(secret),
+    )
+    .to_uri()
+}
+
+/// `user.generateQrCode`: spends a QR link and returns the otpauth URI of
+/// its login's secret (created if the login has none yet).
+pub async fn redeem_qr_link(state: &AppState, hash_key: &str) -> ApiResult<String> {
+    let invalid = || ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired");
+    let login_id = links::consume(&state.pool, hash_key, Kind::Qr, state.now())
+        .await?
+        .map_err(|_| invalid())?;
+    let login = store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(invalid)?;
+    let secret = secret_of(state, &login).await?;
+    tracing::info!(login = login.id, "QR link used");
+    Ok(otpauth_uri(state, &login.email, &secret))
+}

@@ -1,0 +1,529 @@
+//! The sign-in service: the steps of `user.loginByLoginId`,
+//! `adminUser.updatePassword` and `setInitialPassword`, called by their
+//! handlers (which read the parameters and shape the reply) and by the CLI.
+//!
+//! A sign-in decides in the order of the contract (§3), with one deliberate
+//! change: a blocked login is refused before its password is checked, so a
+//! block never becomes a password oracle (the same hashing time is still
+//! spent on a dummy hash, so the answer time does not reveal that the email
+//! exists).
+//!
+//! Every check of a password or code is paid for twice before any work: a
+//! place in the client's budget ([`super::throttle`]) and one in the login's
+//! ([`super::lockout`]).
+
+use kaltura_api::codes;
+use kaltura_api::requests::LoginByLoginId;
+
+use crate::AppState;
+use crate::auth::links::{self, Kind, LinkError};
+use crate::auth::lockout::{self, Failure, Proof, Reservation, Reserved, Success};
+use crate::auth::throttle::ClientTicket;
+use crate::auth::{enrol, passwords, sessions, totp};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{self, Login, Partner};
+
+pub use crate::auth::lockout::Guess;
+
+/// Codes a sign-in passes through while masking is on; every other
+/// login-decision code goes out as the action's "wrong password".
+const MASKED: &[&str] = &[
+    codes::USER_NOT_FOUND,
+    codes::LOGIN_DATA_NOT_FOUND,
+    codes::LOGIN_BLOCKED,
+    codes::LOGIN_RETRIES_EXCEEDED,
+    codes::USER_IS_BLOCKED,
+    codes::INVALID_PARTNER_ID,
+];
+
+/// The answers that mean a guess was wrong (or refused as part of one):
+/// they keep the client's place in its budget as a failure.
+const GUESS_FAILURES: &[&str] = &[
+    codes::USER_WRONG_PASSWORD,
+    codes::WRONG_OLD_PASSWORD,
+    codes::INVALID_OTP,
+    codes::USER_NOT_FOUND,
+    codes::LOGIN_DATA_NOT_FOUND,
+    codes::LOGIN_BLOCKED,
+    codes::LOGIN_RETRIES_EXCEEDED,
+];
+
+/// `USER_WRONG_PASSWORD`: a sign-in's wrong email or password.
+pub fn wrong_password() -> ApiError {
+    ApiError::new(codes::USER_WRONG_PASSWORD, "Wrong username or password")
+}
+
+/// `WRONG_OLD_PASSWORD`: a password change's wrong current password.
+pub fn wrong_old_password() -> ApiError {
+    ApiError::new(codes::WRONG_OLD_PASSWORD, "The current password is wrong")
+}
+
+fn login_blocked() -> ApiError {
+    ApiError::new(
+        codes::LOGIN_BLOCKED,
+        "This login is temporarily blocked after too many failed attempts",
+    )
+}
+
+fn invalid_otp() -> ApiError {
+    ApiError::new(codes::INVALID_OTP, "OTP provided failed to validate")
+}
+
+/// True for a valid email address of at most 254 characters (RFC 5321's
+/// limit): the only strings a login can have, and the only ones allowed to
+/// key any limit state.
+pub fn is_email(s: &str) -> bool {
+    let s = s.trim();
+    s.len() <= 254 && s.parse::<lettre::Address>().is_ok()
+}
+
+/// Masks a login error when the operator has not asked to reveal them.
+pub fn mask(state: &AppState, e: ApiError, replacement: fn() -> ApiError) -> ApiError {
+    if state.config.mask_login_errors && MASKED.contains(&e.code()) {
+        replacement()
+    } else {
+        e
+    }
+}
+
+/// Reserves a place in the budget of password checks of the client
+/// `client` (a [`crate::net::client_key`]), or answers
+/// `RESOURCE_IS_RESERVED` when it is spent. Without a known client (tests
+/// through the router) nothing is limited.
+fn client_ticket(state: &AppState, client: Option<&str>) -> ApiResult<Option<ClientTicket>> {
+    let Some(key) = client else {
+        return Ok(None);
+    };
+    match state.client_throttle.reserve(key, state.now()) {
+        Some(ticket) => Ok(Some(ticket)),
+        None => {
+            tracing::info!("password check refused by the per-client limit");
+            Err(ApiError::new(
+                codes::RESOURCE_IS_RESERVED,
+                "Too many failed sign-in attempts from your network: try again later",
+            ))
+        }
+    }
+}
+
+/// Resolves a client ticket by an outcome: a wrong password or code
+/// (whatever the masking) keeps the place as a failure, anything else gives
+/// it back.
+fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
+    if let Some(ticket) = ticket {
+        let failed = result
+            .as_ref()
+            .err()
+            .is_some_and(|e| GUESS_FAILURES.contains(&e.code()));
+        ticket.finish(failed);
+    }
+}
+
+/// Counts a failed check and picks the answer: the failure's own error
+/// below the limit, `LOGIN_RETRIES_EXCEEDED` for the check that spent the
+/// budget.
+pub async fn count_failure(
+    state: &AppState,
+    r: Reservation,
+    guess: Guess,
+    own: ApiError,
+) -> ApiResult<ApiError> {
+    Ok(
+        match lockout::fail(&state.pool, r, guess, state.now(), state.config.limits).await? {
+            Failure::Counted => own,
+            Failure::LimitReached => ApiError::new(
+                codes::LOGIN_RETRIES_EXCEEDED,
+                "Too many failed attempts: this login is blocked for a while",
+            ),
+        },
+    )
+}
+
+/// Checks the login's password. A check is reserved from the login's guess
+/// budget before the hash is computed; a blocked login, or one whose budget
+/// is spent by checks in flight, is refused without checking (but after the
+/// same hashing time, as is an unknown login, so the answer time does not
+/// tell that the email exists). On a wrong password the check stays counted
+/// and `wrong` is the error below the limit. Returns the login, its
+/// accounts (oldest first) and the reservation, which the caller must
+/// resolve ([`prove`] then [`lockout::succeed`], [`accept`], or
+/// [`lockout::give_back`]).
+pub async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    wrong: fn() -> ApiError,
+) -> ApiResult<(Login, Vec<Partner>, Reservation)> {
+    // A place in the hashing queue first: past it, a fast "busy" answer,
+    // before any guess budget is touched.
+    let _admission = state.hasher.admit()?;
+    // One statement reads the login and its accounts and reserves the
+    // check (unsynced: lost in a power cut, it gives a guess back); the
+    // connection is given back before the hash.
+    let mut conn = state.unsynced.acquire().await?;
+    let reserved =
+        lockout::reserve_for_email(&mut conn, email, state.now(), state.config.limits).await?;
+    drop(conn);
+    let (login, partners, r) = match reserved {
+        Reserved::Check(login, partners, r) => (*login, partners, r),
+        refused => {
+            state.hasher.verify(None, password).await?;
+            let blocked = matches!(refused, Reserved::Blocked);
+            return Err(if blocked { login_blocked() } else { wrong() });
+        }
+    };
+    if !state
+        .hasher
+        .verify(login.password_hash.as_deref(), password)
+        .await?
+    {
+        return Err(count_failure(state, r, Guess::Password, wrong()).await?);
+    }
+    Ok((login, partners, r))
+}
+
+/// What a right password still needs: with `needs_code`, an authenticator
+/// code checked on the reservation of that password check. Empty →
+/// `MISSING_OTP` (the reservation is given back, nothing is forgiven);
+/// wrong → `INVALID_OTP` (counted as a code failure); right → its time
+/// step, for [`lockout::succeed`] to record.
+pub async fn prove(
+    state: &AppState,
+    login: &Login,
+    r: Reservation,
+    needs_code: bool,
+    otp: Option<&str>,
+) -> ApiResult<(Reservation, Proof)> {
+    if !needs_code {
+        return Ok((r, Proof::Password));
+    }
+    let otp = otp.unwrap_or_default();
+    if otp.trim().is_empty() {
+        lockout::give_back(&state.pool, r).await?;
+        return Err(ApiError::new(codes::MISSING_OTP, "OTP is missing"));
+    }
+    let step = match &login.totp_secret {
+        Some(sealed) => {
+            let secret = state.secrets.open(login.id, sealed)?;
+            totp::matching_step(&secret, otp, state.now())
+        }
+        None => None,
+    };
+    match step {
+        Some(step) => Ok((r, Proof::Code { step })),
+        None => Err(count_failure(state, r, Guess::Code, invalid_otp()).await?),
+    }
+}
+
+/// Accepts a right password (and code, see [`prove`]) on its own
+/// connection: the counter is reset as far as the proof allows, in one
+/// statement that also refuses a blocked login and a replayed step.
+pub async fn accept(
+    state: &AppState,
+    login: &Login,
+    r: Reservation,
+    needs_code: bool,
+    otp: Option<&str>,
+) -> ApiResult<()> {
+    let (r, proof) = prove(state, login, r, needs_code, otp).await?;
+    let mut conn = state.pool.acquire().await?;
+    let outcome = lockout::succeed(&mut conn, &r, proof, None, state.now()).await?;
+    drop(conn);
+    match outcome {
+        Success::Accepted => Ok(()),
+        refused => Err(refusal(state, r, refused).await?),
+    }
+}
+
+/// The answer to a refused [`lockout::succeed`]: a login blocked meanwhile
+/// answers `LOGIN_BLOCKED`; a replayed step is counted as a code failure.
+/// Called with no transaction open, since counting writes.
+async fn refusal(state: &AppState, r: Reservation, refused: Success) -> ApiResult<ApiError> {
+    Ok(match refused {
+        Success::Replay => count_failure(state, r, Guess::Code, invalid_otp()).await?,
+        Success::Blocked | Success::Accepted => login_blocked(),
+    })
+}
+
+/// `user.loginByLoginId`: a KS for a right email, password (and code, on a
+/// 2FA account), from the client `client` (see [`client_ticket`]). Errors
+/// are masked unless the operator reveals them.
+pub async fn sign_in(
+    state: &AppState,
+    client: Option<&str>,
+    req: &LoginByLoginId,
+) -> ApiResult<String> {
+    if !is_email(&req.login_id) {
+        // No login can have it: refused before any state or hashing.
+        return Err(wrong_password());
+    }
+    let ticket = client_ticket(state, client)?;
+    let result = sign_in_checked(state, req).await;
+    finish_ticket(ticket, &result);
+    result.map_err(|e| mask(state, e, wrong_password))
+}
+
+async fn sign_in_checked(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
+    let (login, partners, r) =
+        check_password(state, &req.login_id, &req.password, wrong_password).await?;
+    let target = match req.partner_id {
+        Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
+            ApiError::new(
+                codes::INVALID_PARTNER_ID,
+                format!("Invalid partner id {id}"),
+            )
+        }),
+        None => login
+            .last_partner_id
+            .and_then(|last| partners.iter().find(|p| p.id == last))
+            .or_else(|| partners.first())
+            .ok_or_else(|| ApiError::new(codes::USER_NOT_FOUND, "User was not found")),
+    };
+    let target = match target {
+        Ok(t) => t,
+        Err(e) => {
+            // The password was right: this check is not a failed guess.
+            lockout::give_back(&state.pool, r).await?;
+            return Err(e);
+        }
+    };
+    if login.password_expired {
+        // Accepted, but no session: the password must be changed first.
+        accept(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
+        return Err(ApiError::new(
+            codes::PASSWORD_EXPIRED,
+            "The password has expired and must be changed",
+        ));
+    }
+    let (r, proof) = prove(state, &login, r, target.two_factor, req.otp.as_deref()).await?;
+    let now = state.now();
+    let new = sessions::New {
+        login_id: login.id,
+        partner_id: target.id,
+        privileges: req.privileges.as_deref().unwrap_or("*"),
+        expires_at: now + sessions::lifetime(req.expiry),
+        proven_with_code: target.two_factor,
+        epoch: login.session_epoch,
+    };
+    // Accepting the check and creating the session commit together, in one
+    // commit, synced only when it records a code's step. A refusal is
+    // counted afterwards, on another connection.
+    let mut conn = state.success_conn(proof).await?;
+    let created = sessions::create_on_success(&mut conn, &r, proof, new, now).await?;
+    drop(conn);
+    let ks = match created {
+        Ok(ks) => ks,
+        Err(refused) => return Err(refusal(state, r, refused).await?),
+    };
+    tracing::info!(login = login.id, partner = target.id, "signed in");
+    Ok(ks)
+}
+
+/// Applies the password policy, including the history, for a login.
+pub async fn check_new_password(state: &AppState, login: &Login, new: &str) -> ApiResult<()> {
+    passwords::check_policy(new, &login.email)?;
+    let history = store::password_history(&state.pool, login.id, passwords::HISTORY).await?;
+    if state.hasher.matches_any(&history, new).await? {
+        return Err(passwords::already_used());
+    }
+    Ok(())
+}
+
+/// A password change proven with the current password (and the
+/// authenticator code when the login has a 2FA account), from the client
+/// `client`. Every session of the login ends, except the one `ks` names if
+/// it is a live session of that login (the page that asked stays signed
+/// in). Returns the login.
+pub async fn change_password(
+    state: &AppState,
+    client: Option<&str>,
+    email: &str,
+    password: &str,
+    otp: Option<&str>,
+    new_password: &str,
+    ks: Option<&str>,
+) -> ApiResult<Login> {
+    let ticket = client_ticket(state, client)?;
+    let result = async {
+        let (login, partners, r) =
+            check_password(state, email, password, wrong_old_password).await?;
+        let needs_code = login.totp_secret.is_some() && partners.iter().any(|p| p.two_factor);
+        accept(state, &login, r, needs_code, otp).await?;
+        Ok::<_, ApiError>(login)
+    }
+    .await;
+    finish_ticket(ticket, &result);
+    let login = result.map_err(|e| mask(state, e, wrong_old_password))?;
+    check_new_password(state, &login, new_password).await?;
+    let keep = match ks {
+        Some(ks) => sessions::check(&state.pool, Some(ks), state.now())
+            .await
+            .ok()
+            .filter(|s| s.login_id == login.id)
+            .map(|s| s.id),
+        None => None,
+    };
+    let hash = state.hasher.hash(new_password).await?;
+    store::set_password(&state.pool, login.id, &hash, state.now(), keep).await?;
+    tracing::info!(
+        login = login.id,
+        kept_session = keep.is_some(),
+        "password changed"
+    );
+    Ok(login)
+}
+
+/// The answer to a set-password link that cannot be used.
+pub fn link_error(e: LinkError) -> ApiError {
+    match e {
+        LinkError::Invalid => ApiError::new(
+            codes::NEW_PASSWORD_HASH_KEY_INVALID,
+            "The link is invalid or was already used",
+        ),
+        LinkError::Expired => {
+            ApiError::new(codes::NEW_PASSWORD_HASH_KEY_EXPIRED, "The link has expired")
+        }
+    }
+}
+
+/// The login a set-password link is for, without using the link.
+pub async fn reset_link_login(state: &AppState, hash_key: &str) -> ApiResult<Login> {
+    let login_id = links::peek(&state.pool, hash_key, Kind::Reset, state.now())
+        .await?
+        .map_err(link_error)?;
+    store::login_by_id(&state.pool, login_id)
+        .await?
+        .ok_or_else(|| link_error(LinkError::Invalid))
+}
+
+/// What a password set through a link did.
+pub struct InitialPassword {
+    /// The login whose password was set.
+    pub login: Login,
+    /// The new authenticator secret's otpauth URI, on a login with a 2FA
+    /// account (a new secret is issued with every such password).
+    pub otpauth_uri: Option<String>,
+}
+
+/// Sets a login's password through a set-password link: the link is spent,
+/// the password set (ending every session of the login) and, on a login
+/// with a 2FA account, a new secret stored, all in one transaction. An
+/// enrolled login's old authenticator is told by mail that its key no
+/// longer works.
+pub async fn set_initial_password(
+    state: &AppState,
+    hash_key: &str,
+    new_password: &str,
+) -> ApiResult<InitialPassword> {
+    let login = reset_link_login(state, hash_key).await?;
+    let _admission = state.hasher.admit()?;
+    check_new_password(state, &login, new_password).await?;
+    let hash = state.hasher.hash(new_password).await?;
+    let new_secret = if store::login_has_2fa_account(&state.pool, login.id).await? {
+        Some(totp::new_secret())
+    } else {
+        None
+    };
+    let sealed = new_secret
+        .as_ref()
+        .map(|secret| state.secrets.seal(login.id, secret))
+        .transpose()?;
+    // One transaction: the link is spent (of two parallel uses one wins),
+    // the password set (ending every session of the login) and the new
+    // secret stored, or none of it happens, even if the request is dropped
+    // halfway.
+    let now = state.now();
+    let mut tx = state.pool.begin().await?;
+    if links::consume_in(&mut tx, hash_key, Kind::Reset, now).await? != Some(login.id) {
+        drop(tx);
+        return Err(link_error(
+            links::peek(&state.pool, hash_key, Kind::Reset, now)
+                .await?
+                .err()
+                .unwrap_or(LinkError::Invalid),
+        ));
+    }
+    store::write_password(&mut tx, login.id, &hash, now, None).await?;
+    if let Some(sealed) = &sealed {
+        store::write_totp_secret(&mut tx, login.id, sealed).await?;
+    }
+    tx.commit().await?;
+    let otpauth_uri = if let Some(secret) = new_secret {
+        if login.totp_secret.is_some() {
+            // An enrolled login is told apart from the page: whoever holds
+            // the authenticator learns that its key no longer works, even
+            // when someone else used the link.
+            send_in_background(
+                state,
+                crate::mail::new_key_notice_mail(&login.email),
+                "the new-authenticator-key notice",
+            );
+        }
+        Some(enrol::otpauth_uri(state, &login.email, &secret))
+    } else {
+        None
+    };
+    tracing::info!(
+        login = login.id,
+        new_secret = otpauth_uri.is_some(),
+        "password set through a link"
+    );
+    Ok(InitialPassword { login, otpauth_uri })
+}
+
+/// `user.resetPassword`: unless the reset limits refuse it (silently), a
+/// reset link is mailed to `email` if a login has it. The lookup and the
+/// mail happen after the caller answers, so the reply time does not tell
+/// whether the email exists.
+pub async fn request_reset(state: &AppState, client: Option<&str>, email: &str) -> ApiResult<()> {
+    if !state
+        .reset_limiter
+        .allow(&state.pool, email, client, state.now())
+        .await?
+    {
+        tracing::info!("password reset request dropped by the rate limit");
+        return Ok(());
+    }
+    let task_state = state.clone();
+    let email = email.to_owned();
+    state.background.spawn(async move {
+        if let Err(e) = send_reset(&task_state, &email).await {
+            tracing::error!(error = %e, "sending a password reset failed");
+        }
+    });
+    Ok(())
+}
+
+async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let Some(login) = store::login_by_email(&state.pool, email).await? else {
+        // The end of this request's work, for operators and tests alike
+        // (without the address, which may be anyone's typo).
+        tracing::info!("password reset asked for an email no login has: nothing sent");
+        return Ok(());
+    };
+    let token = links::issue(&state.pool, login.id, Kind::Reset, state.now()).await?;
+    let link = state.link_url(Kind::Reset, &token);
+    state
+        .mailer
+        .send(
+            &state.config.mail_from,
+            crate::mail::reset_mail(&login.email, &link),
+        )
+        .await?;
+    tracing::info!(login = login.id, "password reset link sent");
+    Ok(())
+}
+
+/// Sends a mail after the reply, logging (not answering) a failure.
+fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
+    let task_state = state.clone();
+    state.background.spawn(async move {
+        if let Err(e) = task_state
+            .mailer
+            .send(&task_state.config.mail_from, mail)
+            .await
+        {
+            tracing::error!(error = %e, "sending {what} failed");
+        }
+    });
+}
