@@ -11,13 +11,17 @@
 //! - every key the code names is in English.
 //!
 //! Each check is a function returning the problems it finds, run here over
-//! the shipped files and, in a test of its own, over files broken on purpose.
+//! the shipped files, over files broken on purpose, and over the table with
+//! a throwaway eighth language, which also goes through the loader, the
+//! choice and `<html lang dir>` (the browser's stand-ins).
 #![cfg(not(target_arch = "wasm32"))]
+
+mod throwaway;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use kmc_login::i18n::{Lang, Piece, split_slots};
+use kmc_login::i18n::{self, Lang, Piece, best_match_in, browser, split_slots};
 
 /// One language's messages, by key.
 type Messages = BTreeMap<String, String>;
@@ -32,7 +36,7 @@ fn parse(name: &str, text: &str) -> Messages {
 
 /// The shipped file of `lang`.
 fn read(lang: Lang) -> Messages {
-    let path = root().join("locales").join(format!("{}.json", lang.tag()));
+    let path = root().join(lang.file());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     parse(&path.display().to_string(), &text)
 }
@@ -227,21 +231,89 @@ fn problems(lang_is_english: bool, rtl: bool, en: &Messages, other: &Messages) -
     found
 }
 
-#[test]
-fn every_language_file_keeps_every_rule() {
-    let en = read(Lang::En);
-    assert!(en.len() > 50, "en.json is the full set of messages");
+/// Every check over every language of `table`, with `file` giving each one's
+/// messages: the problems found, each after its language's tag.
+fn check_table(table: &[Lang], file: impl Fn(Lang) -> Messages) -> Vec<String> {
+    let en = file(Lang::En);
     let mut all = Vec::new();
-    for lang in Lang::ALL {
-        for problem in problems(lang == Lang::En, lang.rtl(), &en, &read(lang)) {
+    for &lang in table {
+        for problem in problems(lang == Lang::En, lang.rtl(), &en, &file(lang)) {
             all.push(format!("{}: {problem}", lang.tag()));
         }
     }
+    all
+}
+
+#[test]
+fn every_language_file_keeps_every_rule() {
+    assert!(
+        read(Lang::En).len() > 50,
+        "en.json is the full set of messages"
+    );
+    let all = check_table(&Lang::ALL, read);
     assert!(
         all.is_empty(),
         "language files break a rule:\n{}",
         all.join("\n")
     );
+}
+
+/// The shipped file of an app language, else the throwaway's.
+fn with_throwaway(lang: Lang) -> Messages {
+    if lang == throwaway::throwaway() {
+        throwaway::messages()
+    } else {
+        read(lang)
+    }
+}
+
+#[test]
+fn an_eighth_language_in_the_table_is_checked_like_the_others() {
+    let table = throwaway::table();
+    assert_eq!(table.len(), Lang::ALL.len() + 1);
+    let all = check_table(table, with_throwaway);
+    assert!(all.is_empty(), "{}", all.join("\n"));
+    // Its line is read: the same file said to be left to right is caught...
+    let ltr = Lang::new(throwaway::TAG, "ltr", i18n::Dir::Ltr);
+    let mut wrong = Lang::ALL.to_vec();
+    wrong.push(ltr);
+    let found = check_table(&wrong, |l| {
+        with_throwaway(if l == ltr { throwaway::throwaway() } else { l })
+    });
+    assert_eq!(
+        found,
+        ["qaa: the table says left to right, the file is written right to left"]
+    );
+    // ...and so is its file: a key left out.
+    let found = check_table(table, |l| {
+        let mut messages = with_throwaway(l);
+        if l == throwaway::throwaway() {
+            messages.remove("lang.label");
+        }
+        messages
+    });
+    assert_eq!(found, ["qaa: missing key lang.label"]);
+}
+
+#[test]
+fn an_eighth_language_is_matched_fetched_chosen_and_set_right_to_left() {
+    let table = throwaway::table();
+    let eighth = throwaway::throwaway();
+    assert_eq!(best_match_in(table, &["ko", "qaa-IL"]), Some(eighth));
+    assert_eq!(Lang::from_tag_in(table, "QAA"), Some(eighth));
+    assert_eq!(eighth.file(), "locales/qaa.json");
+
+    // The loader fetches the file its tag names, beside index.html.
+    browser::stand_in::serve(&eighth.file(), &throwaway::file());
+    futures::executor::block_on(i18n::choose(eighth));
+    assert_eq!(i18n::current(), eighth);
+    assert_eq!(i18n::tr("lang.label"), throwaway::messages()["lang.label"]);
+    assert_eq!(
+        browser::stand_in::document_language(),
+        ("qaa".to_owned(), "rtl".to_owned())
+    );
+    assert_eq!(browser::stored(i18n::LANG_KEY).as_deref(), Some("qaa"));
+    i18n::set_language(Lang::En);
 }
 
 #[test]
@@ -253,7 +325,7 @@ fn every_language_in_the_table_has_its_file_and_every_file_a_language() {
     files.sort();
     let mut named: Vec<String> = Lang::ALL
         .iter()
-        .map(|lang| format!("{}.json", lang.tag()))
+        .map(|lang| lang.file().trim_start_matches("locales/").to_owned())
         .collect();
     named.sort();
     assert_eq!(files, named);

@@ -115,20 +115,19 @@ pub fn browser_languages() -> Vec<String> {
 
 /// Sets `<html lang dir>`: the page's language and direction.
 #[cfg(target_arch = "wasm32")]
-pub fn set_document_language(tag: &str, rtl: bool) {
+pub fn set_document_language(tag: &str, dir: &str) {
     if let Some(html) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
         let _ = html.set_attribute("lang", tag);
-        let _ = html.set_attribute("dir", if rtl { "rtl" } else { "ltr" });
+        let _ = html.set_attribute("dir", dir);
     }
 }
 
 /// Sets the stand-in `<html lang dir>`.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn set_document_language(tag: &str, rtl: bool) {
-    let dir = if rtl { "rtl" } else { "ltr" };
+pub fn set_document_language(tag: &str, dir: &str) {
     stand_in::with(|s| s.html = (tag.to_owned(), dir.to_owned()));
 }
 

@@ -35,7 +35,7 @@ pub fn current() -> Lang {
 pub fn set_language(lang: Lang) {
     let lang = if is_loaded(lang) { lang } else { Lang::En };
     CURRENT.with(|c| c.set(lang));
-    browser::set_document_language(lang.tag(), lang.rtl());
+    browser::set_document_language(lang.tag(), lang.dir().attribute());
 }
 
 /// The language the user chose before (`localStorage`), else the best match
@@ -59,7 +59,7 @@ pub async fn load(lang: Lang) -> bool {
     if is_loaded(lang) {
         return true;
     }
-    let (url, text) = browser::fetch_beside_index(&format!("locales/{}.json", lang.tag())).await;
+    let (url, text) = browser::fetch_beside_index(&lang.file()).await;
     match text.map(|t| install(lang, &t)) {
         Some(Ok(())) => true,
         Some(Err(e)) => {

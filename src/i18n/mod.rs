@@ -28,6 +28,6 @@ pub use catalog::{EN_JSON, install, is_loaded};
 pub use choice::{
     LANG_KEY, choose, current, initial_language, load, preferred_language, set_language,
 };
-pub use languages::{Lang, best_match};
+pub use languages::{Dir, Lang, best_match, best_match_in};
 pub use message::{Text, t, text, tr, tr_count, tr_with, use_title};
 pub use slots::{Piece, SlotView, slotted, split_slots};
