@@ -2,12 +2,12 @@
 //! `locales/`, English built in, every other language fetched when chosen.
 //! `docs/languages.md` says how to add a language and what checks them.
 //!
-//! - [`languages`]: the table of languages, and the best of them for a browser;
-//! - [`catalog`]: the messages loaded so far;
-//! - [`message`]: messages by key, placeholders, plural forms, and the
+//! - `languages`: the table of languages, and the best of them for a browser;
+//! - `catalog`: the messages loaded so far;
+//! - `message`: messages by key, placeholders, plural forms, and the
 //!   signals views render ([`t`], [`Text`]);
-//! - [`slots`]: sentences with elements (a link, a bold email) in them;
-//! - [`choice`]: the current language, the first choice, the picker's;
+//! - `slots`: sentences with elements (a link, a bold email) in them;
+//! - `choice`: the current language, the first choice, the picker's;
 //! - [`browser`]: every browser call the above make, with native stand-ins.
 //!
 //! No localisation crate: the browser already is one. `JSON.parse` reads a
