@@ -342,6 +342,24 @@ async fn the_picker_offers_the_table_with_a_throwaway_eighth_language_and_switch
 }
 
 #[wasm_bindgen_test]
+async fn the_picker_shows_the_language_the_page_opens_in() {
+    clear_storage();
+    use_language(Lang::De);
+    set_path("/nowhere");
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), || {
+        view! { <kmc_login::App config=AppConfig::default() /> }
+    });
+    settle().await;
+    assert_eq!(picker(&root).value(), "de");
+    drop(handle);
+    root.remove();
+    back_to_english();
+}
+
+#[wasm_bindgen_test]
 async fn the_picker_switches_the_page_live_and_remembers_the_choice() {
     clear_storage();
     i18n::install(Lang::De, &file(Lang::De)).unwrap();

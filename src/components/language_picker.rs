@@ -27,8 +27,7 @@ pub fn LanguagePicker(
         .iter()
         .map(|&lang| {
             view! {
-                // Selected on the option, so it holds whenever the options are added.
-                <option value=lang.tag() lang=lang.tag() prop:selected=move || i18n::current() == lang>
+                <option value=lang.tag() lang=lang.tag()>
                     {lang.name()}
                 </option>
             }
@@ -37,7 +36,12 @@ pub fn LanguagePicker(
     view! {
         <div class="language-picker">
             <label for="language">{t("lang.label")}</label>
-            <select id="language" data-testid="language" on:change=on_change>
+            <select
+                id="language"
+                data-testid="language"
+                prop:value=move || i18n::current().tag()
+                on:change=on_change
+            >
                 {options}
             </select>
         </div>
