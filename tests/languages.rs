@@ -1,14 +1,17 @@
-//! Every page in every language, in headless Chromium: no key left
-//! untranslated, no English sentence on a non-English page, `<html lang dir>`
-//! following the choice (`dir="rtl"` for Hebrew), and the picker switching a
-//! page live and remembering the choice.
+//! Every page in every language of the table, in headless Chromium: no key
+//! left untranslated, no English sentence on a non-English page, `<html lang
+//! dir>` following the choice (`dir="rtl"` for Hebrew), and the picker
+//! offering the table, switching a page live and remembering the choice. A
+//! throwaway eighth language added to the table goes through the same pages
+//! and the picker.
 //!
-//! The language files are installed from the source tree (the test runner
+//! The language files are built in from the source tree (the test runner
 //! serves no `locales/`); the end-to-end suite covers fetching them from a
 //! real `dist/`.
 #![cfg(target_arch = "wasm32")]
 
 mod support;
+mod throwaway;
 
 use std::collections::BTreeMap;
 
@@ -30,26 +33,31 @@ const SANDBOX: &str =
     r#"{"objectType":"KalturaPartner","id":100,"name":"Demo Sandbox","status":1}"#;
 const LIST: &str = r#"{"objectType":"KalturaPartnerListResponse","objects":[{"objectType":"KalturaPartner","id":100,"name":"Demo Sandbox"},{"objectType":"KalturaPartner","id":101,"name":"Demo Media"}],"totalCount":2}"#;
 
-/// The language files, as shipped.
-fn file(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => include_str!("../locales/en.json"),
-        Lang::De => include_str!("../locales/de.json"),
-        Lang::Es => include_str!("../locales/es.json"),
-        Lang::Fr => include_str!("../locales/fr.json"),
-        Lang::Ja => include_str!("../locales/ja.json"),
-        Lang::PtBr => include_str!("../locales/pt-BR.json"),
-        Lang::He => include_str!("../locales/he.json"),
-    }
+/// Builds [`file`] from the language table: a line there is a file here.
+macro_rules! shipped_files {
+    ($($id:ident $tag:literal $name:literal $dir:ident;)*) => {
+        /// The language file of `lang`, as shipped (the throwaway's made).
+        fn file(lang: Lang) -> String {
+            $(
+                if lang == Lang::$id {
+                    let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/", $tag, ".json"));
+                    return text.to_owned();
+                }
+            )*
+            assert_eq!(lang, throwaway::throwaway(), "a language outside the table");
+            throwaway::file()
+        }
+    };
 }
+kmc_login::language_table!(shipped_files);
 
 fn messages(lang: Lang) -> BTreeMap<String, String> {
-    serde_json::from_str(file(lang)).unwrap()
+    serde_json::from_str(&file(lang)).unwrap()
 }
 
 /// Switches the app to `lang` as the picker would once the file is loaded.
 fn use_language(lang: Lang) {
-    i18n::install(lang, file(lang)).unwrap();
+    i18n::install(lang, &file(lang)).unwrap();
     i18n::set_language(lang);
 }
 
@@ -114,10 +122,9 @@ fn assert_translated(lang: Lang, state: &str, root: &web_sys::Element) {
         .document_element()
         .unwrap();
     assert_eq!(html.get_attribute("lang").as_deref(), Some(lang.tag()));
-    let dir = if lang == Lang::He { "rtl" } else { "ltr" };
     assert_eq!(
         html.get_attribute("dir").as_deref(),
-        Some(dir),
+        Some(lang.dir().attribute()),
         "{}",
         lang.tag()
     );
@@ -235,51 +242,127 @@ fn back_to_english() {
 }
 
 #[wasm_bindgen_test]
-async fn every_page_in_english_shows_no_key() {
-    every_page_in(Lang::En).await;
+async fn every_page_in_every_language_of_the_table_is_in_that_language() {
+    for lang in Lang::ALL {
+        every_page_in(lang).await;
+    }
     back_to_english();
 }
 
 #[wasm_bindgen_test]
-async fn every_page_in_german_is_german() {
-    every_page_in(Lang::De).await;
+async fn hebrew_is_right_to_left() {
+    use_language(Lang::He);
+    let html = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .document_element()
+        .unwrap();
+    assert_eq!(html.get_attribute("lang").as_deref(), Some("he"));
+    assert_eq!(html.get_attribute("dir").as_deref(), Some("rtl"));
     back_to_english();
 }
 
 #[wasm_bindgen_test]
-async fn every_page_in_spanish_is_spanish() {
-    every_page_in(Lang::Es).await;
+async fn every_page_in_a_throwaway_eighth_language_is_in_it_and_right_to_left() {
+    every_page_in(throwaway::throwaway()).await;
+    back_to_english();
+}
+
+/// The picker's `<select>` under `root`.
+fn picker(root: &web_sys::Element) -> web_sys::HtmlSelectElement {
+    by_id(root, "language").unchecked_into()
+}
+
+/// Chooses `tag` in the picker as a person would.
+fn pick(root: &web_sys::Element, tag: &str) {
+    let picker = picker(root);
+    picker.set_value(tag);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    picker
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap())
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_picker_offers_the_table_with_a_throwaway_eighth_language_and_switches_to_it() {
+    clear_storage();
+    let eighth = throwaway::throwaway();
+    // Loaded as the picker's fetch would (the runner serves no locales/).
+    i18n::install(eighth, &file(eighth)).unwrap();
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let table = throwaway::table();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <kmc_login::components::language_picker::LanguagePicker languages=table /> }
+    });
+    settle().await;
+    let options = root.query_selector_all("#language option").unwrap();
+    let offered: Vec<(String, String, String)> = (0..options.length())
+        .map(|i| {
+            let option: web_sys::Element = options.item(i).unwrap().unchecked_into();
+            let attribute = |name| option.get_attribute(name).unwrap_or_default();
+            (
+                attribute("value"),
+                attribute("lang"),
+                option.text_content().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let wanted: Vec<(String, String, String)> = table
+        .iter()
+        .map(|l| (l.tag().to_owned(), l.tag().to_owned(), l.name().to_owned()))
+        .collect();
+    assert_eq!(offered, wanted, "one option per line of the table");
+
+    pick(&root, throwaway::TAG);
+    until(|| i18n::current() == eighth).await;
+    let html = document.document_element().unwrap();
+    assert_eq!(html.get_attribute("lang").as_deref(), Some(throwaway::TAG));
+    assert_eq!(html.get_attribute("dir").as_deref(), Some("rtl"));
+    assert_eq!(
+        root.query_selector("label[for=language]")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        messages(eighth)["lang.label"]
+    );
+    assert_eq!(
+        local_storage().get_item(i18n::LANG_KEY).unwrap().as_deref(),
+        Some(throwaway::TAG)
+    );
+    assert_eq!(picker(&root).value(), throwaway::TAG);
+
+    drop(handle);
+    root.remove();
     back_to_english();
 }
 
 #[wasm_bindgen_test]
-async fn every_page_in_french_is_french() {
-    every_page_in(Lang::Fr).await;
-    back_to_english();
-}
-
-#[wasm_bindgen_test]
-async fn every_page_in_japanese_is_japanese() {
-    every_page_in(Lang::Ja).await;
-    back_to_english();
-}
-
-#[wasm_bindgen_test]
-async fn every_page_in_brazilian_portuguese_is_portuguese() {
-    every_page_in(Lang::PtBr).await;
-    back_to_english();
-}
-
-#[wasm_bindgen_test]
-async fn every_page_in_hebrew_is_hebrew_and_right_to_left() {
-    every_page_in(Lang::He).await;
+async fn the_picker_shows_the_language_the_page_opens_in() {
+    clear_storage();
+    use_language(Lang::De);
+    set_path("/nowhere");
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), || {
+        view! { <kmc_login::App config=AppConfig::default() /> }
+    });
+    settle().await;
+    assert_eq!(picker(&root).value(), "de");
+    drop(handle);
+    root.remove();
     back_to_english();
 }
 
 #[wasm_bindgen_test]
 async fn the_picker_switches_the_page_live_and_remembers_the_choice() {
     clear_storage();
-    i18n::install(Lang::De, file(Lang::De)).unwrap();
+    i18n::install(Lang::De, &file(Lang::De)).unwrap();
     set_path("/nowhere");
     let document = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
@@ -290,17 +373,11 @@ async fn the_picker_switches_the_page_live_and_remembers_the_choice() {
     settle().await;
     // The fallback page, with the picker under it.
     assert_translated(Lang::En, "not found", &root);
-    let picker: web_sys::HtmlSelectElement = by_id(&root, "language").unchecked_into();
-    assert_eq!(picker.value(), "en");
-    // Every language is offered, each named in itself.
-    assert_eq!(picker.length(), 7);
+    assert_eq!(picker(&root).value(), "en");
+    // Every language of the table is offered.
+    assert_eq!(picker(&root).length() as usize, Lang::ALL.len());
 
-    picker.set_value("de");
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    picker
-        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).unwrap())
-        .unwrap();
+    pick(&root, "de");
     settle().await;
     assert_eq!(i18n::current(), Lang::De);
     assert_translated(Lang::De, "not found", &root);
