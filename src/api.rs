@@ -7,7 +7,7 @@
 //!
 //! Serves:
 //! - [`ApiClient`], provided through Leptos context ([`provide_api`], [`use_api`]);
-//! - [`Transport`] and the real [`FetchTransport`] (gloo-net fetch, 10 s timeout);
+//! - [`Transport`] and the real [`FetchTransport`] ([`crate::fetch`]);
 //! - [`ApiError`], the one error type, with its Kaltura `code()`.
 //!
 //! Every call carries `clientTag: "kmc-login"`, so Kaltura's logs and
@@ -33,21 +33,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::wire::{call_body, decode_reply};
 
-/// How long a request may take before the app gives up and says the server
-/// cannot be reached.
-pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
-
 /// The `clientTag` of every call: Kaltura logs it with each request.
 pub const CLIENT_TAG: &str = "kmc-login";
 
-/// Why a request produced no reply body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportError {
-    /// The request could not be sent or the connection failed.
-    Network,
-    /// No reply within [`REQUEST_TIMEOUT_MS`].
-    Timeout,
-}
+pub use crate::fetch::{REQUEST_TIMEOUT_MS, TransportError};
 
 /// Sends one POST with a JSON body and returns the reply body, whatever the
 /// HTTP status (Kaltura answers errors with 200, and ours may use 413).
@@ -60,9 +49,7 @@ pub trait Transport {
     ) -> LocalBoxFuture<'static, Result<String, TransportError>>;
 }
 
-/// The real transport: a browser `fetch` with `Content-Type: application/json`
-/// exactly (Kaltura decodes JSON only for that exact value) and a timeout that
-/// aborts the request.
+/// The real transport: [`crate::fetch::post_json`], aborted after `timeout_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchTransport {
     /// Milliseconds before the request is aborted.
@@ -84,36 +71,7 @@ impl Transport for FetchTransport {
         body: String,
     ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
         let timeout_ms = self.timeout_ms;
-        Box::pin(async move { fetch_text(url, body, timeout_ms).await })
-    }
-}
-
-/// Races the fetch against a timer; on timeout the fetch is aborted so the
-/// browser does not keep the connection open.
-async fn fetch_text(url: String, body: String, timeout_ms: u32) -> Result<String, TransportError> {
-    use futures::FutureExt;
-
-    let abort = web_sys::AbortController::new().ok();
-    let request = gloo_net::http::Request::post(&url)
-        .header("Content-Type", "application/json")
-        .abort_signal(abort.as_ref().map(|a| a.signal()).as_ref())
-        .body(body)
-        .map_err(|_| TransportError::Network)?;
-    let fetch = async move {
-        let response = request.send().await.map_err(|_| TransportError::Network)?;
-        response.text().await.map_err(|_| TransportError::Network)
-    }
-    .fuse();
-    let timer = gloo_timers::future::TimeoutFuture::new(timeout_ms).fuse();
-    futures::pin_mut!(fetch, timer);
-    futures::select! {
-        result = fetch => result,
-        () = timer => {
-            if let Some(abort) = abort {
-                abort.abort();
-            }
-            Err(TransportError::Timeout)
-        }
+        Box::pin(async move { crate::fetch::post_json(&url, body, timeout_ms).await })
     }
 }
 

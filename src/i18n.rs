@@ -467,7 +467,7 @@ pub async fn load(lang: Lang) -> bool {
     #[cfg(target_arch = "wasm32")]
     {
         let url = crate::config::beside_index(&format!("locales/{}.json", lang.tag()));
-        let text = crate::config::fetch_text(&url).await;
+        let text = crate::fetch::get_text(&url).await;
         match text.map(|t| install(lang, &t)) {
             Some(Ok(())) => return true,
             Some(Err(e)) => web_sys::console::warn_1(&format!("{url}: {e}").into()),

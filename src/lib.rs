@@ -5,6 +5,7 @@
 //! - [`App`] — the context every page relies on, and [`Pages`], the page for the path;
 //! - [`api`] — the one typed Kaltura API client;
 //! - [`config`] — `config.json`;
+//! - [`fetch`] — the one fetch path (gloo-net) and its one timeout;
 //! - [`i18n`] — the languages: messages by key, the choice, `<html lang dir>`;
 //! - [`handover`] — the static card of `index.html` giving way to the app;
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod components;
 pub mod config;
+pub mod fetch;
 pub mod handover;
 pub mod i18n;
 pub mod pages;
