@@ -131,6 +131,29 @@ pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
         .unwrap_or_else(|| RwSignal::new(LoginPrefill::default()))
 }
 
+/// Where a fresh (or kept) session goes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterSignIn {
+    /// A page of this app, opened in place of the sign-in card.
+    Navigate(String),
+    /// Hand the session over to KMC with a POST form.
+    KmcHandoff(String),
+}
+
+/// Decides where a session goes: back to the page that sent the user to
+/// sign in (only a path [`crate::routes::is_safe_return_path`] allows, so no
+/// open redirect), else to KMC when configured, else to the account page.
+pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
+    match (
+        return_to.filter(|p| crate::routes::is_safe_return_path(p)),
+        kmc_url,
+    ) {
+        (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
+        (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
+        (None, None) => AfterSignIn::Navigate(crate::routes::ACCOUNT.to_owned()),
+    }
+}
+
 /// Hands the session over to KMC the way KMC reads it, without putting the
 /// KS in a URL: a POST form with a `ks` field to
 /// `{kmc_base}/actions/persist-login-by-ks` ([`crate::config::kmc_handoff_url`]),
@@ -177,4 +200,29 @@ pub fn handoff_to_kmc(kmc_base: &str, ks: &str) {
     }
     #[cfg(not(target_arch = "wasm32"))]
     let _ = (kmc_base, ks);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_sign_in_goes_back_first_then_to_kmc_then_to_the_account_page() {
+        assert_eq!(
+            after_sign_in(Some("/account"), Some("https://kmc.example")),
+            AfterSignIn::Navigate("/account".into())
+        );
+        assert_eq!(
+            after_sign_in(None, Some("https://kmc.example")),
+            AfterSignIn::KmcHandoff("https://kmc.example".into())
+        );
+        assert_eq!(
+            after_sign_in(Some("https://evil.example"), None),
+            AfterSignIn::Navigate("/account".into())
+        );
+        assert_eq!(
+            after_sign_in(Some("//evil.example"), None),
+            AfterSignIn::Navigate("/account".into())
+        );
+    }
 }

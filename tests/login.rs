@@ -364,7 +364,7 @@ async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
     assert_eq!(focused_id(), "login-otp");
 }
 
-// The app's own router (src/router.rs), through the pages it draws.
+// leptos_router, through the pages it draws.
 
 fn history_length() -> u32 {
     web_sys::window()

@@ -14,8 +14,7 @@
 //! The key lives only in this view's memory: never in storage, logs, the
 //! router or a URL we create, and it is dropped with the view.
 
-use crate::router::use_navigator;
-use crate::routes;
+use crate::routes::{self, use_navigator};
 use kaltura_api::OtpAuthUri;
 use leptos::prelude::*;
 
@@ -113,19 +112,6 @@ pub fn check_message(check: CodeCheck, period: u64) -> (bool, Text) {
         CodeCheck::WrongKey => (false, Text::key("enroll.wrong-key")),
         CodeCheck::Malformed => (false, Text::key("enroll.malformed")),
     }
-}
-
-/// Takes the link's hash key out of the address bar (`history.replaceState`)
-/// once the server has answered, leaving `path` (the link's path without the
-/// key): the key is spent or useless by then, and it should not stay in the
-/// history, a bookmark or a shared screenshot.
-pub fn forget_hash_key_in_address_bar(path: &str) {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(Ok(history)) = web_sys::window().map(|w| w.history()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = path;
 }
 
 fn unix_now() -> u64 {

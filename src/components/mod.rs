@@ -4,11 +4,13 @@
 //! - [`password_field::PasswordField`] — a password input with a show/hide toggle;
 //! - [`code_input::CodeInput`] — the authenticator-code field (normalises, auto-submits);
 //! - [`reset_request::ResetRequestForm`] — "send me a reset link";
+//! - [`dead_link::DeadLink`] — a used, expired or unknown emailed link;
 //! - [`qr_code`], [`secret_key`], [`enrollment`] — the authenticator enrollment view;
 //! - [`language_picker::LanguagePicker`] — the language choice under every page.
 
 pub mod alert;
 pub mod code_input;
+pub mod dead_link;
 pub mod enrollment;
 pub mod language_picker;
 pub mod password_field;

@@ -4,7 +4,8 @@
 //! accounts to switch to (`user.loginByKs`), changes the password, opens KMC
 //! when configured, and logs out. Any `INVALID_KS` (an expired or ended
 //! session) sends the user to `/login` with "Your session has ended, please
-//! sign in again"; arriving here signed out goes to `/login` and back.
+//! sign in again"; the route's guard ([`crate::routes`]) sends a
+//! signed-out visit to `/login` and back.
 //!
 //! A user who is not an account admin may not call `partner.getInfo` (Kaltura
 //! answers `SERVICE_FORBIDDEN`), and perhaps not the account list either: the
@@ -15,7 +16,6 @@
 //! Decisions are plain functions with native tests: [`switch_outcome`],
 //! [`other_accounts`], [`change_password_transition`], [`assemble_account`].
 
-use crate::router::use_navigator;
 use leptos::html::Input;
 use leptos::prelude::*;
 
@@ -34,7 +34,7 @@ use crate::pages::login::{
     CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
 };
 use crate::request::{Loaded, Request};
-use crate::routes;
+use crate::routes::{self, use_navigator};
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
 
 /// What the page shows, loaded with the session's KS.
@@ -261,22 +261,16 @@ pub fn AccountPage() -> impl IntoView {
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
-    let to_login =
-        move |notice: Option<Text>, email: Option<String>, target: Option<i64>, back: bool| {
-            session::clear_ks();
-            prefill.update(|p| {
-                p.notice = notice;
-                p.email = email;
-                p.partner_id = target;
-                p.return_to = back.then(|| routes::ACCOUNT.to_owned());
-            });
-            navigate.replace(routes::LOGIN);
-        };
-
-    if ks.get_untracked().is_none() {
-        // Signed out: sign in first, then come back here.
-        request_animation_frame(move || to_login(None, None, None, true));
-    }
+    let to_login = move |notice: Option<Text>, email: Option<String>, target: Option<i64>| {
+        session::clear_ks();
+        prefill.update(|p| {
+            p.notice = notice;
+            p.email = email;
+            p.partner_id = target;
+            p.return_to = None;
+        });
+        navigate.replace(routes::LOGIN);
+    };
 
     let load_api = api.clone();
     let data = Loaded::new(move || {
@@ -295,7 +289,7 @@ pub fn AccountPage() -> impl IntoView {
             if let Some(Some(Err(e))) = data.get()
                 && e.is(codes::INVALID_KS)
             {
-                to_login(Some(Text::key(SESSION_ENDED)), None, None, false);
+                to_login(Some(Text::key(SESSION_ENDED)), None, None);
             }
         });
     }
@@ -328,7 +322,7 @@ pub fn AccountPage() -> impl IntoView {
                 Err(e) => match switch_outcome(&Err(e)) {
                     SwitchOutcome::ReloginRequired => relogin.set(Some(target)),
                     SwitchOutcome::SessionEnded => {
-                        to_login(Some(Text::key(SESSION_ENDED)), None, None, false)
+                        to_login(Some(Text::key(SESSION_ENDED)), None, None)
                     }
                     SwitchOutcome::Failed(message) => alert.set(Some(message)),
                     SwitchOutcome::Switched => {}
@@ -344,7 +338,7 @@ pub fn AccountPage() -> impl IntoView {
             if let Some(old) = ks.get_untracked() {
                 let _ = api.end_session(&old).await;
             }
-            to_login(None, Some(email), Some(target.id), false);
+            to_login(None, Some(email), Some(target.id));
         }
     });
 
@@ -357,7 +351,7 @@ pub fn AccountPage() -> impl IntoView {
                 // log out must be logged out of this tab.
                 let _ = api.end_session(&old).await;
             }
-            to_login(None, None, None, false);
+            to_login(None, None, None);
         }
     });
 

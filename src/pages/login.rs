@@ -11,7 +11,6 @@
 //! [`after_password_update`], [`login_error_message`],
 //! [`password_update_error_message`].
 
-use crate::router::use_navigator;
 use leptos::html::Input;
 use leptos::prelude::*;
 
@@ -24,9 +23,9 @@ use crate::config::use_config;
 use std::sync::Arc;
 
 use crate::i18n::{Text, slotted, t, text, tr, use_title};
-use crate::request::Request;
-use crate::routes;
-use crate::session::{self, LoginPrefill, use_login_prefill};
+use crate::request::{Loaded, Request};
+use crate::routes::use_navigator;
+use crate::session::{self, AfterSignIn, LoginPrefill, after_sign_in, use_login_prefill};
 use kaltura_api::codes;
 
 /// Where the sign-in card is.
@@ -303,28 +302,6 @@ pub fn focus_soon(target: NodeRef<Input>) {
     );
 }
 
-/// Where to go after signing in, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterSignIn {
-    /// A page of this app.
-    Navigate(String),
-    /// Hand the session over to KMC with a POST form.
-    KmcHandoff(String),
-}
-
-/// Decides where a fresh session goes: back to the page that sent the user
-/// here, else to KMC when configured, else to the account page.
-pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
-    match (
-        return_to.filter(|p| routes::is_safe_return_path(p)),
-        kmc_url,
-    ) {
-        (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
-        (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
-        (None, None) => AfterSignIn::Navigate(routes::ACCOUNT.to_owned()),
-    }
-}
-
 /// The sign-in card: email and password, then, when the login needs it, the
 /// authenticator code in the same card; the expired-password step; "Forgot
 /// password?"; "Remember my email".
@@ -385,7 +362,8 @@ pub fn LoginPage() -> impl IntoView {
         let typed = email.get_untracked();
         session::remember_email(remember.get_untracked().then_some(typed.trim()));
         match after_sign_in(return_to.get_value().as_deref(), kmc_url.as_deref()) {
-            AfterSignIn::Navigate(path) => navigate.go(&path),
+            // In place of the card: back must not return to a used sign-in form.
+            AfterSignIn::Navigate(path) => navigate.replace(&path),
             AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &session.ks),
         }
     };
@@ -739,6 +717,107 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
+/// `/login` when this tab already has a session: whose it is, "Continue"
+/// (where a fresh sign-in would go: back, to KMC, or to the account page)
+/// and "Use another account". A session the server no longer knows is
+/// forgotten and the sign-in card shows instead.
+#[component]
+pub fn SignedInOffer() -> impl IntoView {
+    let api = use_api();
+    let config = use_config();
+    let navigate = use_navigator();
+    let return_to = use_login_prefill().get_untracked().return_to;
+    use_title("page.login");
+    let ks = StoredValue::new(session::load_ks().unwrap_or_default());
+    let card = RwSignal::new(false);
+    let user = {
+        let api = api.clone();
+        Loaded::new(move || {
+            let api = api.clone();
+            async move { api.get_user(&ks.get_value()).await }
+        })
+    };
+    Effect::new(move |_| {
+        if let Some(Err(e)) = user.get()
+            && e.is(codes::INVALID_KS)
+        {
+            session::clear_ks();
+            card.set(true);
+        }
+    });
+    let kmc_url = config.kmc_url.clone();
+    let go_on = move |_| match after_sign_in(return_to.as_deref(), kmc_url.as_deref()) {
+        AfterSignIn::Navigate(path) => navigate.replace(&path),
+        AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &ks.get_value()),
+    };
+    let go_on = StoredValue::new_local(go_on);
+    let use_another = move |_| {
+        let api = api.clone();
+        let old = ks.get_value();
+        session::clear_ks();
+        // Ended on the server too; if it cannot be reached the KS expires on its own.
+        leptos::task::spawn_local(async move {
+            let _ = api.end_session(&old).await;
+        });
+        card.set(true);
+    };
+    move || {
+        if card.get() {
+            return view! { <LoginPage /> }.into_any();
+        }
+        match user.get() {
+            None => view! {
+                <section class="card" data-testid="signed-in-offer">
+                    <h1>{t("login.title")}</h1>
+                    <p class="muted">{t("account.loading")}</p>
+                </section>
+            }
+            .into_any(),
+            Some(Ok(user)) => {
+                let (name, email) = (
+                    user.display_name(),
+                    user.email.clone().unwrap_or_else(|| user.id.clone()),
+                );
+                view! {
+                    <section class="card" data-testid="signed-in-offer">
+                        <h1>{t("login.title")}</h1>
+                        <p data-testid="signed-in-as">
+                            {slotted(
+                                "account.signed-in-as",
+                                Arc::new(move |slot| {
+                                    let value = if slot == "email" { email.clone() } else { name.clone() };
+                                    view! { <bdi>{value}</bdi> }.into_any()
+                                }),
+                            )}
+                        </p>
+                        <div class="actions">
+                            <button
+                                type="button"
+                                class="primary"
+                                data-testid="continue-signed-in"
+                                on:click=move |ev| go_on.with_value(|f| f(ev))
+                            >
+                                {t("login.continue")}
+                            </button>
+                            <button
+                                type="button"
+                                class="link"
+                                data-testid="use-another-account"
+                                on:click=use_another.clone()
+                            >
+                                {t("login.use-another")}
+                            </button>
+                        </div>
+                    </section>
+                }
+                .into_any()
+            }
+            // Not reached: the card, whose sign-in will say so.
+            Some(Err(_)) => view! { <LoginPage /> }.into_any(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -948,22 +1027,6 @@ mod tests {
         assert_eq!(
             check_new_password("correct horse", "correct horse", "correct horse").map_err(tr),
             Err("The new password must be different from the current one.".to_owned())
-        );
-    }
-
-    #[test]
-    fn after_sign_in_goes_back_first_then_to_kmc_then_to_the_account_page() {
-        assert_eq!(
-            after_sign_in(Some("/account"), Some("https://kmc.example")),
-            AfterSignIn::Navigate("/account".into())
-        );
-        assert_eq!(
-            after_sign_in(None, Some("https://kmc.example")),
-            AfterSignIn::KmcHandoff("https://kmc.example".into())
-        );
-        assert_eq!(
-            after_sign_in(Some("https://evil.example"), None),
-            AfterSignIn::Navigate("/account".into())
         );
     }
 }

@@ -1,5 +1,5 @@
 //! The set-new-password page behind the emailed link
-//! `/actions/restore-password/:hashKey` (Kaltura's path).
+//! `/actions/restore-password/:hash_key` (Kaltura's path).
 //!
 //! On open it asks `user.validateHashKey`, which does not spend the link, so
 //! a dead link is reported before the user invents a password. The rules are
@@ -17,23 +17,20 @@
 //! after it already saved the password and spent the link), the page says the
 //! password may have been changed rather than that it was not.
 
-use crate::router::use_navigator;
 use leptos::prelude::*;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
-use crate::components::enrollment::{
-    EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
-};
+use crate::components::dead_link::{DeadLink, is_dead_link};
+use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::{Text, t, text, tr, use_title};
-use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_NOT_EMAIL, RULES_SERVER_NOTE, rule_long_enough,
 };
 use crate::request::{Loaded, Request};
-use crate::routes;
+use crate::routes::{self, use_link_key, use_navigator};
 use crate::session::use_login_prefill;
 use kaltura_api::codes;
 
@@ -94,14 +91,29 @@ pub fn outcome_unknown(error: &ApiError) -> bool {
 /// The key of the message when the outcome of setting the password is unknown.
 pub const MAYBE_SET: &str = "restore.maybe-set";
 
+/// The set-new-password page: the flow for the link's key, or the dead-link
+/// message when the path holds none.
+#[component]
+pub fn RestorePasswordPage() -> impl IntoView {
+    use_title("page.restore");
+    match use_link_key() {
+        Some(hash_key) => view! { <RestoreFlow hash_key=hash_key /> }.into_any(),
+        None => view! {
+            <section class="card restore-page">
+                <DeadLink heading="restore.dead-title" explanation="restore.dead-next" />
+            </section>
+        }
+        .into_any(),
+    }
+}
+
 /// The set-new-password flow for one link.
 #[component]
-pub fn RestorePassword(
+fn RestoreFlow(
     /// The link's hash key. Held in memory only.
     hash_key: String,
 ) -> impl IntoView {
     let api = use_api();
-    use_title("page.restore");
     let prefill = use_login_prefill();
     let navigate = use_navigator();
     let typed_email = prefill.get_untracked().email;
@@ -142,9 +154,9 @@ pub fn RestorePassword(
             let result = set_outcome(api.set_initial_password(&key, &new_password).await);
             match &result {
                 // The link is spent (or dead): it leaves the address bar.
-                SetOutcome::Set(_) | SetOutcome::InvalidLink => forget_hash_key_in_address_bar(
-                    routes::RESTORE_PASSWORD_PREFIX.trim_end_matches('/'),
-                ),
+                SetOutcome::Set(_) | SetOutcome::InvalidLink => {
+                    navigate.forget_link_key(routes::RESTORE_PASSWORD)
+                }
                 // That password was refused: clear it, so the next attempt
                 // starts from empty fields rather than editing a refused one.
                 // Nothing else ever clears what the user typed.

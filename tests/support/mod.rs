@@ -310,7 +310,7 @@ impl Drop for Mounted {
     }
 }
 
-/// Opens `path` and mounts the app's pages under its router, as the app does,
+/// Opens `path` and mounts the app's routes under leptos_router's `Router`, as the app does,
 /// with the fake as the API and the app's other contexts.
 pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
@@ -323,8 +323,12 @@ pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
         provide_api(client);
         provide_context(config);
         tx.send(provide_login_prefill()).unwrap();
-        kmc_login::router::provide_router();
-        view! { <kmc_login::Pages /> }.into_any()
+        view! {
+            <leptos_router::components::Router>
+                <kmc_login::routes::AppRoutes />
+            </leptos_router::components::Router>
+        }
+        .into_any()
     });
     Mounted {
         root,
