@@ -5,7 +5,8 @@
 //!   each only when it is missing or at the wrong version, outside the repository.
 //! - `build` = setup + the release `dist/` (trunk) + the release `kmc-server`.
 //! - `serve` = build + `kmc-server serve --demo` on 127.0.0.1:8080.
-//! - `test` = setup (with Chromium) + fmt, clippy, native tests, browser tests, end-to-end tests.
+//! - `test` = setup (with Chromium) + fmt, clippy, native tests, the first-load size budget
+//!   ([`size_budget`]), browser tests, end-to-end tests.
 //! - `precompress` = `.br` / `.gz` beside the hashed files of `dist/` (trunk's post-build hook).
 //! - `bench` = the figures for the notes: bundle sizes, time to a usable login form, login throughput.
 //! - `attack` = the server's security promises measured under attack: hostile input, parallel
@@ -22,6 +23,7 @@ mod late_preloads;
 mod pg;
 mod precompress;
 mod setup;
+mod size_budget;
 mod static_card;
 mod steps;
 
