@@ -11,7 +11,6 @@
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
 //! - [`routes`] — the route paths, the route tree and its guards (leptos_router);
 //! - [`pages`] and [`components`] — the views;
-//! - [`request`] — a form's background request and its pending flag;
 //! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords;
 //! - [`wire`] — JSON through serde and the browser's `JSON.parse`.
 
@@ -23,7 +22,6 @@ pub mod handover;
 pub mod i18n;
 pub mod pages;
 pub mod password_rules;
-pub mod request;
 pub mod routes;
 pub mod session;
 pub mod totp;

@@ -33,7 +33,6 @@ use crate::i18n::{Text, slotted, t, text, tr, tr_with, use_title};
 use crate::pages::login::{
     CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
 };
-use crate::request::{Loaded, Request};
 use crate::routes::{self, use_navigator};
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
 
@@ -273,20 +272,16 @@ pub fn AccountPage() -> impl IntoView {
     };
 
     let load_api = api.clone();
-    let data = Loaded::new(move || {
+    // The route's guard opens this page only with a session.
+    let data = LocalResource::new(move || {
         let api = load_api.clone();
-        let ks = ks.get();
-        async move {
-            match ks {
-                Some(ks) => Some(load_account(api, ks).await),
-                None => None,
-            }
-        }
+        let ks = ks.get().unwrap_or_default();
+        async move { load_account(api, ks).await }
     });
 
     {
         Effect::new(move |_| {
-            if let Some(Some(Err(e))) = data.get()
+            if let Some(Err(e)) = data.get()
                 && e.is(codes::INVALID_KS)
             {
                 to_login(Some(Text::key(SESSION_ENDED)), None, None);
@@ -294,11 +289,12 @@ pub fn AccountPage() -> impl IntoView {
         });
     }
 
-    let current = move || data.get().flatten().and_then(Result::ok);
+    let current = move || data.get().and_then(Result::ok);
 
     let switch_api = api.clone();
-    let switch = Request::new(move |target: KalturaPartner| {
+    let switch = Action::new_local(move |target: &KalturaPartner| {
         let api = switch_api.clone();
+        let target = target.clone();
         async move {
             let Some(old) = ks.get_untracked() else {
                 return;
@@ -332,8 +328,9 @@ pub fn AccountPage() -> impl IntoView {
     });
 
     let relogin_api = api.clone();
-    let sign_in_again = Request::new(move |(target, email): (KalturaPartner, String)| {
+    let sign_in_again = Action::new_local(move |(target, email): &(KalturaPartner, String)| {
         let api = relogin_api.clone();
+        let (target, email) = (target.clone(), email.clone());
         async move {
             if let Some(old) = ks.get_untracked() {
                 let _ = api.end_session(&old).await;
@@ -343,7 +340,7 @@ pub fn AccountPage() -> impl IntoView {
     });
 
     let logout_api = api.clone();
-    let logout = Request::new(move |()| {
+    let logout = Action::new_local(move |()| {
         let api = logout_api.clone();
         async move {
             if let Some(old) = ks.get_untracked() {
@@ -366,9 +363,10 @@ pub fn AccountPage() -> impl IntoView {
     let new_password_ref = NodeRef::<Input>::new();
 
     let change_api = api.clone();
-    let change = Request::new(
-        move |(email, old, new, otp): (String, String, String, Option<String>)| {
+    let change = Action::new_local(
+        move |(email, old, new, otp): &(String, String, String, Option<String>)| {
             let api = change_api.clone();
+            let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
             async move {
                 let session = ks.get_untracked();
                 let result = api
@@ -563,14 +561,14 @@ pub fn AccountPage() -> impl IntoView {
             <Alert message=alert test_id="account-alert" />
             <Alert message=status test_id="account-status" polite=true />
             {move || match data.get() {
-                None | Some(None) => {
+                None => {
                     view! { <p class="muted">{t("account.loading")}</p> }.into_any()
                 }
-                Some(Some(Ok(d))) => account_view(d).into_any(),
-                Some(Some(Err(e))) if e.is(codes::INVALID_KS) => {
+                Some(Ok(d)) => account_view(d).into_any(),
+                Some(Err(e)) if e.is(codes::INVALID_KS) => {
                     view! { <p class="muted">{t("account.session-ended")}</p> }.into_any()
                 }
-                Some(Some(Err(e))) => {
+                Some(Err(e)) => {
                     let message = if e.is_unreachable() {
                         Text::key(UNREACHABLE)
                     } else {

@@ -17,7 +17,6 @@ use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
 use std::sync::Arc;
 
 use crate::i18n::{Text, slotted, t, text, tr, use_title};
-use crate::request::Request;
 use crate::routes::{self, use_link_key, use_navigator};
 use kaltura_api::codes;
 
@@ -87,8 +86,7 @@ fn EnrollFlow(
     let api = use_api();
     let navigate = use_navigator();
     let hash_key = StoredValue::new(hash_key);
-    let outcome = RwSignal::new(None::<QrOutcome>);
-    let show = Request::new(move |()| {
+    let show = Action::new_local(move |()| {
         let api = api.clone();
         let key = hash_key.get_value();
         async move {
@@ -99,9 +97,10 @@ fn EnrollFlow(
             if !matches!(qr, QrOutcome::Unreachable) {
                 navigate.forget_link_key(routes::AUTH_INFO);
             }
-            outcome.set(Some(qr));
+            qr
         }
     });
+    let outcome = show.value();
     let pending = show.pending();
     let alert = Signal::derive(move || match outcome.get() {
         Some(QrOutcome::Unreachable) => Some(Text::key("enroll.unreachable")),

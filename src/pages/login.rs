@@ -23,7 +23,6 @@ use crate::config::use_config;
 use std::sync::Arc;
 
 use crate::i18n::{Text, slotted, t, text, tr, use_title};
-use crate::request::{Loaded, Request};
 use crate::routes::use_navigator;
 use crate::session::{self, AfterSignIn, LoginPrefill, after_sign_in, use_login_prefill};
 use kaltura_api::codes;
@@ -390,8 +389,9 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     let login_api = api.clone();
-    let login = Request::new(move |attempt: LoginAttempt| {
+    let login = Action::new_local(move |attempt: &LoginAttempt| {
         let api = login_api.clone();
+        let attempt = attempt.clone();
         let signed_in = signed_in.clone();
         async move {
             let result = api
@@ -420,8 +420,9 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let update = Request::new(move |attempt: UpdateAttempt| {
+    let update = Action::new_local(move |attempt: &UpdateAttempt| {
         let api = api.clone();
+        let attempt = attempt.clone();
         async move {
             let result = api
                 .update_password(
@@ -732,7 +733,7 @@ pub fn SignedInOffer() -> impl IntoView {
     let card = RwSignal::new(false);
     let user = {
         let api = api.clone();
-        Loaded::new(move || {
+        LocalResource::new(move || {
             let api = api.clone();
             async move { api.get_user(&ks.get_value()).await }
         })

@@ -29,7 +29,6 @@ use crate::i18n::{Text, t, text, tr, use_title};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_NOT_EMAIL, RULES_SERVER_NOTE, rule_long_enough,
 };
-use crate::request::{Loaded, Request};
 use crate::routes::{self, use_link_key, use_navigator};
 use crate::session::use_login_prefill;
 use kaltura_api::codes;
@@ -121,7 +120,7 @@ fn RestoreFlow(
 
     let validation = {
         let api = api.clone();
-        Loaded::new(move || {
+        LocalResource::new(move || {
             let api = api.clone();
             let key = hash_key.get_value();
             async move { api.validate_hash_key(&key).await }
@@ -147,9 +146,10 @@ fn RestoreFlow(
     // The server's own rules, once a refusal stated them.
     let server_rules = RwSignal::new(None::<String>);
 
-    let submit = Request::new(move |new_password: String| {
+    let submit = Action::new_local(move |new_password: &String| {
         let api = api.clone();
         let key = hash_key.get_value();
+        let new_password = new_password.clone();
         async move {
             let result = set_outcome(api.set_initial_password(&key, &new_password).await);
             match &result {
