@@ -11,16 +11,21 @@
 //! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
 //! - [`routes`] — the route paths, the route tree and its guards (leptos_router);
 //! - [`pages`] and [`components`] — the views;
-//! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords;
+//! - [`explain`] — the refused or failed calls in plain words;
+//! - [`password_change`] — a password change: its checks and its one outcome type;
+//! - [`totp`], [`password_rules`] — pure logic for enrollment and new passwords (and the
+//!   server's refusals of a new password);
 //! - [`wire`] — JSON through serde and the browser's `JSON.parse`.
 
 pub mod api;
 pub mod components;
 pub mod config;
+pub mod explain;
 pub mod fetch;
 pub mod handover;
 pub mod i18n;
 pub mod pages;
+pub mod password_change;
 pub mod password_rules;
 pub mod routes;
 pub mod session;
