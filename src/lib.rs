@@ -8,7 +8,9 @@
 //! - [`fetch`] — the one fetch path (gloo-net) and its one timeout;
 //! - [`i18n`] — the languages: messages by key, the choice, `<html lang dir>`;
 //! - [`handover`] — the static card of `index.html` giving way to the app;
-//! - [`session`] — the KS in `sessionStorage` and the sign-in prefill;
+//! - [`platform`] — the browser (storage, origin, clock, title, a posted form) behind one
+//!   facade, with in-memory stand-ins natively;
+//! - [`session`] — the KS in `sessionStorage`, the signed-in client and the sign-in prefill;
 //! - [`routes`] — the route paths, the route tree and its guards (leptos_router);
 //! - [`pages`] and [`components`] — the views;
 //! - [`explain`] — the refused or failed calls in plain words;
@@ -27,6 +29,7 @@ pub mod i18n;
 pub mod pages;
 pub mod password_change;
 pub mod password_rules;
+pub mod platform;
 pub mod routes;
 pub mod session;
 pub mod totp;

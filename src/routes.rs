@@ -53,7 +53,7 @@ pub fn AppRoutes() -> impl IntoView {
 /// go on with it.
 #[component]
 fn LoginRoute() -> impl IntoView {
-    match session::load_ks() {
+    match session::stored_session() {
         Some(_) => view! { <SignedInOffer /> }.into_any(),
         None => view! { <LoginPage /> }.into_any(),
     }
@@ -63,7 +63,7 @@ fn LoginRoute() -> impl IntoView {
 /// its place (so the back button does not return to a guard) and comes back.
 #[component]
 fn AccountRoute() -> impl IntoView {
-    if session::load_ks().is_some() {
+    if session::stored_session().is_some() {
         return view! { <AccountPage /> }.into_any();
     }
     session::use_login_prefill().update(|p| p.return_to = Some(ACCOUNT.to_owned()));

@@ -21,6 +21,7 @@ use leptos::prelude::*;
 use crate::components::qr_code::{QrCode, QrPng};
 use crate::components::secret_key::{SecretKey, describe_parameters};
 use crate::i18n::{Text, t, text};
+use crate::platform;
 use crate::session::use_login_prefill;
 use crate::totp::{self, CodeCheck};
 
@@ -114,20 +115,6 @@ pub fn check_message(check: CodeCheck, period: u64) -> (bool, Text) {
     }
 }
 
-fn unix_now() -> u64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        (js_sys::Date::now() / 1000.0) as u64
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-}
-
 /// The whole enrollment view for one key; see the module docs.
 #[component]
 pub fn EnrollmentView(
@@ -214,8 +201,9 @@ fn CheckCode(
     let result = RwSignal::new(None::<(bool, Text)>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let check =
-            key.with_value(|key| totp::check_code(key, &code.get(), unix_now(), period, digits));
+        let check = key.with_value(|key| {
+            totp::check_code(key, &code.get(), platform::unix_now(), period, digits)
+        });
         result.set(Some(check_message(check, period)));
     };
     view! {

@@ -24,10 +24,10 @@ mod switch_list;
 
 use leptos::prelude::*;
 
-use kaltura_api::codes;
 use kaltura_api::responses::{KalturaPartner, KalturaUser};
+use kaltura_api::{KalturaApiError, codes};
 
-use crate::api::{ApiClient, ApiError, Session, use_api};
+use crate::api::{ApiError, SignedInClient, use_api};
 use crate::components::alert::Alert;
 use crate::explain::{UNREACHABLE, login_error_message};
 use crate::i18n::{Text, t, use_title};
@@ -161,11 +161,11 @@ pub fn assemble_account(
 }
 
 /// Loads user, account and account list together, then [`assemble_account`].
-async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiError> {
+async fn load_account(client: SignedInClient) -> Result<AccountData, ApiError> {
     let (user, partner, partners) = futures::join!(
-        api.get_user(&ks),
-        api.get_partner_info(&ks),
-        api.list_partners(&ks)
+        client.get_user(),
+        client.get_partner_info(),
+        client.list_partners()
     );
     assemble_account(user, partner, partners)
 }
@@ -179,7 +179,8 @@ pub fn AccountPage() -> impl IntoView {
     let navigate = use_navigator();
     let prefill = use_login_prefill();
     use_title("page.account");
-    let ks = RwSignal::new(session::load_ks());
+    // The route's guard opens this page only with a session.
+    let client = RwSignal::new(session::signed_in_client(&api));
     let alert = RwSignal::new(None::<Text>);
     let status = RwSignal::new(None::<Text>);
     let relogin = RwSignal::new(None::<KalturaPartner>);
@@ -187,7 +188,7 @@ pub fn AccountPage() -> impl IntoView {
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
     let to_login = move |notice: Option<Text>, email: Option<String>, target: Option<i64>| {
-        session::clear_ks();
+        session::clear_session();
         prefill.update(|p| {
             p.notice = notice;
             p.email = email;
@@ -197,11 +198,14 @@ pub fn AccountPage() -> impl IntoView {
         navigate.replace(routes::LOGIN);
     };
 
-    let load_api = api.clone();
     let data = LocalResource::new(move || {
-        let api = load_api.clone();
-        let ks = ks.get().unwrap_or_default();
-        async move { load_account(api, ks).await }
+        let client = client.get();
+        async move {
+            match client {
+                Some(client) => load_account(client).await,
+                None => Err(ApiError::Api(KalturaApiError::new(codes::INVALID_KS, ""))),
+            }
+        }
     });
     Effect::new(move |_| {
         if let Some(Err(e)) = data.get()
@@ -215,22 +219,22 @@ pub fn AccountPage() -> impl IntoView {
     let switch = Action::new_local(move |target: &KalturaPartner| {
         let (api, target) = (switch_api.clone(), target.clone());
         async move {
-            let Some(old) = ks.get_untracked() else {
+            let Some(old) = client.get_untracked() else {
                 return;
             };
             alert.set(None);
             status.set(None);
             relogin.set(None);
-            let result = api.login_by_ks(&old, target.id).await;
+            let result = old.login_by_ks(target.id).await;
             match result {
-                Ok(Session { ks: new }) => {
-                    session::store_ks(&new);
+                Ok(new) => {
+                    session::store_session(&new);
                     // The old session is ended so it cannot be reused; if the
                     // server cannot be reached it expires on its own.
-                    let _ = api.end_session(&old).await;
+                    let _ = old.end_session().await;
                     let label = account_label(&target).render();
                     status.set(Some(Text::with("account.switched", "account", label)));
-                    ks.set(Some(new));
+                    client.set(Some(api.signed_in(new)));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
                     SwitchOutcome::ReloginRequired => relogin.set(Some(target)),
@@ -248,10 +252,10 @@ pub fn AccountPage() -> impl IntoView {
     // target), `None` to log out. Either way the session ends here, locally
     // whatever the server says: a user who asks to leave must be signed out.
     let leave = Action::new_local(move |again: &Option<(String, i64)>| {
-        let (api, again) = (api.clone(), again.clone());
+        let again = again.clone();
         async move {
-            if let Some(old) = ks.get_untracked() {
-                let _ = api.end_session(&old).await;
+            if let Some(old) = client.get_untracked() {
+                let _ = old.end_session().await;
             }
             let (email, target) = again.unzip();
             to_login(None, email, target);
@@ -272,7 +276,7 @@ pub fn AccountPage() -> impl IntoView {
                     let others = other_accounts(&d.partners, d.partner.id);
                     let email = d.email();
                     view! {
-                        <summary::AccountSummary data=d ks=ks />
+                        <summary::AccountSummary data=d client=client />
                         <switch_list::ReloginNotice target=relogin email=email busy=busy leave=leave />
                         <switch_list::SwitchList others=others busy=busy switch=switch />
                     }
@@ -284,7 +288,7 @@ pub fn AccountPage() -> impl IntoView {
                 }
             }}
             <hr />
-            <change_password::ChangePasswordForm email=email ks=ks />
+            <change_password::ChangePasswordForm email=email client=client />
             <hr />
             <button
                 type="button"

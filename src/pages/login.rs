@@ -218,7 +218,7 @@ pub fn LoginPage() -> impl IntoView {
     let card = Card::new(prefill);
 
     let signed_in = move |session: Session| {
-        session::store_ks(&session.ks);
+        session::store_session(&session);
         let typed = card.email.get_untracked();
         session::remember_email(card.remember.get_untracked().then_some(typed.trim()));
         match after_sign_in(return_to.as_deref(), kmc_url.as_deref()) {
@@ -268,7 +268,7 @@ pub fn LoginPage() -> impl IntoView {
                 &attempt.new,
                 attempt.otp.as_deref(),
             );
-            let result = api.update_password(email, old, new, otp, None).await;
+            let result = api.update_password(email, old, new, otp).await;
             let code_needed =
                 card.step.get_untracked() == (LoginStep::ExpiredPassword { code_needed: true });
             let change = PasswordChange::from_result(&result);

@@ -5,7 +5,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::api::use_api;
+use crate::api::SignedInClient;
 use crate::components::alert::Alert;
 use crate::components::code_input::{ExpandingCodeInput, complete_code};
 use crate::components::focus::focus_soon;
@@ -21,10 +21,9 @@ type Change = (String, String, String, Option<String>);
 pub(super) fn ChangePasswordForm(
     /// The login's email, once the page has loaded it.
     email: Signal<Option<String>>,
-    /// The session that asks.
-    ks: RwSignal<Option<String>>,
+    /// The client of the session that asks.
+    client: RwSignal<Option<SignedInClient>>,
 ) -> impl IntoView {
-    let api = use_api();
     let current = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
@@ -35,17 +34,13 @@ pub(super) fn ChangePasswordForm(
     let new_password_ref = NodeRef::<Input>::new();
 
     let change = Action::new_local(move |(email, old, new, otp): &Change| {
-        let (api, email, old, new, otp) = (
-            api.clone(),
-            email.clone(),
-            old.clone(),
-            new.clone(),
-            otp.clone(),
-        );
+        let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
         async move {
-            let session = ks.get_untracked();
-            let answer = api
-                .update_password(&email, &old, &new, otp.as_deref(), session.as_deref())
+            let Some(client) = client.get_untracked() else {
+                return;
+            };
+            let answer = client
+                .update_password(&email, &old, &new, otp.as_deref())
                 .await;
             let change = PasswordChange::from_result(&answer);
             let done = change == PasswordChange::Changed;

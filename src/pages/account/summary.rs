@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{AccountData, account_label};
-use crate::api::ApiError;
+use crate::api::{ApiError, SignedInClient};
 use crate::components::signed_in_as::SignedInAs;
 use crate::config::use_config;
 use crate::explain::{UNREACHABLE, login_error_message};
@@ -18,8 +18,8 @@ use kaltura_api::codes;
 pub(super) fn AccountSummary(
     /// What the page loaded.
     data: AccountData,
-    /// The session, handed to KMC by "Open KMC".
-    ks: RwSignal<Option<String>>,
+    /// The session's client; its KS is handed to KMC by "Open KMC".
+    client: RwSignal<Option<SignedInClient>>,
 ) -> impl IntoView {
     let kmc_url = use_config().kmc_url;
     let label = account_label(&data.partner);
@@ -46,8 +46,8 @@ pub(super) fn AccountSummary(
                         type="button"
                         data-testid="open-kmc"
                         on:click=move |_| {
-                            if let Some(ks) = ks.get_untracked() {
-                                session::handoff_to_kmc(&kmc, &ks);
+                            if let Some(client) = client.get_untracked() {
+                                session::handoff_to_kmc(&kmc, client.ks());
                             }
                         }
                     >

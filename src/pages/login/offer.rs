@@ -1,11 +1,11 @@
 //! What `/login` shows when this tab already has a session: whose it is,
 //! and the way on, instead of a sign-in card that can no longer be used.
 
-use kaltura_api::codes;
+use kaltura_api::{KalturaApiError, codes};
 use leptos::prelude::*;
 
 use super::LoginPage;
-use crate::api::use_api;
+use crate::api::{ApiError, use_api};
 use crate::components::signed_in_as::SignedInAs;
 use crate::config::use_config;
 use crate::i18n::{t, use_title};
@@ -23,37 +23,44 @@ pub fn SignedInOffer() -> impl IntoView {
     let navigate = use_navigator();
     let return_to = use_login_prefill().get_untracked().return_to;
     use_title("page.login");
-    let ks = StoredValue::new(session::load_ks().unwrap_or_default());
+    // The route shows this offer only with a session.
+    let client = StoredValue::new(session::signed_in_client(&api));
     let card = RwSignal::new(false);
-    let user = {
-        let api = api.clone();
-        LocalResource::new(move || {
-            let api = api.clone();
-            async move { api.get_user(&ks.get_value()).await }
-        })
-    };
+    let user = LocalResource::new(move || {
+        let client = client.get_value();
+        async move {
+            match client {
+                Some(client) => client.get_user().await,
+                None => Err(ApiError::Api(KalturaApiError::new(codes::INVALID_KS, ""))),
+            }
+        }
+    });
     Effect::new(move |_| {
         if let Some(Err(e)) = user.get()
             && e.is(codes::INVALID_KS)
         {
-            session::clear_ks();
+            session::clear_session();
             card.set(true);
         }
     });
     let kmc_url = config.kmc_url.clone();
     let go_on = move |_| match after_sign_in(return_to.as_deref(), kmc_url.as_deref()) {
         AfterSignIn::Navigate(path) => navigate.replace(&path),
-        AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &ks.get_value()),
+        AfterSignIn::KmcHandoff(kmc) => {
+            if let Some(client) = client.get_value() {
+                session::handoff_to_kmc(&kmc, client.ks());
+            }
+        }
     };
     let go_on = StoredValue::new_local(go_on);
     let use_another = move |_| {
-        let api = api.clone();
-        let old = ks.get_value();
-        session::clear_ks();
+        session::clear_session();
         // Ended on the server too; if it cannot be reached the KS expires on its own.
-        leptos::task::spawn_local(async move {
-            let _ = api.end_session(&old).await;
-        });
+        if let Some(old) = client.get_value() {
+            leptos::task::spawn_local(async move {
+                let _ = old.end_session().await;
+            });
+        }
         card.set(true);
     };
     move || {
@@ -90,7 +97,7 @@ pub fn SignedInOffer() -> impl IntoView {
                                 type="button"
                                 class="link"
                                 data-testid="use-another-account"
-                                on:click=use_another.clone()
+                                on:click=use_another
                             >
                                 {t("login.use-another")}
                             </button>
