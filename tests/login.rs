@@ -400,9 +400,8 @@ async fn an_unknown_path_links_to_the_sign_in_card_which_opens_in_the_app_and_ba
     let link: web_sys::HtmlElement = get(&page, "a[href=\"/login\"]").unchecked_into();
     // A real link (new tab, copy) that a plain click follows without reloading the page.
     link.click();
-    settle().await;
+    until(|| find(&page, "#login-email").is_some()).await;
     assert_eq!(current_path(), "/login");
-    assert!(find(&page, "#login-email").is_some());
     web_sys::window()
         .unwrap()
         .history()
