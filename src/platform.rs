@@ -58,6 +58,17 @@ pub fn set_title(title: &str) {
     imp::set_title(title);
 }
 
+/// Sets `<html lang dir>`: the page's language tag and whether it reads
+/// right to left.
+pub fn set_document_language(tag: &str, rtl: bool) {
+    imp::set_document_language(tag, if rtl { "rtl" } else { "ltr" });
+}
+
+/// The browser's preferred languages, most wanted first (`navigator.languages`).
+pub fn browser_languages() -> Vec<String> {
+    imp::browser_languages()
+}
+
 /// Leaves the page by POSTing one hidden field `name` = `value` to `action`,
 /// with a form built and submitted at once (marked `data-testid`). The form is
 /// sent with `requestSubmit`, so a `submit` event fires first (the browser
@@ -129,6 +140,23 @@ mod imp {
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(title);
         }
+    }
+
+    pub fn set_document_language(tag: &str, dir: &str) {
+        if let Some(html) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = html.set_attribute("lang", tag);
+            let _ = html.set_attribute("dir", dir);
+        }
+    }
+
+    pub fn browser_languages() -> Vec<String> {
+        web_sys::window()
+            .map(|w| w.navigator().languages())
+            .map(|list| list.iter().filter_map(|l| l.as_string()).collect())
+            .unwrap_or_default()
     }
 
     pub fn post_form(action: &str, name: &str, value: &str, test_id: &str) {
@@ -213,6 +241,13 @@ mod imp {
 
     pub fn set_title(title: &str) {
         TITLE.with(|t| *t.borrow_mut() = title.to_owned());
+    }
+
+    pub fn set_document_language(_tag: &str, _dir: &str) {}
+
+    /// Natively the tests run as an English browser.
+    pub fn browser_languages() -> Vec<String> {
+        vec!["en".to_owned()]
     }
 
     /// Natively nothing leaves: the unit tests check what would be posted

@@ -7,8 +7,9 @@
 //! a browser whose language is not English fetches its file before mounting.
 //! The other language files are never part of it, so they are listed apart.
 //!
-//! `cargo xtask test` fails when the budget is broken ([`check`]), and
-//! `cargo xtask bench` prints the same measurement as a table ([`markdown`]).
+//! `cargo xtask test` fails when the budget is broken ([`check`]); `cargo
+//! xtask size` and `cargo xtask bench` print the same measurement as a table
+//! ([`markdown`]).
 
 use std::path::{Path, PathBuf};
 
@@ -151,8 +152,13 @@ pub fn check(dist: &Path, budget: usize) -> Result<String, String> {
     }
 }
 
-/// The measurement as the bench's markdown section.
-#[cfg(any(feature = "bench", test))]
+/// `cargo xtask size`: prints the table, and fails when over the budget.
+pub fn report(dist: std::path::PathBuf) -> Result<(), String> {
+    print!("{}", markdown(&dist)?);
+    check(&dist, FIRST_LOAD_BUDGET).map(|_| ())
+}
+
+/// The measurement as a markdown table (`cargo xtask size` and the bench).
 pub fn markdown(dist: &Path) -> Result<String, String> {
     let sizes = measure(dist)?;
     let mut md = String::from(
