@@ -324,7 +324,7 @@ fn hold_the_routers_process_wide_hook() {
             let document = web_sys::window().unwrap().document().unwrap();
             let parent: HtmlElement = document.create_element("div").unwrap().unchecked_into();
             let handle = leptos::mount::mount_to(parent, || {
-                view! { <leptos_router::components::Router base="/no-page-of-the-app">{()}</leptos_router::components::Router> }
+                view! { <leptos_router::components::Router base="/no-page-of-the-app">{""}</leptos_router::components::Router> }
             });
             std::mem::forget(handle);
         });
