@@ -15,7 +15,7 @@
 
 use leptos::Params;
 use leptos::prelude::*;
-use leptos_router::components::{FlatRoutes, Redirect, Route};
+use leptos_router::components::{FlatRoutes, Route};
 use leptos_router::hooks::{use_navigate, use_params};
 use leptos_router::params::Params;
 use leptos_router::{NavigateOptions, path};
@@ -40,7 +40,7 @@ pub const RESTORE_PASSWORD: &str = "/actions/restore-password";
 pub fn AppRoutes() -> impl IntoView {
     view! {
         <FlatRoutes fallback=crate::NotFound>
-            <Route path=path!("/") view=|| view! { <Redirect path=LOGIN options=in_place() /> } />
+            <Route path=path!("/") view=|| use_navigator().replace(LOGIN) />
             <Route path=path!("/login") view=LoginRoute />
             <Route path=path!("/account") view=AccountRoute />
             <Route path=path!("/actions/auth-info/:hash_key?") view=EnrollPage />
@@ -67,7 +67,8 @@ fn AccountRoute() -> impl IntoView {
         return view! { <AccountPage /> }.into_any();
     }
     session::use_login_prefill().update(|p| p.return_to = Some(ACCOUNT.to_owned()));
-    view! { <Redirect path=LOGIN options=in_place() /> }.into_any()
+    use_navigator().replace(LOGIN);
+    ().into_any()
 }
 
 /// A move that replaces the current history entry.

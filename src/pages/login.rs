@@ -228,17 +228,52 @@ pub fn LoginPage() -> impl IntoView {
         }
     };
 
-    let login_api = api.clone();
-    let login = Action::new_local(move |attempt: &LoginAttempt| {
-        let (api, attempt, signed_in) = (login_api.clone(), attempt.clone(), signed_in.clone());
+    // The card's one request: a sign-in, or a password change from the
+    // expired-password step followed by a sign-in with the new password.
+    let send = Action::new_local(move |attempt: &Result<LoginAttempt, UpdateAttempt>| {
+        let (api, attempt, signed_in) = (api.clone(), attempt.clone(), signed_in.clone());
         async move {
-            let result = (api.login(
-                &attempt.email,
-                &attempt.password,
-                &attempt.otp,
-                attempt.partner_id,
-            ))
-            .await;
+            let attempt = match attempt {
+                Ok(login) => login,
+                Err(change) => {
+                    let (email, old, new) = (&change.email, &change.old, &change.new);
+                    let result = api
+                        .update_password(email, old, new, change.otp.as_deref())
+                        .await;
+                    let code_needed = card.step.get_untracked()
+                        == (LoginStep::ExpiredPassword { code_needed: true });
+                    let outcome = PasswordChange::from_result(&result);
+                    card.apply(after_password_change(code_needed, &outcome));
+                    if outcome != PasswordChange::Changed {
+                        return;
+                    }
+                    // The new password is the one to sign in with; the code just
+                    // used cannot be used twice, so the code step opens if needed.
+                    card.password.set(change.new.clone());
+                    for field in [
+                        card.new_password,
+                        card.confirm_password,
+                        card.expired_code,
+                        card.code,
+                    ] {
+                        field.set(String::new());
+                    }
+                    LoginAttempt {
+                        email: change.email,
+                        password: change.new,
+                        otp: String::new(),
+                        partner_id: card.partner_id.get_untracked(),
+                    }
+                }
+            };
+            let result = api
+                .login(
+                    &attempt.email,
+                    &attempt.password,
+                    &attempt.otp,
+                    attempt.partner_id,
+                )
+                .await;
             let accepted = card
                 .accepted_password
                 .with_value(|p| p.as_deref() == Some(attempt.password.as_str()));
@@ -259,52 +294,14 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
 
-    let update = Action::new_local(move |attempt: &UpdateAttempt| {
-        let (api, attempt) = (api.clone(), attempt.clone());
-        async move {
-            let (email, old, new, otp) = (
-                &attempt.email,
-                &attempt.old,
-                &attempt.new,
-                attempt.otp.as_deref(),
-            );
-            let result = api.update_password(email, old, new, otp).await;
-            let code_needed =
-                card.step.get_untracked() == (LoginStep::ExpiredPassword { code_needed: true });
-            let change = PasswordChange::from_result(&result);
-            card.apply(after_password_change(code_needed, &change));
-            if change == PasswordChange::Changed {
-                // The new password is the one to sign in with; the code just
-                // used cannot be used twice, so the code step opens if needed.
-                card.password.set(attempt.new.clone());
-                for field in [
-                    card.new_password,
-                    card.confirm_password,
-                    card.expired_code,
-                    card.code,
-                ] {
-                    field.set(String::new());
-                }
-                login.dispatch(LoginAttempt {
-                    email: attempt.email,
-                    password: attempt.new,
-                    otp: String::new(),
-                    partner_id: card.partner_id.get_untracked(),
-                });
-            }
-        }
-    });
-
-    let pending = Signal::derive(move || login.pending().get() || update.pending().get());
+    let pending = Signal::from(send.pending());
     // One submit path for the button, Enter, the code's auto-submit and retry.
     let submit = Callback::new(move |()| {
         if pending.get_untracked() {
             return;
         }
-        match card.attempt() {
-            Some(Ok(attempt)) => drop(login.dispatch(attempt)),
-            Some(Err(attempt)) => drop(update.dispatch(attempt)),
-            None => {}
+        if let Some(attempt) = card.attempt() {
+            send.dispatch(attempt);
         }
     });
 
