@@ -6,8 +6,11 @@
 //! fake one in context that answers with recorded Kaltura replies.
 //!
 //! Serves:
-//! - [`ApiClient`], provided through Leptos context ([`provide_api`], [`use_api`]);
-//! - [`Transport`] and the real [`FetchTransport`] (gloo-net fetch, 10 s timeout);
+//! - [`ApiClient`], provided through Leptos context ([`provide_api`], [`use_api`]), for
+//!   the calls made signed out;
+//! - [`SignedInClient`], the client of one session ([`ApiClient::signed_in`]): every call
+//!   that needs a KS, which it carries itself;
+//! - [`Transport`] and the real [`FetchTransport`] ([`crate::fetch`]);
 //! - [`ApiError`], the one error type, with its Kaltura `code()`.
 //!
 //! Every call carries `clientTag: "kmc-login"`, so Kaltura's logs and
@@ -33,21 +36,10 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::wire::{call_body, decode_reply};
 
-/// How long a request may take before the app gives up and says the server
-/// cannot be reached.
-pub const REQUEST_TIMEOUT_MS: u32 = 10_000;
-
 /// The `clientTag` of every call: Kaltura logs it with each request.
 pub const CLIENT_TAG: &str = "kmc-login";
 
-/// Why a request produced no reply body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportError {
-    /// The request could not be sent or the connection failed.
-    Network,
-    /// No reply within [`REQUEST_TIMEOUT_MS`].
-    Timeout,
-}
+pub use crate::fetch::{REQUEST_TIMEOUT_MS, TransportError};
 
 /// Sends one POST with a JSON body and returns the reply body, whatever the
 /// HTTP status (Kaltura answers errors with 200, and ours may use 413).
@@ -60,9 +52,7 @@ pub trait Transport {
     ) -> LocalBoxFuture<'static, Result<String, TransportError>>;
 }
 
-/// The real transport: a browser `fetch` with `Content-Type: application/json`
-/// exactly (Kaltura decodes JSON only for that exact value) and a timeout that
-/// aborts the request.
+/// The real transport: [`crate::fetch::post_json`], aborted after `timeout_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchTransport {
     /// Milliseconds before the request is aborted.
@@ -84,36 +74,7 @@ impl Transport for FetchTransport {
         body: String,
     ) -> LocalBoxFuture<'static, Result<String, TransportError>> {
         let timeout_ms = self.timeout_ms;
-        Box::pin(async move { fetch_text(url, body, timeout_ms).await })
-    }
-}
-
-/// Races the fetch against a timer; on timeout the fetch is aborted so the
-/// browser does not keep the connection open.
-async fn fetch_text(url: String, body: String, timeout_ms: u32) -> Result<String, TransportError> {
-    use futures::FutureExt;
-
-    let abort = web_sys::AbortController::new().ok();
-    let request = gloo_net::http::Request::post(&url)
-        .header("Content-Type", "application/json")
-        .abort_signal(abort.as_ref().map(|a| a.signal()).as_ref())
-        .body(body)
-        .map_err(|_| TransportError::Network)?;
-    let fetch = async move {
-        let response = request.send().await.map_err(|_| TransportError::Network)?;
-        response.text().await.map_err(|_| TransportError::Network)
-    }
-    .fuse();
-    let timer = gloo_timers::future::TimeoutFuture::new(timeout_ms).fuse();
-    futures::pin_mut!(fetch, timer);
-    futures::select! {
-        result = fetch => result,
-        () = timer => {
-            if let Some(abort) = abort {
-                abort.abort();
-            }
-            Err(TransportError::Timeout)
-        }
+        Box::pin(async move { crate::fetch::post_json(&url, body, timeout_ms).await })
     }
 }
 
@@ -342,14 +303,22 @@ impl ApiClient {
         Ok(reply.qr_code.filter(|q| !q.is_empty()))
     }
 
-    /// `adminUser.updatePassword`: changes a password knowing the old one, with
+    /// `adminUser.updatePassword` without a session (the sign-in card's
+    /// expired-password step): changes a password knowing the old one, with
     /// the authenticator code when the login needs one.
-    ///
-    /// `ks` is the session that asks, when there is one (the account page):
-    /// kmc-server ends every other session of the login with the old
-    /// password and keeps that one signed in. Kaltura reads no KS here and
-    /// ignores it.
     pub async fn update_password(
+        &self,
+        email: &str,
+        old_password: &str,
+        new_password: &str,
+        otp: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.change_password(email, old_password, new_password, otp, None)
+            .await
+    }
+
+    /// `adminUser.updatePassword`, from the session `ks` when there is one.
+    async fn change_password(
         &self,
         email: &str,
         old_password: &str,
@@ -370,26 +339,60 @@ impl ApiClient {
         Ok(())
     }
 
+    /// The signed-in client of `session`.
+    pub fn signed_in(&self, session: Session) -> SignedInClient {
+        SignedInClient {
+            api: self.clone(),
+            session,
+        }
+    }
+}
+
+/// The client of one session: every call that needs a KS is a method here,
+/// carrying this session's KS in the body (never in a header, a cookie or the
+/// URL). Made by [`ApiClient::signed_in`] from a sign-in's [`Session`] or the
+/// one kept in `sessionStorage` ([`crate::session`]).
+#[derive(Clone, Debug)]
+pub struct SignedInClient {
+    api: ApiClient,
+    session: Session,
+}
+
+impl SignedInClient {
+    /// The session's KS, for the hand-off to KMC.
+    pub fn ks(&self) -> &str {
+        &self.session.ks
+    }
+
+    /// The session this client signs its calls with.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// `user.get`: the session's user.
-    pub async fn get_user(&self, ks: &str) -> Result<KalturaUser, ApiError> {
-        self.call("user", "get", &NoParams {}, Some(ks)).await
+    pub async fn get_user(&self) -> Result<KalturaUser, ApiError> {
+        self.api
+            .call("user", "get", &NoParams {}, Some(self.ks()))
+            .await
     }
 
     /// `partner.getInfo`: the session's account.
-    pub async fn get_partner_info(&self, ks: &str) -> Result<KalturaPartner, ApiError> {
-        self.call("partner", "getInfo", &NoParams {}, Some(ks))
+    pub async fn get_partner_info(&self) -> Result<KalturaPartner, ApiError> {
+        self.api
+            .call("partner", "getInfo", &NoParams {}, Some(self.ks()))
             .await
     }
 
     /// `partner.listPartnersForUser`: every active account of the session's
     /// login, on one page of 500 as KMC asks (Kaltura's default page is 30).
-    pub async fn list_partners(&self, ks: &str) -> Result<Vec<KalturaPartner>, ApiError> {
+    pub async fn list_partners(&self) -> Result<Vec<KalturaPartner>, ApiError> {
         let reply: KalturaPartnerListResponse = self
+            .api
             .call(
                 "partner",
                 "listPartnersForUser",
                 &ListActivePartners::default(),
-                Some(ks),
+                Some(self.ks()),
             )
             .await?;
         Ok(reply.objects)
@@ -397,19 +400,39 @@ impl ApiClient {
 
     /// `user.loginByKs`: a session in another account of the same login. Only
     /// the reply's `ks` is read.
-    pub async fn login_by_ks(&self, ks: &str, partner_id: i64) -> Result<Session, ApiError> {
+    pub async fn login_by_ks(&self, partner_id: i64) -> Result<Session, ApiError> {
         let params = LoginByKs {
             requested_partner_id: partner_id,
         };
-        let reply: KalturaSessionResponse =
-            self.call("user", "loginByKs", &params, Some(ks)).await?;
+        let reply: KalturaSessionResponse = self
+            .api
+            .call("user", "loginByKs", &params, Some(self.ks()))
+            .await?;
         Ok(Session { ks: reply.ks })
     }
 
     /// `session.end`: revokes the KS on the server.
-    pub async fn end_session(&self, ks: &str) -> Result<(), ApiError> {
-        let _: IgnoredAny = self.call("session", "end", &NoParams {}, Some(ks)).await?;
+    pub async fn end_session(&self) -> Result<(), ApiError> {
+        let _: IgnoredAny = self
+            .api
+            .call("session", "end", &NoParams {}, Some(self.ks()))
+            .await?;
         Ok(())
+    }
+
+    /// `adminUser.updatePassword` from this session: kmc-server ends every
+    /// other session of the login with the old password and keeps this one
+    /// signed in. Kaltura reads no KS here and ignores it.
+    pub async fn update_password(
+        &self,
+        email: &str,
+        old_password: &str,
+        new_password: &str,
+        otp: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.api
+            .change_password(email, old_password, new_password, otp, Some(self.ks()))
+            .await
     }
 }
 
@@ -457,6 +480,10 @@ mod tests {
         }
     }
 
+    fn session(ks: &str) -> Session {
+        Session { ks: ks.to_owned() }
+    }
+
     fn fake_client(reply: Result<&str, TransportError>) -> (ApiClient, Rc<Recorder>) {
         let recorder = Rc::new(Recorder {
             reply: reply.map(str::to_owned),
@@ -482,8 +509,9 @@ mod tests {
     fn every_call_carries_the_client_tag() {
         let (client, rec) = fake_client(Ok("null"));
         futures::executor::block_on(client.reset_password("a@b.c")).unwrap();
-        futures::executor::block_on(client.end_session("ks")).unwrap();
-        let _ = futures::executor::block_on(client.list_partners("ks"));
+        let signed_in = client.signed_in(session("ks"));
+        futures::executor::block_on(signed_in.end_session()).unwrap();
+        let _ = futures::executor::block_on(signed_in.list_partners());
         for (_, body) in rec.posted.borrow().iter() {
             let body: serde_json::Value = serde_json::from_str(body).unwrap();
             assert_eq!(body["clientTag"], "kmc-login", "{body}");
@@ -495,7 +523,8 @@ mod tests {
         let (client, rec) = fake_client(Ok(
             r#"{"objects":[{"id":101,"name":"A","objectType":"KalturaPartner"}],"totalCount":1,"objectType":"KalturaPartnerListResponse"}"#,
         ));
-        let partners = futures::executor::block_on(client.list_partners("ks")).unwrap();
+        let partners =
+            futures::executor::block_on(client.signed_in(session("ks")).list_partners()).unwrap();
         assert_eq!(partners.len(), 1);
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(body["pager"]["pageSize"], 500);
@@ -529,7 +558,7 @@ mod tests {
     #[test]
     fn signed_in_calls_carry_the_ks_in_the_body() {
         let (client, rec) = fake_client(Ok("null"));
-        futures::executor::block_on(client.end_session("djJ8ks")).unwrap();
+        futures::executor::block_on(client.signed_in(session("djJ8ks")).end_session()).unwrap();
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(
             body,
@@ -575,7 +604,7 @@ mod tests {
         let (client, _) = fake_client(Ok(
             r#"{"code":"INVALID_KS","message":"Invalid KS","objectType":"KalturaAPIException","args":{"KSID":"EXPIRED"}}"#,
         ));
-        match futures::executor::block_on(client.get_user("ks")) {
+        match futures::executor::block_on(client.signed_in(session("ks")).get_user()) {
             Err(ApiError::Api(e)) => assert_eq!(e.arg("KSID"), Some("EXPIRED")),
             other => panic!("expected INVALID_KS, got {other:?}"),
         }
@@ -622,7 +651,8 @@ mod tests {
         let (client, _) = fake_client(Ok(
             r#"{"ks":"djJ8MTAyfG5ldw==","objectType":"KalturaSessionResponse"}"#,
         ));
-        let s = futures::executor::block_on(client.login_by_ks("old", 102)).unwrap();
+        let s =
+            futures::executor::block_on(client.signed_in(session("old")).login_by_ks(102)).unwrap();
         assert_eq!(s.ks, "djJ8MTAyfG5ldw==");
     }
 
@@ -631,7 +661,8 @@ mod tests {
         let (client, rec) = fake_client(Ok(
             r#"{"objectType":"KalturaSessionResponse","ks":"new","userId":"a@b.c","partnerId":101}"#,
         ));
-        let s = futures::executor::block_on(client.login_by_ks("old", 101)).unwrap();
+        let s =
+            futures::executor::block_on(client.signed_in(session("old")).login_by_ks(101)).unwrap();
         assert_eq!(s.ks, "new");
         let body: serde_json::Value = serde_json::from_str(&rec.posted.borrow()[0].1).unwrap();
         assert_eq!(

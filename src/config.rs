@@ -191,56 +191,17 @@ fn is_http_url(url: &str) -> bool {
 
 /// The absolute URL of `file` beside `index.html` (resolved against the
 /// document's base URI, so deep links like `/actions/auth-info/…` find it too).
-#[cfg(target_arch = "wasm32")]
 pub fn beside_index(file: &str) -> String {
-    let window = web_sys::window().expect("a browser window");
-    let origin = window.location().origin().unwrap_or_default();
-    let base = window
-        .document()
-        .and_then(|d| d.base_uri().ok().flatten())
-        .unwrap_or_else(|| format!("{origin}/"));
-    web_sys::Url::new_with_base(file, &base)
-        .map(|u| u.href())
-        .unwrap_or_else(|_| format!("/{file}"))
-}
-
-/// The text at `url`, revalidated with the server; `None` on a failure, a
-/// non-2xx answer or after [`crate::api::REQUEST_TIMEOUT_MS`].
-#[cfg(target_arch = "wasm32")]
-pub async fn fetch_text(url: &str) -> Option<String> {
-    use futures::FutureExt;
-
-    let fetch = async move {
-        let response = gloo_net::http::Request::get(url)
-            .cache(web_sys::RequestCache::NoCache)
-            .send()
-            .await
-            .ok()?;
-        if !response.ok() {
-            return None;
-        }
-        response.text().await.ok()
-    }
-    .fuse();
-    let timer = gloo_timers::future::TimeoutFuture::new(crate::api::REQUEST_TIMEOUT_MS).fuse();
-    futures::pin_mut!(fetch, timer);
-    futures::select! {
-        text = fetch => text,
-        () = timer => None,
-    }
+    crate::platform::beside_index(file)
 }
 
 /// Loads `config.json` from beside `index.html`, never failing: problems are
 /// logged as a console warning.
-#[cfg(target_arch = "wasm32")]
 pub async fn load_config() -> AppConfig {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    let text = fetch_text(&beside_index("config.json")).await;
-    let (config, warning) = parse_or_default(text.as_deref(), &origin);
+    let text = crate::fetch::get_text(&beside_index("config.json")).await;
+    let (config, warning) = parse_or_default(text.as_deref(), &crate::platform::origin());
     if let Some(warning) = warning {
-        web_sys::console::warn_1(&warning.into());
+        crate::platform::warn(&warning);
     }
     config
 }

@@ -4,10 +4,8 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    // A readable panic message in the console (what console_error_panic_hook gives, less its stack trace).
-    std::panic::set_hook(Box::new(|info| {
-        web_sys::console::error_1(&info.to_string().into())
-    }));
+    // A panic's message and the JS stack trace in the console, not "unreachable executed".
+    console_error_panic_hook::set_once();
     // Leptos' own executor is only set up by `mount_to_body`, so the config load that must
     // precede mounting runs on wasm-bindgen's (Leptos' spawner silently drops it in release).
     wasm_bindgen_futures::spawn_local(async {

@@ -5,7 +5,10 @@
 //! off while the user types (length, not the email, the two fields match), so
 //! most refusals never reach the server. What only the server can know (its
 //! common-password list, the last passwords used, its own structure rules) is
-//! explained next to the field by [`refusal_message`].
+//! explained next to the field by [`refusal_message`], the one place for
+//! those refusal codes and their messages: the password changes of the
+//! sign-in card and the account page read them here too
+//! ([`crate::password_change`]).
 //!
 //! The texts promise nothing about the server's own settings: a real Kaltura's
 //! default rules are stricter (8–14 characters, with a digit, a lower-case

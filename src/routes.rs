@@ -1,63 +1,81 @@
-//! Every route path of the app, in one place, and the one function that reads
-//! a path into the page it shows ([`Route::parse`]).
+//! Every route of the app, in one place: the paths, the route tree
+//! ([`AppRoutes`], leptos_router's `FlatRoutes`) and the decisions taken
+//! before a page is drawn (the guards).
 //!
-//! The two link paths are Kaltura's own, so links in emails sent by a real
-//! Kaltura server open the matching pages here.
+//! - `/` opens [`LOGIN`] in place of its own history entry;
+//! - [`LOGIN`] with a session in this tab offers to go on with it
+//!   ([`crate::pages::login::SignedInOffer`]) instead of an unusable card;
+//! - [`ACCOUNT`] without a session opens [`LOGIN`] in its place, and sign-in
+//!   comes back here;
+//! - the two link paths are Kaltura's own, so links in emails sent by a real
+//!   Kaltura server open the matching pages here. The link's key is the
+//!   route's `hash_key` param; once the server has answered, the page takes
+//!   it out of the address bar with [`Navigator::forget_link_key`] (the key is
+//!   optional in the route, so the page stays as it is meanwhile).
+
+use leptos::Params;
+use leptos::prelude::*;
+use leptos_router::components::{FlatRoutes, Route};
+use leptos_router::hooks::{use_navigate, use_params};
+use leptos_router::params::Params;
+use leptos_router::{NavigateOptions, path};
+
+use crate::pages::account::AccountPage;
+use crate::pages::enroll::EnrollPage;
+use crate::pages::login::{LoginPage, SignedInOffer};
+use crate::pages::restore_password::RestorePasswordPage;
+use crate::session;
 
 /// The sign-in card.
 pub const LOGIN: &str = "/login";
 /// The signed-in account page.
 pub const ACCOUNT: &str = "/account";
-/// Prefix of the enrollment (QR) link: `/actions/auth-info/{hashKey}`.
-pub const AUTH_INFO_PREFIX: &str = "/actions/auth-info/";
-/// Prefix of the set-new-password link: `/actions/restore-password/{hashKey}`.
-pub const RESTORE_PASSWORD_PREFIX: &str = "/actions/restore-password/";
+/// The enrollment (QR) link, without its key: `/actions/auth-info/{hashKey}`.
+pub const AUTH_INFO: &str = "/actions/auth-info";
+/// The set-new-password link, without its key: `/actions/restore-password/{hashKey}`.
+pub const RESTORE_PASSWORD: &str = "/actions/restore-password";
 
-/// The page a path shows. The link pages carry the link's hash key, read from
-/// the path the email linked to; the app never writes a key into a URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// `/`: sends the browser on to [`LOGIN`].
-    Root,
-    /// [`LOGIN`].
-    Login,
-    /// [`ACCOUNT`].
-    Account,
-    /// `/actions/auth-info/{hashKey}`.
-    Enroll(String),
-    /// `/actions/restore-password/{hashKey}`.
-    RestorePassword(String),
-    /// Anything else.
-    NotFound,
+/// The app's routes; needs a leptos_router `Router` above it.
+#[component]
+pub fn AppRoutes() -> impl IntoView {
+    view! {
+        <FlatRoutes fallback=crate::NotFound>
+            <Route path=path!("/") view=|| use_navigator().replace(LOGIN) />
+            <Route path=path!("/login") view=LoginRoute />
+            <Route path=path!("/account") view=AccountRoute />
+            <Route path=path!("/actions/auth-info/:hash_key?") view=EnrollPage />
+            <Route path=path!("/actions/restore-password/:hash_key?") view=RestorePasswordPage />
+        </FlatRoutes>
+    }
 }
 
-impl Route {
-    /// Reads an (already decoded) path. One trailing `/` is ignored; a link's
-    /// key is exactly one non-empty path segment.
-    pub fn parse(path: &str) -> Route {
-        let path = match path.strip_suffix('/') {
-            Some(trimmed) if !trimmed.is_empty() => trimmed,
-            _ => path,
-        };
-        let key = |prefix: &str| {
-            path.strip_prefix(prefix)
-                .filter(|key| !key.is_empty() && !key.contains('/'))
-                .map(str::to_owned)
-        };
-        match path {
-            "/" | "" => Route::Root,
-            LOGIN => Route::Login,
-            ACCOUNT => Route::Account,
-            _ => {
-                if let Some(key) = key(AUTH_INFO_PREFIX) {
-                    Route::Enroll(key)
-                } else if let Some(key) = key(RESTORE_PASSWORD_PREFIX) {
-                    Route::RestorePassword(key)
-                } else {
-                    Route::NotFound
-                }
-            }
-        }
+/// `/login`: the sign-in card, or, with a session in this tab, the offer to
+/// go on with it.
+#[component]
+fn LoginRoute() -> impl IntoView {
+    match session::stored_session() {
+        Some(_) => view! { <SignedInOffer /> }.into_any(),
+        None => view! { <LoginPage /> }.into_any(),
+    }
+}
+
+/// `/account`: the account page when signed in; otherwise sign-in opens in
+/// its place (so the back button does not return to a guard) and comes back.
+#[component]
+fn AccountRoute() -> impl IntoView {
+    if session::stored_session().is_some() {
+        return view! { <AccountPage /> }.into_any();
+    }
+    session::use_login_prefill().update(|p| p.return_to = Some(ACCOUNT.to_owned()));
+    use_navigator().replace(LOGIN);
+    ().into_any()
+}
+
+/// A move that replaces the current history entry.
+fn in_place() -> NavigateOptions {
+    NavigateOptions {
+        replace: true,
+        ..NavigateOptions::default()
     }
 }
 
@@ -65,6 +83,67 @@ impl Route {
 /// signing in: only the app's own signed-in pages, never an outside URL.
 pub fn is_safe_return_path(path: &str) -> bool {
     path == ACCOUNT
+}
+
+/// The params of the link routes.
+#[derive(Params, Clone, Debug, PartialEq)]
+struct LinkParams {
+    hash_key: Option<String>,
+}
+
+/// The link key of the current route, read once when the page opens (the
+/// page keeps it in memory after the address bar has forgotten it); `None`
+/// when the path has none.
+pub fn use_link_key() -> Option<String> {
+    use_params::<LinkParams>()
+        .get_untracked()
+        .ok()
+        .and_then(|p| p.hash_key)
+        .filter(|key| !key.is_empty())
+}
+
+/// leptos_router's `use_navigate`, made `Copy` so event handlers and
+/// requests capture it freely.
+#[derive(Clone, Copy)]
+pub struct Navigator(StoredValue<Box<Navigate>, LocalStorage>);
+
+/// What `use_navigate` returns.
+type Navigate = dyn Fn(&str, NavigateOptions);
+
+impl Navigator {
+    /// Opens `path` as a new history entry (what a followed link does).
+    pub fn go(&self, path: &str) {
+        self.navigate(path, NavigateOptions::default());
+    }
+
+    /// Opens `path` in place of the current history entry, so the back
+    /// button skips the page being left.
+    pub fn replace(&self, path: &str) {
+        self.navigate(path, in_place());
+    }
+
+    /// Takes the spent key out of the address bar and the history: the link's
+    /// path stays, without its key, and the page is left as it is.
+    pub fn forget_link_key(&self, link_path: &str) {
+        self.navigate(
+            link_path,
+            NavigateOptions {
+                scroll: false,
+                ..in_place()
+            },
+        );
+    }
+
+    fn navigate(&self, path: &str, options: NavigateOptions) {
+        // A page left meanwhile (a late reply) has no navigator any more.
+        let _ = self.0.try_with_value(|navigate| navigate(path, options));
+    }
+}
+
+/// The [`Navigator`] of the `Router` above.
+pub fn use_navigator() -> Navigator {
+    let navigate = use_navigate();
+    Navigator(StoredValue::new_local(Box::new(navigate)))
 }
 
 #[cfg(test)]
@@ -77,51 +156,5 @@ mod tests {
         assert!(!is_safe_return_path("//evil.example"));
         assert!(!is_safe_return_path("https://evil.example/account"));
         assert!(!is_safe_return_path("/login"));
-    }
-
-    #[test]
-    fn plain_paths_name_their_pages_with_or_without_a_trailing_slash() {
-        assert_eq!(Route::parse("/"), Route::Root);
-        assert_eq!(Route::parse(""), Route::Root);
-        assert_eq!(Route::parse("/login"), Route::Login);
-        assert_eq!(Route::parse("/login/"), Route::Login);
-        assert_eq!(Route::parse("/account"), Route::Account);
-        assert_eq!(Route::parse("/account/"), Route::Account);
-    }
-
-    #[test]
-    fn link_paths_carry_their_hash_key() {
-        assert_eq!(
-            Route::parse("/actions/auth-info/a2FsdHVyYQ"),
-            Route::Enroll("a2FsdHVyYQ".into())
-        );
-        assert_eq!(
-            Route::parse("/actions/restore-password/a2F-_sd/"),
-            Route::RestorePassword("a2F-_sd".into())
-        );
-    }
-
-    #[test]
-    fn a_link_path_without_exactly_one_key_segment_is_not_found() {
-        // What the address bar holds once the app has taken the key out of it.
-        assert_eq!(Route::parse("/actions/auth-info"), Route::NotFound);
-        assert_eq!(Route::parse("/actions/auth-info/"), Route::NotFound);
-        assert_eq!(Route::parse("/actions/restore-password"), Route::NotFound);
-        assert_eq!(Route::parse("/actions/auth-info/a/b"), Route::NotFound);
-        assert_eq!(Route::parse("/actions/auth-info//"), Route::NotFound);
-    }
-
-    #[test]
-    fn unknown_paths_and_near_misses_are_not_found() {
-        for path in [
-            "/logins",
-            "/Login",
-            "/account/x",
-            "//login",
-            "/actions",
-            "/x",
-        ] {
-            assert_eq!(Route::parse(path), Route::NotFound, "{path}");
-        }
     }
 }

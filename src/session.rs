@@ -11,6 +11,9 @@
 
 use leptos::prelude::*;
 
+use crate::api::{ApiClient, Session, SignedInClient};
+use crate::platform::{self, Store};
+
 /// `sessionStorage` key of the KS.
 pub const KS_KEY: &str = "kmc.ks";
 /// `localStorage` key of the remembered email.
@@ -19,78 +22,38 @@ pub const EMAIL_KEY: &str = "kmc.email";
 /// The key of the notice shown on the sign-in card after the server refused the KS.
 pub const SESSION_ENDED: &str = "account.session-ended-notice";
 
-#[cfg(target_arch = "wasm32")]
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+/// The stored session, if signed in in this tab.
+pub fn stored_session() -> Option<Session> {
+    platform::get(Store::Session, KS_KEY).map(|ks| Session { ks })
 }
 
-#[cfg(target_arch = "wasm32")]
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+/// The signed-in client of the stored session, if signed in in this tab.
+pub fn signed_in_client(api: &ApiClient) -> Option<SignedInClient> {
+    stored_session().map(|session| api.signed_in(session))
 }
 
-/// The stored KS, if signed in in this tab.
-pub fn load_ks() -> Option<String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        session_storage()?
-            .get_item(KS_KEY)
-            .ok()
-            .flatten()
-            .filter(|ks| !ks.is_empty())
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        None
-    }
+/// Keeps the session of a sign-in (or a switch), replacing any previous one.
+pub fn store_session(session: &Session) {
+    platform::set(Store::Session, KS_KEY, &session.ks);
 }
 
-/// Stores the KS of a new session, replacing any previous one.
-pub fn store_ks(ks: &str) {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(KS_KEY, ks);
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = ks;
-}
-
-/// Forgets the KS (logout, or the server said it is no longer valid).
-pub fn clear_ks() {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(KS_KEY);
-    }
+/// Forgets the session (logout, or the server said it is no longer valid).
+pub fn clear_session() {
+    platform::remove(Store::Session, KS_KEY);
 }
 
 /// The email the user asked the app to remember.
 pub fn remembered_email() -> Option<String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        local_storage()?
-            .get_item(EMAIL_KEY)
-            .ok()
-            .flatten()
-            .filter(|e| !e.is_empty())
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        None
-    }
+    platform::get(Store::Local, EMAIL_KEY)
 }
 
 /// Remembers the email (`Some`) or forgets it (`None`). Only the email is
 /// ever written to `localStorage`.
 pub fn remember_email(email: Option<&str>) {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(storage) = local_storage() {
-        let _ = match email {
-            Some(email) => storage.set_item(EMAIL_KEY, email),
-            None => storage.remove_item(EMAIL_KEY),
-        };
+    match email {
+        Some(email) => platform::set(Store::Local, EMAIL_KEY, email),
+        None => platform::remove(Store::Local, EMAIL_KEY),
     }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = email;
 }
 
 /// What the sign-in card should start with when another page sends the user
@@ -131,6 +94,29 @@ pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
         .unwrap_or_else(|| RwSignal::new(LoginPrefill::default()))
 }
 
+/// Where a fresh (or kept) session goes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterSignIn {
+    /// A page of this app, opened in place of the sign-in card.
+    Navigate(String),
+    /// Hand the session over to KMC with a POST form.
+    KmcHandoff(String),
+}
+
+/// Decides where a session goes: back to the page that sent the user to
+/// sign in (only a path [`crate::routes::is_safe_return_path`] allows, so no
+/// open redirect), else to KMC when configured, else to the account page.
+pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
+    match (
+        return_to.filter(|p| crate::routes::is_safe_return_path(p)),
+        kmc_url,
+    ) {
+        (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
+        (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
+        (None, None) => AfterSignIn::Navigate(crate::routes::ACCOUNT.to_owned()),
+    }
+}
+
 /// Hands the session over to KMC the way KMC reads it, without putting the
 /// KS in a URL: a POST form with a `ks` field to
 /// `{kmc_base}/actions/persist-login-by-ks` ([`crate::config::kmc_handoff_url`]),
@@ -142,39 +128,62 @@ pub fn use_login_prefill() -> RwSignal<LoginPrefill> {
 /// (the browser tests read the form there and keep the page); browsers
 /// without it fall back to `submit`.
 pub fn handoff_to_kmc(kmc_base: &str, ks: &str) {
-    #[cfg(target_arch = "wasm32")]
-    {
-        use wasm_bindgen::JsCast;
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-            return;
-        };
-        let (Ok(form), Ok(field)) = (
-            document.create_element("form"),
-            document.create_element("input"),
-        ) else {
-            return;
-        };
-        let (Ok(form), Ok(field)) = (
-            form.dyn_into::<web_sys::HtmlFormElement>(),
-            field.dyn_into::<web_sys::HtmlInputElement>(),
-        ) else {
-            return;
-        };
-        form.set_method("post");
-        form.set_action(&crate::config::kmc_handoff_url(kmc_base));
-        form.set_hidden(true);
-        form.set_attribute("data-testid", "kmc-handoff").ok();
-        field.set_type("hidden");
-        field.set_name("ks");
-        field.set_value(ks);
-        let _ = form.append_child(&field);
-        if let Some(body) = document.body() {
-            let _ = body.append_child(&form);
-            if form.request_submit().is_err() {
-                form.submit().ok();
-            }
-        }
+    platform::post_form(
+        &crate::config::kmc_handoff_url(kmc_base),
+        "ks",
+        ks,
+        "kmc-handoff",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_is_kept_in_session_storage_only_and_the_email_in_local_storage() {
+        store_session(&Session {
+            ks: "djJ8ks".into(),
+        });
+        remember_email(Some("ada@example.com"));
+        assert_eq!(
+            platform::get(Store::Session, KS_KEY).as_deref(),
+            Some("djJ8ks")
+        );
+        assert_eq!(platform::get(Store::Local, KS_KEY), None);
+        assert_eq!(
+            platform::get(Store::Local, EMAIL_KEY).as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(
+            stored_session(),
+            Some(Session {
+                ks: "djJ8ks".into()
+            })
+        );
+        clear_session();
+        remember_email(None);
+        assert_eq!(stored_session(), None);
+        assert_eq!(remembered_email(), None);
     }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = (kmc_base, ks);
+
+    #[test]
+    fn after_sign_in_goes_back_first_then_to_kmc_then_to_the_account_page() {
+        assert_eq!(
+            after_sign_in(Some("/account"), Some("https://kmc.example")),
+            AfterSignIn::Navigate("/account".into())
+        );
+        assert_eq!(
+            after_sign_in(None, Some("https://kmc.example")),
+            AfterSignIn::KmcHandoff("https://kmc.example".into())
+        );
+        assert_eq!(
+            after_sign_in(Some("https://evil.example"), None),
+            AfterSignIn::Navigate("/account".into())
+        );
+        assert_eq!(
+            after_sign_in(Some("//evil.example"), None),
+            AfterSignIn::Navigate("/account".into())
+        );
+    }
 }

@@ -364,7 +364,7 @@ async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
     assert_eq!(focused_id(), "login-otp");
 }
 
-// The app's own router (src/router.rs), through the pages it draws.
+// leptos_router, through the pages it draws.
 
 fn history_length() -> u32 {
     web_sys::window()
@@ -400,9 +400,8 @@ async fn an_unknown_path_links_to_the_sign_in_card_which_opens_in_the_app_and_ba
     let link: web_sys::HtmlElement = get(&page, "a[href=\"/login\"]").unchecked_into();
     // A real link (new tab, copy) that a plain click follows without reloading the page.
     link.click();
-    settle().await;
+    until(|| find(&page, "#login-email").is_some()).await;
     assert_eq!(current_path(), "/login");
-    assert!(find(&page, "#login-email").is_some());
     web_sys::window()
         .unwrap()
         .history()

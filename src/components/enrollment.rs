@@ -14,14 +14,14 @@
 //! The key lives only in this view's memory: never in storage, logs, the
 //! router or a URL we create, and it is dropped with the view.
 
-use crate::router::use_navigator;
-use crate::routes;
+use crate::routes::{self, use_navigator};
 use kaltura_api::OtpAuthUri;
 use leptos::prelude::*;
 
 use crate::components::qr_code::{QrCode, QrPng};
 use crate::components::secret_key::{SecretKey, describe_parameters};
 use crate::i18n::{Text, t, text};
+use crate::platform;
 use crate::session::use_login_prefill;
 use crate::totp::{self, CodeCheck};
 
@@ -115,33 +115,6 @@ pub fn check_message(check: CodeCheck, period: u64) -> (bool, Text) {
     }
 }
 
-/// Takes the link's hash key out of the address bar (`history.replaceState`)
-/// once the server has answered, leaving `path` (the link's path without the
-/// key): the key is spent or useless by then, and it should not stay in the
-/// history, a bookmark or a shared screenshot.
-pub fn forget_hash_key_in_address_bar(path: &str) {
-    #[cfg(target_arch = "wasm32")]
-    if let Some(Ok(history)) = web_sys::window().map(|w| w.history()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = path;
-}
-
-fn unix_now() -> u64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        (js_sys::Date::now() / 1000.0) as u64
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-}
-
 /// The whole enrollment view for one key; see the module docs.
 #[component]
 pub fn EnrollmentView(
@@ -228,8 +201,9 @@ fn CheckCode(
     let result = RwSignal::new(None::<(bool, Text)>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let check =
-            key.with_value(|key| totp::check_code(key, &code.get(), unix_now(), period, digits));
+        let check = key.with_value(|key| {
+            totp::check_code(key, &code.get(), platform::unix_now(), period, digits)
+        });
         result.set(Some(check_message(check, period)));
     };
     view! {

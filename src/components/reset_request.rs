@@ -9,7 +9,6 @@ use leptos::prelude::*;
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
 use crate::i18n::{Text, t, text, tr};
-use crate::request::Request;
 
 /// The key of the neutral answer to every accepted reset request.
 pub const RESET_SENT: &str = "reset.sent";
@@ -43,15 +42,17 @@ pub fn ResetRequestForm(
 ) -> impl IntoView {
     let api = use_api();
     let email = RwSignal::new(initial_email);
-    let message = RwSignal::new(None::<Text>);
-    let request = Request::new(move |email: String| {
+    let request = Action::new_local(move |email: &String| {
         let api = api.clone();
-        async move {
-            let result = api.reset_password(email.trim()).await;
-            message.set(Some(reset_result_message(&result)));
-        }
+        let email = email.trim().to_owned();
+        async move { api.reset_password(&email).await }
     });
     let pending = request.pending();
+    let message = Signal::derive(move || {
+        request
+            .value()
+            .with(|r| r.as_ref().map(reset_result_message))
+    });
     view! {
         <form
             class="reset-request"

@@ -1,16 +1,22 @@
-//! Every browser call the languages make, and nothing else: reading a
-//! language file (`JSON.parse`), plural categories (`Intl.PluralRules`), the
-//! stored choice (`localStorage`), `navigator.languages`, `<html lang dir>`,
-//! `document.title`, and fetching a file beside `index.html`.
+//! Every browser call the languages make, and nothing else. Two are the
+//! languages' own: reading a language file (`JSON.parse`) and plural
+//! categories (`Intl.PluralRules`). The rest go through the app's one browser
+//! facade, [`crate::platform`]: the stored choice (`localStorage`),
+//! `navigator.languages`, `<html lang dir>`, `document.title`, and fetching a
+//! file beside `index.html` through the one fetch path ([`crate::fetch`]).
 //!
-//! Natively (the unit and integration tests) each call has a stand-in that
-//! keeps its state in the test's own thread (see [`stand_in`]): a test sets
-//! the browser's languages or serves a language file, and reads back what the
-//! app stored, the title and `<html lang dir>`, with no browser.
+//! Natively (the unit and integration tests) the facade's stand-in keeps its
+//! state in the test's own thread ([`stand_in`]): a test sets the browser's
+//! languages or serves a language file, and reads back what the app stored,
+//! the title and `<html lang dir>`, with no browser.
 //!
 //! Serves: [`parse_messages`], [`plural_category`], [`stored`], [`store`],
 //! [`browser_languages`], [`set_document_language`], [`set_title`],
 //! [`fetch_beside_index`], [`warn`].
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::platform::stand_in;
+use crate::platform::{self, Store};
 
 /// Reads a language file, a flat JSON object of strings, into its pairs. In
 /// the browser `JSON.parse` reads it, so no JSON reader and no serde map code
@@ -60,160 +66,43 @@ pub fn plural_category(_tag: &str, n: u64) -> String {
     if n == 1 { "one" } else { "other" }.to_owned()
 }
 
-#[cfg(target_arch = "wasm32")]
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The value `localStorage` holds under `key`.
-#[cfg(target_arch = "wasm32")]
 pub fn stored(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok().flatten()
-}
-
-/// The value the stand-in storage holds under `key`.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn stored(key: &str) -> Option<String> {
-    stand_in::with(|s| s.storage.get(key).cloned())
+    platform::get(Store::Local, key)
 }
 
 /// Keeps `value` in `localStorage` under `key` (a preference, never a secret).
-#[cfg(target_arch = "wasm32")]
 pub fn store(key: &str, value: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.set_item(key, value);
-    }
+    platform::set(Store::Local, key, value);
 }
 
-/// Keeps `value` in the stand-in storage.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn store(key: &str, value: &str) {
-    stand_in::with(|s| s.storage.insert(key.to_owned(), value.to_owned()));
-}
-
-/// The browser's languages, most wanted first (`navigator.languages`, then
-/// `navigator.language`).
-#[cfg(target_arch = "wasm32")]
+/// The browser's languages, most wanted first (`navigator.languages`).
 pub fn browser_languages() -> Vec<String> {
-    let Some(window) = web_sys::window() else {
-        return Vec::new();
-    };
-    let navigator = window.navigator();
-    navigator
-        .languages()
-        .iter()
-        .filter_map(|v| v.as_string())
-        .chain(navigator.language())
-        .collect()
+    platform::browser_languages()
 }
 
-/// The stand-in browser's languages (none unless a test sets them).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn browser_languages() -> Vec<String> {
-    stand_in::with(|s| s.languages.clone())
-}
-
-/// Sets `<html lang dir>`: the page's language and direction.
-#[cfg(target_arch = "wasm32")]
-pub fn set_document_language(tag: &str, dir: &str) {
-    if let Some(html) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = html.set_attribute("lang", tag);
-        let _ = html.set_attribute("dir", dir);
-    }
-}
-
-/// Sets the stand-in `<html lang dir>`.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn set_document_language(tag: &str, dir: &str) {
-    stand_in::with(|s| s.html = (tag.to_owned(), dir.to_owned()));
+/// Sets `<html lang dir>`: the page's language and whether it reads right to left.
+pub fn set_document_language(tag: &str, rtl: bool) {
+    platform::set_document_language(tag, rtl);
 }
 
 /// Sets `document.title`.
-#[cfg(target_arch = "wasm32")]
 pub fn set_title(title: &str) {
-    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        document.set_title(title);
-    }
-}
-
-/// Sets the stand-in title.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn set_title(title: &str) {
-    stand_in::with(|s| s.title = title.to_owned());
+    platform::set_title(title);
 }
 
 /// The absolute URL of `file` beside `index.html`, and its text (`None` on
 /// a failure), through the app's one way of fetching a file.
-#[cfg(target_arch = "wasm32")]
 pub async fn fetch_beside_index(file: &str) -> (String, Option<String>) {
-    let url = crate::config::beside_index(file);
-    let text = crate::config::fetch_text(&url).await;
+    let url = platform::beside_index(file);
+    #[cfg(target_arch = "wasm32")]
+    let text = crate::fetch::get_text(&url).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let text = stand_in::served(file);
     (url, text)
 }
 
-/// The stand-in's file `file`, when a test served one.
-#[cfg(not(target_arch = "wasm32"))]
-pub async fn fetch_beside_index(file: &str) -> (String, Option<String>) {
-    let text = stand_in::with(|s| s.served.get(file).cloned());
-    (file.to_owned(), text)
-}
-
 /// A warning in the console.
-#[cfg(target_arch = "wasm32")]
 pub fn warn(message: &str) {
-    web_sys::console::warn_1(&message.into());
-}
-
-/// A warning (natively: on standard error, which the test harness captures).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn warn(message: &str) {
-    eprintln!("{message}");
-}
-
-/// The native stand-in browser, one per thread: what a test sets and reads.
-#[cfg(not(target_arch = "wasm32"))]
-pub mod stand_in {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
-    /// The state of the stand-in browser.
-    #[derive(Default)]
-    pub(super) struct Browser {
-        pub(super) storage: BTreeMap<String, String>,
-        pub(super) languages: Vec<String>,
-        pub(super) html: (String, String),
-        pub(super) title: String,
-        pub(super) served: BTreeMap<String, String>,
-    }
-
-    thread_local! {
-        static BROWSER: RefCell<Browser> = RefCell::default();
-    }
-
-    pub(super) fn with<T>(f: impl FnOnce(&mut Browser) -> T) -> T {
-        BROWSER.with(|b| f(&mut b.borrow_mut()))
-    }
-
-    /// Sets `navigator.languages`.
-    pub fn set_browser_languages(tags: &[&str]) {
-        with(|b| b.languages = tags.iter().map(|t| (*t).to_owned()).collect());
-    }
-
-    /// Serves `text` as the file `file` beside `index.html`.
-    pub fn serve(file: &str, text: &str) {
-        with(|b| b.served.insert(file.to_owned(), text.to_owned()));
-    }
-
-    /// `<html lang dir>` as last set (empty before).
-    pub fn document_language() -> (String, String) {
-        with(|b| b.html.clone())
-    }
-
-    /// `document.title` as last set.
-    pub fn title() -> String {
-        with(|b| b.title.clone())
-    }
+    platform::warn(message);
 }

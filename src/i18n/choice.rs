@@ -35,7 +35,7 @@ pub fn current() -> Lang {
 pub fn set_language(lang: Lang) {
     let lang = if is_loaded(lang) { lang } else { Lang::En };
     CURRENT.with(|c| c.set(lang));
-    browser::set_document_language(lang.tag(), lang.dir().attribute());
+    browser::set_document_language(lang.tag(), lang.rtl());
 }
 
 /// The language the user chose before (`localStorage`), else the best match

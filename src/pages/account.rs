@@ -4,7 +4,8 @@
 //! accounts to switch to (`user.loginByKs`), changes the password, opens KMC
 //! when configured, and logs out. Any `INVALID_KS` (an expired or ended
 //! session) sends the user to `/login` with "Your session has ended, please
-//! sign in again"; arriving here signed out goes to `/login` and back.
+//! sign in again"; the route's guard ([`crate::routes`]) sends a
+//! signed-out visit to `/login` and back.
 //!
 //! A user who is not an account admin may not call `partner.getInfo` (Kaltura
 //! answers `SERVICE_FORBIDDEN`), and perhaps not the account list either: the
@@ -13,28 +14,24 @@
 //! working.
 //!
 //! Decisions are plain functions with native tests: [`switch_outcome`],
-//! [`other_accounts`], [`change_password_transition`], [`assemble_account`].
+//! [`other_accounts`], [`assemble_account`]; the parts of the page are
+//! [`summary`] (who and where), [`switch_list`] (the other accounts) and
+//! [`change_password`].
 
-use crate::router::use_navigator;
-use leptos::html::Input;
+mod change_password;
+mod summary;
+mod switch_list;
+
 use leptos::prelude::*;
 
-use kaltura_api::codes;
 use kaltura_api::responses::{KalturaPartner, KalturaUser};
+use kaltura_api::{KalturaApiError, codes};
 
-use crate::api::{ApiClient, ApiError, Session, use_api};
+use crate::api::{ApiError, SignedInClient, use_api};
 use crate::components::alert::Alert;
-use crate::components::code_input::{ExpandingCodeInput, complete_code};
-use crate::components::password_field::PasswordField;
-use crate::config::use_config;
-use std::sync::Arc;
-
-use crate::i18n::{Text, slotted, t, text, tr, tr_with, use_title};
-use crate::pages::login::{
-    CODE_REJECTED, UNREACHABLE, check_new_password, focus_soon, password_update_error_message,
-};
-use crate::request::{Loaded, Request};
-use crate::routes;
+use crate::explain::{UNREACHABLE, login_error_message};
+use crate::i18n::{Text, t, use_title};
+use crate::routes::{self, use_navigator};
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
 
 /// What the page shows, loaded with the session's KS.
@@ -109,7 +106,7 @@ pub fn switch_outcome(result: &Result<(), ApiError>) -> SwitchOutcome {
         Err(e) if e.is(codes::NEW_LOGIN_REQUIRED) => SwitchOutcome::ReloginRequired,
         Err(e) if e.is(codes::INVALID_KS) => SwitchOutcome::SessionEnded,
         Err(e) if e.is_unreachable() => SwitchOutcome::Failed(Text::key(UNREACHABLE)),
-        Err(e) => SwitchOutcome::Failed(crate::pages::login::login_error_message(e)),
+        Err(e) => SwitchOutcome::Failed(login_error_message(e)),
     }
 }
 
@@ -120,77 +117,6 @@ pub fn relogin_message(partner: &KalturaPartner) -> Text {
         "account",
         account_label(partner).render(),
     )
-}
-
-/// What the change-password form does with the server's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeTransition {
-    /// The message for the result region.
-    pub message: Text,
-    /// The code field is (now) needed.
-    pub code_needed: bool,
-    /// Empty the code field.
-    pub clear_code: bool,
-    /// Empty the new-password fields (the server refused that password).
-    pub clear_new_password: bool,
-    /// Empty the current-password field (it was wrong).
-    pub clear_current: bool,
-    /// Everything went through: empty the whole form.
-    pub done: bool,
-}
-
-/// Decides what the change-password form shows after `adminUser.updatePassword`.
-pub fn change_password_transition(
-    code_needed: bool,
-    result: &Result<(), ApiError>,
-) -> ChangeTransition {
-    let base = ChangeTransition {
-        message: Text::Raw(String::new()),
-        code_needed,
-        clear_code: false,
-        clear_new_password: false,
-        clear_current: false,
-        done: false,
-    };
-    let Err(err) = result else {
-        return ChangeTransition {
-            message: Text::key("account.password-changed"),
-            code_needed: false,
-            done: true,
-            ..base
-        };
-    };
-    match err.code() {
-        Some(codes::MISSING_OTP) => ChangeTransition {
-            message: password_update_error_message(err),
-            code_needed: true,
-            ..base
-        },
-        Some(codes::INVALID_OTP) => ChangeTransition {
-            message: Text::key(CODE_REJECTED),
-            code_needed: true,
-            clear_code: true,
-            ..base
-        },
-        Some(codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD) => ChangeTransition {
-            message: password_update_error_message(err),
-            clear_current: true,
-            ..base
-        },
-        Some(
-            codes::PASSWORD_STRUCTURE_INVALID
-            | codes::COMMON_PASSWORD
-            | codes::PASSWORD_ALREADY_USED,
-        ) => ChangeTransition {
-            message: password_update_error_message(err),
-            clear_new_password: true,
-            ..base
-        },
-        _ => ChangeTransition {
-            message: password_update_error_message(err),
-            ..base
-        },
-    }
 }
 
 /// Puts the three replies of a page load together. `INVALID_KS` from any of
@@ -235,100 +161,85 @@ pub fn assemble_account(
 }
 
 /// Loads user, account and account list together, then [`assemble_account`].
-async fn load_account(api: ApiClient, ks: String) -> Result<AccountData, ApiError> {
+async fn load_account(client: SignedInClient) -> Result<AccountData, ApiError> {
     let (user, partner, partners) = futures::join!(
-        api.get_user(&ks),
-        api.get_partner_info(&ks),
-        api.list_partners(&ks)
+        client.get_user(),
+        client.get_partner_info(),
+        client.list_partners()
     );
     assemble_account(user, partner, partners)
 }
 
 /// The account page: who is signed in, the current account, switching,
-/// change password, "Open KMC" and "Log out".
+/// change password, "Open KMC" and "Log out". The route's guard opens it only
+/// with a session.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let api = use_api();
-    let config = use_config();
     let navigate = use_navigator();
     let prefill = use_login_prefill();
-
-    let ks = RwSignal::new(session::load_ks());
     use_title("page.account");
+    // The route's guard opens this page only with a session.
+    let client = RwSignal::new(session::signed_in_client(&api));
     let alert = RwSignal::new(None::<Text>);
     let status = RwSignal::new(None::<Text>);
     let relogin = RwSignal::new(None::<KalturaPartner>);
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
-    let to_login =
-        move |notice: Option<Text>, email: Option<String>, target: Option<i64>, back: bool| {
-            session::clear_ks();
-            prefill.update(|p| {
-                p.notice = notice;
-                p.email = email;
-                p.partner_id = target;
-                p.return_to = back.then(|| routes::ACCOUNT.to_owned());
-            });
-            navigate.replace(routes::LOGIN);
-        };
+    let to_login = move |notice: Option<Text>, email: Option<String>, target: Option<i64>| {
+        session::clear_session();
+        prefill.update(|p| {
+            p.notice = notice;
+            p.email = email;
+            p.partner_id = target;
+            p.return_to = None;
+        });
+        navigate.replace(routes::LOGIN);
+    };
 
-    if ks.get_untracked().is_none() {
-        // Signed out: sign in first, then come back here.
-        request_animation_frame(move || to_login(None, None, None, true));
-    }
-
-    let load_api = api.clone();
-    let data = Loaded::new(move || {
-        let api = load_api.clone();
-        let ks = ks.get();
+    let data = LocalResource::new(move || {
+        let client = client.get();
         async move {
-            match ks {
-                Some(ks) => Some(load_account(api, ks).await),
-                None => None,
+            match client {
+                Some(client) => load_account(client).await,
+                None => Err(ApiError::Api(KalturaApiError::new(codes::INVALID_KS, ""))),
             }
         }
     });
-
-    {
-        Effect::new(move |_| {
-            if let Some(Some(Err(e))) = data.get()
-                && e.is(codes::INVALID_KS)
-            {
-                to_login(Some(Text::key(SESSION_ENDED)), None, None, false);
-            }
-        });
-    }
-
-    let current = move || data.get().flatten().and_then(Result::ok);
+    Effect::new(move |_| {
+        if let Some(Err(e)) = data.get()
+            && e.is(codes::INVALID_KS)
+        {
+            to_login(Some(Text::key(SESSION_ENDED)), None, None);
+        }
+    });
 
     let switch_api = api.clone();
-    let switch = Request::new(move |target: KalturaPartner| {
-        let api = switch_api.clone();
+    let switch = Action::new_local(move |target: &KalturaPartner| {
+        let (api, target) = (switch_api.clone(), target.clone());
         async move {
-            let Some(old) = ks.get_untracked() else {
+            let Some(old) = client.get_untracked() else {
                 return;
             };
             alert.set(None);
             status.set(None);
             relogin.set(None);
-            match api.login_by_ks(&old, target.id).await {
-                Ok(Session { ks: new }) => {
-                    session::store_ks(&new);
+            let result = old.login_by_ks(target.id).await;
+            match result {
+                Ok(new) => {
+                    session::store_session(&new);
                     // The old session is ended so it cannot be reused; if the
                     // server cannot be reached it expires on its own.
-                    let _ = api.end_session(&old).await;
-                    status.set(Some(Text::with(
-                        "account.switched",
-                        "account",
-                        account_label(&target).render(),
-                    )));
-                    ks.set(Some(new));
+                    let _ = old.end_session().await;
+                    let label = account_label(&target).render();
+                    status.set(Some(Text::with("account.switched", "account", label)));
+                    client.set(Some(api.signed_in(new)));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
                     SwitchOutcome::ReloginRequired => relogin.set(Some(target)),
                     SwitchOutcome::SessionEnded => {
-                        to_login(Some(Text::key(SESSION_ENDED)), None, None, false)
+                        to_login(Some(Text::key(SESSION_ENDED)), None, None)
                     }
                     SwitchOutcome::Failed(message) => alert.set(Some(message)),
                     SwitchOutcome::Switched => {}
@@ -337,231 +248,22 @@ pub fn AccountPage() -> impl IntoView {
         }
     });
 
-    let relogin_api = api.clone();
-    let sign_in_again = Request::new(move |(target, email): (KalturaPartner, String)| {
-        let api = relogin_api.clone();
+    // Leaves for sign-in: `Some` to sign into that account again (email,
+    // target), `None` to log out. Either way the session ends here, locally
+    // whatever the server says: a user who asks to leave must be signed out.
+    let leave = Action::new_local(move |again: &Option<(String, i64)>| {
+        let again = again.clone();
         async move {
-            if let Some(old) = ks.get_untracked() {
-                let _ = api.end_session(&old).await;
+            if let Some(old) = client.get_untracked() {
+                let _ = old.end_session().await;
             }
-            to_login(None, Some(email), Some(target.id), false);
+            let (email, target) = again.unzip();
+            to_login(None, email, target);
         }
     });
 
-    let logout_api = api.clone();
-    let logout = Request::new(move |()| {
-        let api = logout_api.clone();
-        async move {
-            if let Some(old) = ks.get_untracked() {
-                // Cleared locally whatever the server says: a user who asks to
-                // log out must be logged out of this tab.
-                let _ = api.end_session(&old).await;
-            }
-            to_login(None, None, None, false);
-        }
-    });
-
-    // Change password.
-    let current_password = RwSignal::new(String::new());
-    let new_password = RwSignal::new(String::new());
-    let confirm_password = RwSignal::new(String::new());
-    let change_code = RwSignal::new(String::new());
-    let code_needed = RwSignal::new(false);
-    let change_result = RwSignal::new(None::<Text>);
-    let change_code_ref = NodeRef::<Input>::new();
-    let new_password_ref = NodeRef::<Input>::new();
-
-    let change_api = api.clone();
-    let change = Request::new(
-        move |(email, old, new, otp): (String, String, String, Option<String>)| {
-            let api = change_api.clone();
-            async move {
-                let session = ks.get_untracked();
-                let result = api
-                    .update_password(&email, &old, &new, otp.as_deref(), session.as_deref())
-                    .await;
-                let t = change_password_transition(code_needed.get_untracked(), &result);
-                change_result.set(Some(t.message));
-                code_needed.set(t.code_needed);
-                if t.clear_code || t.done {
-                    change_code.set(String::new());
-                }
-                if t.clear_new_password || t.done {
-                    new_password.set(String::new());
-                    confirm_password.set(String::new());
-                }
-                if t.clear_current || t.done {
-                    current_password.set(String::new());
-                }
-                if t.code_needed && !t.done {
-                    focus_soon(change_code_ref);
-                } else if t.clear_new_password {
-                    focus_soon(new_password_ref);
-                }
-            }
-        },
-    );
-    let change_pending = change.pending();
-
-    let submit_change = move || {
-        if change_pending.get_untracked() {
-            return;
-        }
-        let Some(data) = current() else { return };
-        let new = new_password.get_untracked();
-        if current_password.get_untracked().is_empty() {
-            change_result.set(Some(Text::key("account.enter-current")));
-            return;
-        }
-        if let Err(why) = check_new_password(
-            &current_password.get_untracked(),
-            &new,
-            &confirm_password.get_untracked(),
-        ) {
-            change_result.set(Some(Text::key(why)));
-            return;
-        }
-        let otp = if code_needed.get_untracked() {
-            match complete_code(&change_code.get_untracked()) {
-                Some(code) => Some(code),
-                None => {
-                    change_result.set(Some(Text::key("common.enter-code-digits")));
-                    focus_soon(change_code_ref);
-                    return;
-                }
-            }
-        } else {
-            None
-        };
-        change.dispatch((data.email(), current_password.get_untracked(), new, otp));
-    };
-
-    let kmc_url = config.kmc_url.clone();
-    let busy = Signal::derive(move || {
-        switch.pending().get() || logout.pending().get() || sign_in_again.pending().get()
-    });
-
-    let account_view = move |d: AccountData| {
-        let others = other_accounts(&d.partners, d.partner.id);
-        let email = d.email();
-        let kmc_url = kmc_url.clone();
-        view! {
-            <div class="who">
-                <p data-testid="signed-in-as">
-                    {
-                        let (name, email) = (d.user.display_name(), email.clone());
-                        // The name and the email keep their own direction in a
-                        // right-to-left sentence.
-                        slotted(
-                            "account.signed-in-as",
-                            // `<bdi>` takes each value's own direction.
-                            Arc::new(move |slot| {
-                                let value = if slot == "email" { email.clone() } else { name.clone() };
-                                view! { <bdi>{value}</bdi> }.into_any()
-                            }),
-                        )
-                    }
-                </p>
-                <p data-testid="current-account">
-                    <strong>
-                        {
-                            let label = account_label(&d.partner);
-                            label.signal()
-                        }
-                    </strong>
-                </p>
-                {d
-                    .limited
-                    .then(|| {
-                        view! {
-                            <p class="muted" data-testid="account-details-limited">
-                                {t("account.limited")}
-                            </p>
-                        }
-                    })}
-            </div>
-            {kmc_url
-                .map(|kmc| {
-                    view! {
-                        <button
-                            type="button"
-                            data-testid="open-kmc"
-                            on:click=move |_| {
-                                if let Some(ks) = ks.get_untracked() {
-                                    session::handoff_to_kmc(&kmc, &ks);
-                                }
-                            }
-                        >
-                            {t("account.open-kmc")}
-                        </button>
-                    }
-                })}
-            {move || {
-                relogin
-                    .get()
-                    .map(|target| {
-                        let email = email.clone();
-                        let message = relogin_message(&target);
-                        view! {
-                            <div class="notice" data-testid="relogin-required" role="status">
-                                <p>{message.signal()}</p>
-                                <button
-                                    type="button"
-                                    data-testid="relogin"
-                                    disabled=move || busy.get()
-                                    on:click=move |_| {
-                                        sign_in_again.dispatch((target.clone(), email.clone()));
-                                    }
-                                >
-                                    {t("account.sign-in-again")}
-                                </button>
-                            </div>
-                        }
-                    })
-            }}
-            <Show when={
-                let empty = others.is_empty();
-                move || !empty
-            }>
-                <h2>{t("account.others")}</h2>
-                <ul class="account-list">
-                    {others
-                        .clone()
-                        .into_iter()
-                        .map(|p| {
-                            let label = account_label(&p);
-                            let test_id = format!("switch-account-{}", p.id);
-                            let target = p.clone();
-                            view! {
-                                <li>
-                                    <span>
-                                        {
-                                            let label = label.clone();
-                                            label.signal()
-                                        }
-                                    </span>
-                                    <button
-                                        type="button"
-                                        class="secondary"
-                                        data-testid=test_id
-                                        aria-label=text(move || {
-                                            tr_with("account.switch-to", &[("account", &label.render())])
-                                        })
-                                        disabled=move || busy.get()
-                                        on:click=move |_| {
-                                            switch.dispatch(target.clone());
-                                        }
-                                    >
-                                        {t("account.switch")}
-                                    </button>
-                                </li>
-                            }
-                        })
-                        .collect_view()}
-                </ul>
-            </Show>
-        }
-    };
+    let busy = Signal::derive(move || switch.pending().get() || leave.pending().get());
+    let email = Signal::derive(move || data.get().and_then(Result::ok).map(|d| d.email()));
 
     view! {
         <section class="card wide" data-testid="account-card">
@@ -569,88 +271,31 @@ pub fn AccountPage() -> impl IntoView {
             <Alert message=alert test_id="account-alert" />
             <Alert message=status test_id="account-status" polite=true />
             {move || match data.get() {
-                None | Some(None) => {
-                    view! { <p class="muted">{t("account.loading")}</p> }.into_any()
-                }
-                Some(Some(Ok(d))) => account_view(d).into_any(),
-                Some(Some(Err(e))) if e.is(codes::INVALID_KS) => {
-                    view! { <p class="muted">{t("account.session-ended")}</p> }.into_any()
-                }
-                Some(Some(Err(e))) => {
-                    let message = if e.is_unreachable() {
-                        Text::key(UNREACHABLE)
-                    } else {
-                        crate::pages::login::login_error_message(&e)
-                    };
+                None => view! { <p class="muted">{t("account.loading")}</p> }.into_any(),
+                Some(Ok(d)) => {
+                    let others = other_accounts(&d.partners, d.partner.id);
+                    let email = d.email();
                     view! {
-                        <div class="alert" role="alert" data-testid="account-load-error">
-                            {message.signal()}
-                        </div>
-                        <button
-                            type="button"
-                            class="secondary"
-                            data-testid="retry"
-                            on:click=move |_| data.refetch()
-                        >
-                            {t("common.try-again")}
-                        </button>
+                        <summary::AccountSummary data=d client=client />
+                        <switch_list::ReloginNotice target=relogin email=email busy=busy leave=leave />
+                        <switch_list::SwitchList others=others busy=busy switch=switch />
                     }
                         .into_any()
                 }
+                Some(Err(e)) => {
+                    let retry = Callback::new(move |()| data.refetch());
+                    view! { <summary::LoadError error=e retry=retry /> }.into_any()
+                }
             }}
             <hr />
-            <h2>{t("account.change-title")}</h2>
-            <form
-                data-testid="change-password-form"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    submit_change();
-                }
-            >
-                <PasswordField
-                    id="change-current-password"
-                    label="password.current"
-                    value=current_password
-                    autocomplete="current-password"
-                />
-                <PasswordField
-                    id="change-new-password"
-                    label="password.new"
-                    value=new_password
-                    autocomplete="new-password"
-                    node_ref=new_password_ref
-                />
-                <PasswordField
-                    id="change-confirm-password"
-                    label="password.confirm-new"
-                    value=confirm_password
-                    autocomplete="new-password"
-                />
-                <ExpandingCodeInput
-                    id="change-otp"
-                    shown=code_needed
-                    value=change_code
-                    node_ref=change_code_ref
-                    on_complete=move |_| submit_change()
-                />
-                <button
-                    type="submit"
-                    data-testid="change-password-submit"
-                    disabled=move || change_pending.get()
-                >
-                    {text(move || tr(if change_pending.get() { "account.changing" } else { "account.change-submit" }))}
-                </button>
-                <Alert message=change_result test_id="change-password-result" />
-            </form>
+            <change_password::ChangePasswordForm email=email client=client />
             <hr />
             <button
                 type="button"
                 class="secondary"
                 data-testid="logout"
                 disabled=move || busy.get()
-                on:click=move |_| {
-                    logout.dispatch(());
-                }
+                on:click=move |_| drop(leave.dispatch(None))
             >
                 {t("account.log-out")}
             </button>
@@ -661,6 +306,7 @@ pub fn AccountPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::UNREACHABLE;
     use kaltura_api::KalturaApiError;
 
     fn api(code: &str) -> ApiError {
@@ -713,33 +359,6 @@ mod tests {
             relogin_message(&partner(101, "Demo Media")).to_string(),
             "Demo Media (ID 101) needs you to sign in with your authenticator code."
         );
-    }
-
-    #[test]
-    fn the_change_password_form_asks_for_the_code_when_the_server_misses_it() {
-        let t = change_password_transition(false, &Err(api(codes::MISSING_OTP)));
-        assert!(t.code_needed && !t.done && !t.clear_new_password);
-        let t = change_password_transition(true, &Err(api(codes::INVALID_OTP)));
-        assert!(t.code_needed && t.clear_code);
-        assert!(t.message.to_string().contains("not accepted"));
-    }
-
-    #[test]
-    fn the_change_password_form_clears_only_the_refused_fields() {
-        let t = change_password_transition(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
-        assert!(t.clear_current && !t.clear_new_password);
-        let t = change_password_transition(false, &Err(api(codes::COMMON_PASSWORD)));
-        assert!(t.clear_new_password && !t.clear_current);
-        let t = change_password_transition(false, &Err(ApiError::Network));
-        assert!(!t.clear_new_password && !t.clear_current && !t.clear_code);
-        assert!(t.message.to_string().starts_with("Can't reach the server"));
-    }
-
-    #[test]
-    fn a_changed_password_empties_the_form_and_keeps_the_session() {
-        let t = change_password_transition(true, &Ok(()));
-        assert!(t.done && !t.code_needed);
-        assert!(t.message.to_string().contains("stay signed in"));
     }
 
     #[test]

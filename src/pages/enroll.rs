@@ -1,4 +1,4 @@
-//! The enrollment page behind the emailed link `/actions/auth-info/:hashKey`
+//! The enrollment page behind the emailed link `/actions/auth-info/:hash_key`
 //! (Kaltura's own path, so links in Kaltura's emails work here too).
 //!
 //! Opening the link spends nothing: mail scanners and link previews open
@@ -12,15 +12,12 @@ use leptos::prelude::*;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
-use crate::components::enrollment::{
-    EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
-};
-use crate::components::reset_request::ResetRequestForm;
+use crate::components::dead_link::{DeadLink, is_dead_link};
+use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
 use std::sync::Arc;
 
 use crate::i18n::{Text, slotted, t, text, tr, use_title};
-use crate::request::Request;
-use crate::routes;
+use crate::routes::{self, use_link_key, use_navigator};
 use kaltura_api::codes;
 
 /// Google Authenticator on Google Play.
@@ -40,19 +37,6 @@ pub enum QrOutcome {
     Unreachable,
     /// The server refused for another reason, in words for the user.
     Failed(Text),
-}
-
-/// The error codes that mean "this link cannot be used (any more)": ours send
-/// `INVALID_HASH`; Kaltura versions also use the set-password link codes.
-pub fn is_dead_link(error: &ApiError) -> bool {
-    [
-        codes::INVALID_HASH,
-        codes::NEW_PASSWORD_HASH_KEY_INVALID,
-        codes::NEW_PASSWORD_HASH_KEY_EXPIRED,
-        codes::LOGIN_DATA_NOT_FOUND,
-    ]
-    .into_iter()
-    .any(|code| error.is(code))
 }
 
 /// Sorts the reply of `user.generateQrCode` into what the page shows.
@@ -76,18 +60,33 @@ pub fn qr_outcome(reply: Result<String, ApiError>) -> QrOutcome {
     }
 }
 
+/// The enrollment page: the flow for the link's key, or the dead-link
+/// message when the path holds none.
+#[component]
+pub fn EnrollPage() -> impl IntoView {
+    use_title("page.enroll");
+    match use_link_key() {
+        Some(hash_key) => view! { <EnrollFlow hash_key=hash_key /> }.into_any(),
+        None => view! {
+            <section class="card enroll-page">
+                <DeadLink />
+            </section>
+        }
+        .into_any(),
+    }
+}
+
 /// The enrollment flow for one link: intro and "Show QR code", then the key,
 /// or the dead-link message with the reset form.
 #[component]
-pub fn Enroll(
+fn EnrollFlow(
     /// The link's hash key. Held in memory only; sent once, to `generateQrCode`.
     hash_key: String,
 ) -> impl IntoView {
     let api = use_api();
-    use_title("page.enroll");
+    let navigate = use_navigator();
     let hash_key = StoredValue::new(hash_key);
-    let outcome = RwSignal::new(None::<QrOutcome>);
-    let show = Request::new(move |()| {
+    let show = Action::new_local(move |()| {
         let api = api.clone();
         let key = hash_key.get_value();
         async move {
@@ -96,11 +95,12 @@ pub fn Enroll(
             // good): take it out of the address bar. After a network failure
             // it stays, so a reload can still try again.
             if !matches!(qr, QrOutcome::Unreachable) {
-                forget_hash_key_in_address_bar(routes::AUTH_INFO_PREFIX.trim_end_matches('/'));
+                navigate.forget_link_key(routes::AUTH_INFO);
             }
-            outcome.set(Some(qr));
+            qr
         }
     });
+    let outcome = show.value();
     let pending = show.pending();
     let alert = Signal::derive(move || match outcome.get() {
         Some(QrOutcome::Unreachable) => Some(Text::key("enroll.unreachable")),
@@ -152,38 +152,18 @@ pub fn Enroll(
 
     view! {
         <section class="card enroll-page">
-            <h1>{t("enroll.title")}</h1>
             {move || match outcome.get() {
-                Some(QrOutcome::Key(key)) => view! { <EnrollmentView enrollment=key /> }.into_any(),
+                Some(QrOutcome::Key(key)) => {
+                    view! {
+                        <h1>{t("enroll.title")}</h1>
+                        <EnrollmentView enrollment=key />
+                    }
+                        .into_any()
+                }
                 Some(QrOutcome::InvalidLink) => view! { <DeadLink /> }.into_any(),
-                _ => intro().into_any(),
+                _ => view! { <h1>{t("enroll.title")}</h1> {intro()} }.into_any(),
             }}
         </section>
-    }
-}
-
-/// The message for a used, expired or unknown link, and the reset form that
-/// brings a new one. Shared with the set-new-password page.
-#[component]
-pub fn DeadLink(
-    /// The key of the heading (each page words it its own way).
-    #[prop(optional)]
-    heading: Option<&'static str>,
-    /// The key of what a new link brings, after "To get a new one, …".
-    #[prop(optional)]
-    explanation: Option<&'static str>,
-) -> impl IntoView {
-    view! {
-        <div class="link-invalid" data-testid="link-invalid" role="alert">
-            <h2>{t(heading.unwrap_or("enroll.dead-title"))}</h2>
-            <p>{t("enroll.dead-why")}</p>
-            <p>{t(explanation.unwrap_or("enroll.dead-next"))}</p>
-        </div>
-        <ResetRequestForm
-            email_id="reset-email"
-            submit_test_id="reset-submit"
-            result_test_id="reset-result"
-        />
     }
 }
 

@@ -1,4 +1,4 @@
-//! The sign-in card (`/login`; `/` redirects here).
+//! The sign-in card (`/login`; `/` opens it in place).
 //!
 //! One card, two steps: email and password first (`otp` sent as `""`, as KMC
 //! does); when the server answers `MISSING_OTP` the same card expands in place
@@ -6,271 +6,32 @@
 //! the expired-password step (new password, confirm, and the code when the
 //! login needs one), which then signs in again with the new password.
 //!
-//! The decisions (which step comes next, which message to show, what to clear)
-//! are plain functions with native tests: [`after_login`],
-//! [`after_password_update`], [`login_error_message`],
-//! [`password_update_error_message`].
+//! Parts: [`LoginPage`] holds the card's state ([`Card`]) and its two
+//! requests; [`forms`] draws the credentials form, the expired-password form
+//! and "Forgot password?"; [`steps`] decides what each answer does to the
+//! card (plain functions with native tests); [`offer`] is what `/login` shows
+//! when this tab already has a session.
 
-use crate::router::use_navigator;
+mod forms;
+mod offer;
+pub mod steps;
+
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::api::{ApiError, Session, use_api};
+use crate::api::{Session, use_api};
 use crate::components::alert::Alert;
-use crate::components::code_input::{CodeInput, ExpandingCodeInput, complete_code};
-use crate::components::password_field::PasswordField;
-use crate::components::reset_request::ResetRequestForm;
+use crate::components::code_input::complete_code;
+use crate::components::focus::focus_soon;
 use crate::config::use_config;
-use std::sync::Arc;
-
-use crate::i18n::{Text, slotted, t, text, tr, use_title};
-use crate::request::Request;
-use crate::routes;
-use crate::session::{self, LoginPrefill, use_login_prefill};
+use crate::i18n::{Text, t, text, tr, use_title};
+use crate::password_change::{PasswordChange, check_new_password};
+use crate::routes::use_navigator;
+use crate::session::{self, AfterSignIn, LoginPrefill, after_sign_in, use_login_prefill};
 use kaltura_api::codes;
 
-/// Where the sign-in card is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginStep {
-    /// Email and password.
-    Credentials,
-    /// The card is expanded for the authenticator code.
-    Code,
-    /// The password has expired: choose a new one (with the code when
-    /// `code_needed`).
-    ExpiredPassword {
-        /// The server asked for the authenticator code (`MISSING_OTP`).
-        code_needed: bool,
-    },
-}
-
-/// Which field should have the keyboard focus after a transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    /// Leave focus where it is.
-    Keep,
-    /// The authenticator-code field of the current step.
-    Code,
-    /// The new-password field of the expired-password step.
-    NewPassword,
-}
-
-/// What the card does with the outcome of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// The step to show.
-    pub step: LoginStep,
-    /// An error for the `role=alert` region.
-    pub alert: Option<Text>,
-    /// A polite announcement (the code field appearing, say).
-    pub status: Option<Text>,
-    /// Offer the retry button: the server could not be reached.
-    pub retry: bool,
-    /// Empty the code field (a refused code).
-    pub clear_code: bool,
-    /// Empty the new-password fields (the server refused that password).
-    pub clear_new_password: bool,
-    /// Where the focus goes.
-    pub focus: Focus,
-}
-
-impl Transition {
-    fn stay(step: LoginStep) -> Self {
-        Self {
-            step,
-            alert: None,
-            status: None,
-            retry: false,
-            clear_code: false,
-            clear_new_password: false,
-            focus: Focus::Keep,
-        }
-    }
-}
-
-/// Announced when the card expands for the code.
-pub const CODE_PROMPT: &str = "login.code-prompt";
-/// Shown when the server cannot be reached, times out or answers garbage.
-pub const UNREACHABLE: &str = "common.unreachable";
-/// Shown when the server says the login is locked. How long it stays locked
-/// is each server's (and on Kaltura each account's) setting, so no duration
-/// is promised.
-pub const LOCKED: &str = "login.locked";
-/// Shown when a sign-in is refused as a wrong password on the code step,
-/// although the same password was just accepted: Kaltura masks a lockout as
-/// `USER_WRONG_PASSWORD`, and refused codes count towards it.
-pub const BLOCKED_ON_CODE_STEP: &str = "login.blocked-on-code-step";
-/// Shown after a refused authenticator code.
-pub const CODE_REJECTED: &str = "login.code-rejected";
-
-/// The message for a refused sign-in, in plain words. Unknown codes show the
-/// server's own message.
-pub fn login_error_message(err: &ApiError) -> Text {
-    if err.is_unreachable() {
-        return Text::key(UNREACHABLE);
-    }
-    let ApiError::Api(e) = err else {
-        return Text::key(UNREACHABLE);
-    };
-    Text::key(match e.code.as_str() {
-        codes::USER_WRONG_PASSWORD => "login.wrong-password",
-        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => LOCKED,
-        codes::DIRECT_LOGIN_BLOCKED => "login.sso-only",
-        codes::PASSWORD_EXPIRED => "login.password-expired",
-        codes::INVALID_OTP => CODE_REJECTED,
-        codes::MISSING_OTP => CODE_PROMPT,
-        codes::USER_IS_BLOCKED => "login.user-blocked",
-        codes::RESOURCE_IS_RESERVED => "login.too-many-attempts",
-        // A code this page does not know: the server's own words (English
-        // from a Kaltura server), else the code itself.
-        _ if !e.message.trim().is_empty() => return Text::Raw(e.message.clone()),
-        _ => return Text::with("common.server-refused", "code", e.code.clone()),
-    })
-}
-
-/// The message for a refused password change (`adminUser.updatePassword`),
-/// from the expired-password step or the account page.
-pub fn password_update_error_message(err: &ApiError) -> Text {
-    let ApiError::Api(e) = err else {
-        return login_error_message(err);
-    };
-    Text::key(match e.code.as_str() {
-        codes::PASSWORD_STRUCTURE_INVALID => {
-            return match crate::password_rules::server_rules(e.arg("RULES")) {
-                Some(rules) => Text::with("password.structure-rules", "rules", rules),
-                None => Text::key("password.structure"),
-            };
-        }
-        codes::COMMON_PASSWORD => "password.common",
-        codes::PASSWORD_ALREADY_USED => "password.recently-used",
-        codes::WRONG_OLD_PASSWORD | codes::USER_WRONG_PASSWORD => "password.wrong-current",
-        codes::MISSING_OTP => "password.code-to-confirm",
-        _ => return login_error_message(err),
-    })
-}
-
-/// True for the refusals that concern the new password itself: those empty
-/// the new-password fields, every other refusal keeps what was typed.
-fn refuses_new_password(err: &ApiError) -> bool {
-    [
-        codes::PASSWORD_STRUCTURE_INVALID,
-        codes::COMMON_PASSWORD,
-        codes::PASSWORD_ALREADY_USED,
-    ]
-    .iter()
-    .any(|code| err.is(code))
-}
-
-/// The next state of the card after `user.loginByLoginId` answered.
-/// Success keeps the step (the page navigates away).
-///
-/// `password_accepted` says the password of this attempt is the one the
-/// server already accepted (it answered `MISSING_OTP` to it): a
-/// `USER_WRONG_PASSWORD` then cannot mean a wrong password, only a lockout
-/// the server masks, and the card says so.
-pub fn after_login(
-    step: LoginStep,
-    password_accepted: bool,
-    result: &Result<(), ApiError>,
-) -> Transition {
-    let Err(err) = result else {
-        return Transition::stay(step);
-    };
-    if err.is_unreachable() {
-        return Transition {
-            alert: Some(Text::key(UNREACHABLE)),
-            retry: true,
-            ..Transition::stay(step)
-        };
-    }
-    match err.code() {
-        Some(codes::MISSING_OTP) => Transition {
-            status: Some(Text::key(CODE_PROMPT)),
-            focus: Focus::Code,
-            ..Transition::stay(LoginStep::Code)
-        },
-        Some(codes::INVALID_OTP) => Transition {
-            alert: Some(Text::key(CODE_REJECTED)),
-            clear_code: true,
-            focus: Focus::Code,
-            ..Transition::stay(LoginStep::Code)
-        },
-        Some(codes::PASSWORD_EXPIRED) => Transition {
-            status: Some(Text::key("login.password-expired")),
-            focus: Focus::NewPassword,
-            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: false })
-        },
-        Some(codes::USER_WRONG_PASSWORD) if step == LoginStep::Code && password_accepted => {
-            Transition {
-                alert: Some(Text::key(BLOCKED_ON_CODE_STEP)),
-                ..Transition::stay(step)
-            }
-        }
-        _ => Transition {
-            alert: Some(login_error_message(err)),
-            ..Transition::stay(step)
-        },
-    }
-}
-
-/// The next state of the expired-password step after
-/// `adminUser.updatePassword` answered. Success returns to the credentials
-/// step; the page then signs in with the new password.
-pub fn after_password_update(code_needed: bool, result: &Result<(), ApiError>) -> Transition {
-    let here = LoginStep::ExpiredPassword { code_needed };
-    let Err(err) = result else {
-        return Transition {
-            status: Some(Text::key("login.password-changed")),
-            ..Transition::stay(LoginStep::Credentials)
-        };
-    };
-    if err.is_unreachable() {
-        return Transition {
-            alert: Some(Text::key(UNREACHABLE)),
-            retry: true,
-            ..Transition::stay(here)
-        };
-    }
-    match err.code() {
-        Some(codes::MISSING_OTP) => Transition {
-            status: Some(password_update_error_message(err)),
-            focus: Focus::Code,
-            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
-        },
-        Some(codes::INVALID_OTP) => Transition {
-            alert: Some(Text::key(CODE_REJECTED)),
-            clear_code: true,
-            focus: Focus::Code,
-            ..Transition::stay(LoginStep::ExpiredPassword { code_needed: true })
-        },
-        _ => Transition {
-            alert: Some(password_update_error_message(err)),
-            clear_new_password: refuses_new_password(err),
-            focus: if refuses_new_password(err) {
-                Focus::NewPassword
-            } else {
-                Focus::Keep
-            },
-            ..Transition::stay(here)
-        },
-    }
-}
-
-/// Checks the new-password fields against the current password before
-/// anything is sent. A new password equal to the current one is refused here,
-/// as KMC refuses it: the server would refuse it anyway (or, worse, accept a
-/// change that changes nothing).
-pub fn check_new_password(current: &str, new: &str, confirm: &str) -> Result<(), &'static str> {
-    if new.is_empty() {
-        Err("password.choose-new")
-    } else if new != confirm {
-        Err("password.mismatch")
-    } else if new == current {
-        Err("password.same-as-current")
-    } else {
-        Ok(())
-    }
-}
+pub use offer::SignedInOffer;
+use steps::{Focus, LoginStep, Transition, after_login, after_password_change};
 
 /// One sign-in request.
 #[derive(Clone)]
@@ -290,38 +51,154 @@ struct UpdateAttempt {
     otp: Option<String>,
 }
 
-/// Moves the keyboard focus after the DOM has caught up with the state
-/// (a macrotask runs after Leptos' effects, which use microtasks).
-pub fn focus_soon(target: NodeRef<Input>) {
-    set_timeout(
-        move || {
-            if let Some(input) = target.get_untracked() {
-                let _ = input.focus();
+/// The sign-in card's state, shared by its parts. `Copy`, like the signals
+/// it holds.
+#[derive(Clone, Copy)]
+struct Card {
+    email: RwSignal<String>,
+    password: RwSignal<String>,
+    code: RwSignal<String>,
+    remember: RwSignal<bool>,
+    partner_id: RwSignal<Option<i64>>,
+    step: RwSignal<LoginStep>,
+    alert: RwSignal<Option<Text>>,
+    status: RwSignal<Option<Text>>,
+    retry: RwSignal<bool>,
+    new_password: RwSignal<String>,
+    confirm_password: RwSignal<String>,
+    expired_code: RwSignal<String>,
+    /// The password the server last answered `MISSING_OTP` to, i.e.
+    /// accepted; memory only, dropped with the page.
+    accepted_password: StoredValue<Option<String>>,
+    email_ref: NodeRef<Input>,
+    password_ref: NodeRef<Input>,
+    code_ref: NodeRef<Input>,
+    new_password_ref: NodeRef<Input>,
+    expired_code_ref: NodeRef<Input>,
+}
+
+impl Card {
+    /// A card started with what another page asked for, else the remembered email.
+    fn new(prefill: LoginPrefill) -> Self {
+        let remembered = session::remembered_email();
+        let open_code_step = prefill.open_code_step;
+        Self {
+            email: RwSignal::new(prefill.email.or(remembered.clone()).unwrap_or_default()),
+            password: RwSignal::new(String::new()),
+            code: RwSignal::new(String::new()),
+            remember: RwSignal::new(remembered.is_some()),
+            partner_id: RwSignal::new(prefill.partner_id),
+            step: RwSignal::new(if open_code_step {
+                LoginStep::Code
+            } else {
+                LoginStep::Credentials
+            }),
+            alert: RwSignal::new(prefill.notice),
+            status: RwSignal::new(open_code_step.then(|| Text::key("login.sign-in-with-code"))),
+            retry: RwSignal::new(false),
+            new_password: RwSignal::new(String::new()),
+            confirm_password: RwSignal::new(String::new()),
+            expired_code: RwSignal::new(String::new()),
+            accepted_password: StoredValue::new(None),
+            email_ref: NodeRef::new(),
+            password_ref: NodeRef::new(),
+            code_ref: NodeRef::new(),
+            new_password_ref: NodeRef::new(),
+            expired_code_ref: NodeRef::new(),
+        }
+    }
+
+    /// Shows what an answer of the server led to.
+    fn apply(&self, t: Transition) {
+        self.step.set(t.step);
+        self.alert.set(t.alert);
+        self.status.set(t.status);
+        self.retry.set(t.retry);
+        if t.clear_code {
+            self.code.set(String::new());
+            self.expired_code.set(String::new());
+        }
+        if t.clear_new_password {
+            self.new_password.set(String::new());
+            self.confirm_password.set(String::new());
+        }
+        match (t.focus, t.step) {
+            (Focus::Code, LoginStep::Code) => focus_soon(self.code_ref),
+            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(self.expired_code_ref),
+            (Focus::NewPassword, _) => focus_soon(self.new_password_ref),
+            _ => {}
+        }
+    }
+
+    /// The complete code typed in `field`, or an alert and the focus there.
+    fn complete_code(&self, field: RwSignal<String>, target: NodeRef<Input>) -> Option<String> {
+        let code = complete_code(&field.get_untracked());
+        if code.is_none() {
+            self.alert.set(Some(Text::key("common.enter-code-digits")));
+            focus_soon(target);
+        }
+        code
+    }
+
+    /// What the current step sends, once what was typed passes the checks
+    /// that need no server; `None` after showing why not.
+    fn attempt(&self) -> Option<Result<LoginAttempt, UpdateAttempt>> {
+        self.alert.set(None);
+        self.retry.set(false);
+        let email = self.email.get_untracked().trim().to_owned();
+        let password = self.password.get_untracked();
+        match self.step.get_untracked() {
+            step @ (LoginStep::Credentials | LoginStep::Code) => {
+                if email.is_empty() || password.is_empty() {
+                    self.alert.set(Some(Text::key("login.enter-credentials")));
+                    return None;
+                }
+                let otp = match step {
+                    LoginStep::Code => self.complete_code(self.code, self.code_ref)?,
+                    _ => String::new(),
+                };
+                let partner_id = self.partner_id.get_untracked();
+                Some(Ok(LoginAttempt {
+                    email,
+                    password,
+                    otp,
+                    partner_id,
+                }))
             }
-        },
-        std::time::Duration::ZERO,
-    );
-}
+            LoginStep::ExpiredPassword { code_needed } => {
+                let new = self.new_password.get_untracked();
+                let confirm = self.confirm_password.get_untracked();
+                if let Err(why) = check_new_password(&password, &new, &confirm) {
+                    self.alert.set(Some(Text::key(why)));
+                    return None;
+                }
+                let otp = match code_needed {
+                    true => Some(self.complete_code(self.expired_code, self.expired_code_ref)?),
+                    false => None,
+                };
+                Some(Err(UpdateAttempt {
+                    email,
+                    old: password,
+                    new,
+                    otp,
+                }))
+            }
+        }
+    }
 
-/// Where to go after signing in, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AfterSignIn {
-    /// A page of this app.
-    Navigate(String),
-    /// Hand the session over to KMC with a POST form.
-    KmcHandoff(String),
-}
-
-/// Decides where a fresh session goes: back to the page that sent the user
-/// here, else to KMC when configured, else to the account page.
-pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSignIn {
-    match (
-        return_to.filter(|p| routes::is_safe_return_path(p)),
-        kmc_url,
-    ) {
-        (Some(path), _) => AfterSignIn::Navigate(path.to_owned()),
-        (None, Some(kmc)) => AfterSignIn::KmcHandoff(kmc.to_owned()),
-        (None, None) => AfterSignIn::Navigate(routes::ACCOUNT.to_owned()),
+    /// Back to an empty first step, for another login.
+    fn use_another_account(&self) {
+        self.step.set(LoginStep::Credentials);
+        self.email.set(String::new());
+        self.password.set(String::new());
+        self.code.set(String::new());
+        self.partner_id.set(None);
+        self.accepted_password.set_value(None);
+        self.alert.set(None);
+        self.retry.set(false);
+        self.status
+            .set(Some(Text::key("login.another-account-status")));
+        focus_soon(self.email_ref);
     }
 }
 
@@ -331,91 +208,64 @@ pub fn after_sign_in(return_to: Option<&str>, kmc_url: Option<&str>) -> AfterSig
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let api = use_api();
-    let config = use_config();
+    let kmc_url = use_config().kmc_url;
     let navigate = use_navigator();
-    let prefill_signal = use_login_prefill();
-
     // What another page asked for is taken once, so a later visit starts clean.
+    let prefill_signal = use_login_prefill();
     let prefill = prefill_signal.get_untracked();
     prefill_signal.set(LoginPrefill::default());
-    let remembered = session::remembered_email();
+    let return_to = prefill.return_to.clone();
+    let card = Card::new(prefill);
 
-    let email = RwSignal::new(
-        prefill
-            .email
-            .clone()
-            .or_else(|| remembered.clone())
-            .unwrap_or_default(),
-    );
-    let password = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
-    let remember = RwSignal::new(remembered.is_some());
-    let partner_id = RwSignal::new(prefill.partner_id);
-    let return_to = StoredValue::new(prefill.return_to.clone());
-    let step = RwSignal::new(if prefill.open_code_step {
-        LoginStep::Code
-    } else {
-        LoginStep::Credentials
-    });
-    let alert = RwSignal::new(prefill.notice.clone());
-    let status = RwSignal::new(
-        prefill
-            .open_code_step
-            .then(|| Text::key("login.sign-in-with-code")),
-    );
-    let retry = RwSignal::new(false);
-    let forgot_open = RwSignal::new(false);
-    // The password the server last answered `MISSING_OTP` to, i.e. accepted;
-    // memory only, dropped with the page.
-    let accepted_password = StoredValue::new(None::<String>);
-
-    let new_password = RwSignal::new(String::new());
-    let confirm_password = RwSignal::new(String::new());
-    let expired_code = RwSignal::new(String::new());
-
-    let email_ref = NodeRef::<Input>::new();
-    let password_ref = NodeRef::<Input>::new();
-    let code_ref = NodeRef::<Input>::new();
-    let new_password_ref = NodeRef::<Input>::new();
-    let expired_code_ref = NodeRef::<Input>::new();
-
-    let kmc_url = config.kmc_url.clone();
     let signed_in = move |session: Session| {
-        session::store_ks(&session.ks);
-        let typed = email.get_untracked();
-        session::remember_email(remember.get_untracked().then_some(typed.trim()));
-        match after_sign_in(return_to.get_value().as_deref(), kmc_url.as_deref()) {
-            AfterSignIn::Navigate(path) => navigate.go(&path),
+        session::store_session(&session);
+        let typed = card.email.get_untracked();
+        session::remember_email(card.remember.get_untracked().then_some(typed.trim()));
+        match after_sign_in(return_to.as_deref(), kmc_url.as_deref()) {
+            // In place of the card: back must not return to a used sign-in form.
+            AfterSignIn::Navigate(path) => navigate.replace(&path),
             AfterSignIn::KmcHandoff(kmc) => session::handoff_to_kmc(&kmc, &session.ks),
         }
     };
 
-    let apply = move |t: Transition| {
-        step.set(t.step);
-        alert.set(t.alert);
-        status.set(t.status);
-        retry.set(t.retry);
-        if t.clear_code {
-            code.set(String::new());
-            expired_code.set(String::new());
-        }
-        if t.clear_new_password {
-            new_password.set(String::new());
-            confirm_password.set(String::new());
-        }
-        match (t.focus, t.step) {
-            (Focus::Code, LoginStep::Code) => focus_soon(code_ref),
-            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(expired_code_ref),
-            (Focus::NewPassword, _) => focus_soon(new_password_ref),
-            _ => {}
-        }
-    };
-
-    let login_api = api.clone();
-    let login = Request::new(move |attempt: LoginAttempt| {
-        let api = login_api.clone();
-        let signed_in = signed_in.clone();
+    // The card's one request: a sign-in, or a password change from the
+    // expired-password step followed by a sign-in with the new password.
+    let send = Action::new_local(move |attempt: &Result<LoginAttempt, UpdateAttempt>| {
+        let (api, attempt, signed_in) = (api.clone(), attempt.clone(), signed_in.clone());
         async move {
+            let attempt = match attempt {
+                Ok(login) => login,
+                Err(change) => {
+                    let (email, old, new) = (&change.email, &change.old, &change.new);
+                    let result = api
+                        .update_password(email, old, new, change.otp.as_deref())
+                        .await;
+                    let code_needed = card.step.get_untracked()
+                        == (LoginStep::ExpiredPassword { code_needed: true });
+                    let outcome = PasswordChange::from_result(&result);
+                    card.apply(after_password_change(code_needed, &outcome));
+                    if outcome != PasswordChange::Changed {
+                        return;
+                    }
+                    // The new password is the one to sign in with; the code just
+                    // used cannot be used twice, so the code step opens if needed.
+                    card.password.set(change.new.clone());
+                    for field in [
+                        card.new_password,
+                        card.confirm_password,
+                        card.expired_code,
+                        card.code,
+                    ] {
+                        field.set(String::new());
+                    }
+                    LoginAttempt {
+                        email: change.email,
+                        password: change.new,
+                        otp: String::new(),
+                        partner_id: card.partner_id.get_untracked(),
+                    }
+                }
+            };
             let result = api
                 .login(
                     &attempt.email,
@@ -424,546 +274,71 @@ pub fn LoginPage() -> impl IntoView {
                     attempt.partner_id,
                 )
                 .await;
-            let accepted =
-                accepted_password.with_value(|p| p.as_deref() == Some(attempt.password.as_str()));
+            let accepted = card
+                .accepted_password
+                .with_value(|p| p.as_deref() == Some(attempt.password.as_str()));
+            let step = card.step.get_untracked();
             match result {
                 Ok(session) => {
-                    accepted_password.set_value(None);
-                    apply(after_login(step.get_untracked(), accepted, &Ok(())));
+                    card.accepted_password.set_value(None);
+                    card.apply(after_login(step, accepted, &Ok(())));
                     signed_in(session);
                 }
                 Err(err) => {
                     if err.is(codes::MISSING_OTP) {
-                        accepted_password.set_value(Some(attempt.password.clone()));
+                        card.accepted_password.set_value(Some(attempt.password));
                     }
-                    apply(after_login(step.get_untracked(), accepted, &Err(err)));
+                    card.apply(after_login(step, accepted, &Err(err)));
                 }
             }
         }
     });
 
-    let update = Request::new(move |attempt: UpdateAttempt| {
-        let api = api.clone();
-        async move {
-            let result = api
-                .update_password(
-                    &attempt.email,
-                    &attempt.old,
-                    &attempt.new,
-                    attempt.otp.as_deref(),
-                    None,
-                )
-                .await;
-            let code_needed = matches!(
-                step.get_untracked(),
-                LoginStep::ExpiredPassword { code_needed: true }
-            );
-            apply(after_password_update(code_needed, &result));
-            if result.is_ok() {
-                // The new password is the one to sign in with; the code just
-                // used cannot be used twice, so the code step opens if needed.
-                password.set(attempt.new.clone());
-                new_password.set(String::new());
-                confirm_password.set(String::new());
-                expired_code.set(String::new());
-                code.set(String::new());
-                login.dispatch(LoginAttempt {
-                    email: attempt.email,
-                    password: attempt.new,
-                    otp: String::new(),
-                    partner_id: partner_id.get_untracked(),
-                });
-            }
-        }
-    });
-
-    let pending = Signal::derive(move || login.pending().get() || update.pending().get());
-    let code_step = Signal::derive(move || step.get() == LoginStep::Code);
-    let expired = Signal::derive(move || matches!(step.get(), LoginStep::ExpiredPassword { .. }));
-    let expired_code_needed = Signal::derive(move || {
-        matches!(step.get(), LoginStep::ExpiredPassword { code_needed: true })
-    });
-
+    let pending = Signal::from(send.pending());
     // One submit path for the button, Enter, the code's auto-submit and retry.
-    let submit = move || {
+    let submit = Callback::new(move |()| {
         if pending.get_untracked() {
             return;
         }
-        alert.set(None);
-        retry.set(false);
-        let email_text = email.get_untracked().trim().to_owned();
-        let password_text = password.get_untracked();
-        match step.get_untracked() {
-            LoginStep::Credentials | LoginStep::Code => {
-                if email_text.is_empty() || password_text.is_empty() {
-                    alert.set(Some(Text::key("login.enter-credentials")));
-                    return;
-                }
-                let otp = if step.get_untracked() == LoginStep::Code {
-                    match complete_code(&code.get_untracked()) {
-                        Some(code) => code,
-                        None => {
-                            alert.set(Some(Text::key("common.enter-code-digits")));
-                            focus_soon(code_ref);
-                            return;
-                        }
-                    }
-                } else {
-                    String::new()
-                };
-                login.dispatch(LoginAttempt {
-                    email: email_text,
-                    password: password_text,
-                    otp,
-                    partner_id: partner_id.get_untracked(),
-                });
-            }
-            LoginStep::ExpiredPassword { code_needed } => {
-                let new = new_password.get_untracked();
-                if let Err(why) =
-                    check_new_password(&password_text, &new, &confirm_password.get_untracked())
-                {
-                    alert.set(Some(Text::key(why)));
-                    return;
-                }
-                let otp = if code_needed {
-                    match complete_code(&expired_code.get_untracked()) {
-                        Some(code) => Some(code),
-                        None => {
-                            alert.set(Some(Text::key("common.enter-code-digits")));
-                            focus_soon(expired_code_ref);
-                            return;
-                        }
-                    }
-                } else {
-                    None
-                };
-                update.dispatch(UpdateAttempt {
-                    email: email_text,
-                    old: password_text,
-                    new,
-                    otp,
-                });
-            }
+        if let Some(attempt) = card.attempt() {
+            send.dispatch(attempt);
         }
-    };
-
-    let use_another_account = move |_| {
-        step.set(LoginStep::Credentials);
-        email.set(String::new());
-        password.set(String::new());
-        code.set(String::new());
-        partner_id.set(None);
-        accepted_password.set_value(None);
-        alert.set(None);
-        retry.set(false);
-        status.set(Some(Text::key("login.another-account-status")));
-        focus_soon(email_ref);
-    };
+    });
 
     // First focus: the first empty field, so keyboard users can type at once; unless the
     // person is already typing in the static card, whose focus the hand-over keeps.
     if !crate::handover::focus_was_kept() {
-        focus_soon(if email.get_untracked().is_empty() {
-            email_ref
+        let empty = card.email.get_untracked().is_empty();
+        focus_soon(if empty {
+            card.email_ref
         } else {
-            password_ref
+            card.password_ref
         });
     }
-
-    let button_label = text(move || {
-        tr(if pending.get() {
-            "login.signing-in"
-        } else {
-            "login.submit"
-        })
-    });
     use_title("page.login");
+    let expired =
+        Signal::derive(move || matches!(card.step.get(), LoginStep::ExpiredPassword { .. }));
+    let code_step = Signal::derive(move || card.step.get() == LoginStep::Code);
 
     view! {
         <section class="card" data-testid="login-card" class:expanded=move || code_step.get()>
             <h1>
                 {text(move || tr(if expired.get() { "login.expired-title" } else { "login.title" }))}
             </h1>
-            <Alert message=alert test_id="login-alert" />
-            <Show when=move || retry.get()>
-                <button
-                    type="button"
-                    class="secondary"
-                    data-testid="retry"
-                    on:click=move |_| submit()
-                >
+            <Alert message=card.alert test_id="login-alert" />
+            <Show when=move || card.retry.get()>
+                <button type="button" class="secondary" data-testid="retry" on:click=move |_| submit.run(())>
                     {t("common.try-again")}
                 </button>
             </Show>
-            <Alert message=status test_id="login-status" polite=true />
+            <Alert message=card.status test_id="login-status" polite=true />
             <Show
                 when=move || !expired.get()
-                fallback=move || {
-                    view! {
-                        <form
-                            data-testid="expired-form"
-                            on:submit=move |ev| {
-                                ev.prevent_default();
-                                submit();
-                            }
-                        >
-                            <p class="muted">
-                                {slotted(
-                                    "login.expired-intro",
-                                    Arc::new(move |_| {
-                                        view! { <strong>{email.get()}</strong> }.into_any()
-                                    }),
-                                )}
-                            </p>
-                            <PasswordField
-                                id="expired-new-password"
-                                label="password.new"
-                                value=new_password
-                                autocomplete="new-password"
-                                node_ref=new_password_ref
-                                required=true
-                            />
-                            <PasswordField
-                                id="expired-confirm-password"
-                                label="password.confirm-new"
-                                value=confirm_password
-                                autocomplete="new-password"
-                                required=true
-                            />
-                            <ExpandingCodeInput
-                                id="expired-otp"
-                                shown=expired_code_needed
-                                value=expired_code
-                                node_ref=expired_code_ref
-                                on_complete=move |_| submit()
-                            />
-                            <button
-                                type="submit"
-                                data-testid="expired-submit"
-                                disabled=move || pending.get()
-                            >
-                                {move || {
-                                    tr(if pending.get() { "common.saving" } else { "login.expired-submit" })
-                                }}
-                            </button>
-                        </form>
-                    }
-                }
+                fallback=move || view! { <forms::ExpiredPasswordForm card=card pending=pending submit=submit /> }
             >
-                <form
-                    data-testid="login-form"
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        submit();
-                    }
-                >
-                    <div class="field">
-                        <label for="login-email">{t("common.email")}</label>
-                        <input
-                            id="login-email"
-                            name="email"
-                            type="email"
-                            autocomplete="username"
-                            autocapitalize="off"
-                            spellcheck="false"
-                            required=true
-                            node_ref=email_ref
-                            bind:value=email
-                        />
-                    </div>
-                    <PasswordField
-                        id="login-password"
-                        label="password.label"
-                        value=password
-                        autocomplete="current-password"
-                        toggle_test_id="toggle-password"
-                        node_ref=password_ref
-                        required=true
-                    />
-                    <div
-                        class="code-step"
-                        aria-hidden=move || if code_step.get() { "false" } else { "true" }
-                    >
-                        <CodeInput
-                            id="login-otp"
-                            label="common.code-label"
-                            value=code
-                            node_ref=code_ref
-                            describedby="login-otp-hint"
-                            disabled=Signal::derive(move || !code_step.get())
-                            on_complete=move |_| submit()
-                        />
-                        <p id="login-otp-hint" class="muted">{t("login.code-hint")}</p>
-                    </div>
-                    <label class="checkbox">
-                        <input id="remember-email" type="checkbox" bind:checked=remember />
-                        {t("login.remember")}
-                    </label>
-                    <button type="submit" data-testid="login-submit" disabled=move || pending.get()>
-                        {button_label}
-                    </button>
-                    <Show when=move || code_step.get()>
-                        <button
-                            type="button"
-                            class="link"
-                            data-testid="use-another-account"
-                            on:click=use_another_account
-                        >
-                            {t("login.use-another")}
-                        </button>
-                    </Show>
-                </form>
-                <div class="forgot">
-                    <button
-                        type="button"
-                        class="link"
-                        data-testid="forgot-password"
-                        aria-expanded=move || if forgot_open.get() { "true" } else { "false" }
-                        on:click=move |_| forgot_open.update(|open| *open = !*open)
-                    >
-                        {t("login.forgot")}
-                    </button>
-                    <Show when=move || forgot_open.get()>
-                        <p class="muted">{t("login.forgot-intro")}</p>
-                        <ResetRequestForm
-                            email_id="forgot-email"
-                            submit_test_id="forgot-submit"
-                            result_test_id="forgot-result"
-                            initial_email=email.get_untracked().trim().to_owned()
-                        />
-                    </Show>
-                </div>
+                <forms::CredentialsForm card=card pending=pending submit=submit />
+                <forms::ForgotPassword email=card.email />
             </Show>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kaltura_api::KalturaApiError;
-
-    /// A message as an English page shows it.
-    fn shown(text: &Option<Text>) -> Option<String> {
-        text.as_ref().map(Text::to_string)
-    }
-
-    fn api(code: &str) -> ApiError {
-        ApiError::Api(KalturaApiError::new(code, format!("server says {code}")))
-    }
-
-    #[test]
-    fn a_wrong_password_never_says_which_field_was_wrong() {
-        assert_eq!(
-            login_error_message(&api(codes::USER_WRONG_PASSWORD)).to_string(),
-            "The email or password is incorrect."
-        );
-    }
-
-    #[test]
-    fn a_locked_account_says_it_is_temporary_and_what_to_do_without_promising_how_long() {
-        for code in [codes::LOGIN_BLOCKED, codes::LOGIN_RETRIES_EXCEEDED] {
-            let m = login_error_message(&api(code)).to_string();
-            assert!(m.contains("temporarily locked"), "{m}");
-            assert!(m.contains("Try again later"), "{m}");
-            assert!(!m.contains("minutes"), "no duration is promised: {m}");
-        }
-    }
-
-    #[test]
-    fn direct_login_blocked_points_to_single_sign_on() {
-        assert!(
-            login_error_message(&api(codes::DIRECT_LOGIN_BLOCKED))
-                .to_string()
-                .contains("single sign-on")
-        );
-    }
-
-    #[test]
-    fn an_unknown_code_shows_the_servers_message() {
-        assert_eq!(
-            login_error_message(&api("SOMETHING_NEW")).to_string(),
-            "server says SOMETHING_NEW"
-        );
-        let bare = ApiError::Api(KalturaApiError::new("SOMETHING_NEW", ""));
-        assert!(
-            login_error_message(&bare)
-                .to_string()
-                .contains("SOMETHING_NEW")
-        );
-    }
-
-    #[test]
-    fn network_timeout_and_garbled_replies_all_say_the_server_cannot_be_reached() {
-        for e in [ApiError::Network, ApiError::Timeout, ApiError::Garbled] {
-            assert!(
-                login_error_message(&e)
-                    .to_string()
-                    .starts_with("Can't reach the server")
-            );
-            let t = after_login(LoginStep::Code, true, &Err(e));
-            assert!(t.retry);
-            assert_eq!(t.step, LoginStep::Code);
-            assert!(!t.clear_code);
-        }
-    }
-
-    #[test]
-    fn missing_otp_expands_the_card_and_focuses_the_code_field() {
-        let t = after_login(LoginStep::Credentials, false, &Err(api(codes::MISSING_OTP)));
-        assert_eq!(t.step, LoginStep::Code);
-        assert_eq!(t.focus, Focus::Code);
-        assert_eq!(t.status, Some(Text::key(CODE_PROMPT)));
-        assert_eq!(t.alert, None);
-    }
-
-    #[test]
-    fn invalid_otp_clears_the_code_keeps_focus_and_mentions_the_clock() {
-        let t = after_login(LoginStep::Code, true, &Err(api(codes::INVALID_OTP)));
-        assert_eq!(t.step, LoginStep::Code);
-        assert!(t.clear_code);
-        assert_eq!(t.focus, Focus::Code);
-        let alert = t.alert.unwrap().to_string();
-        assert!(alert.contains("not accepted") && alert.contains("clock"));
-    }
-
-    #[test]
-    fn a_changed_password_refused_on_the_code_step_stays_there_with_the_message() {
-        let t = after_login(
-            LoginStep::Code,
-            false,
-            &Err(api(codes::USER_WRONG_PASSWORD)),
-        );
-        assert_eq!(t.step, LoginStep::Code);
-        assert_eq!(
-            shown(&t.alert).as_deref(),
-            Some("The email or password is incorrect.")
-        );
-        assert!(!t.retry);
-    }
-
-    #[test]
-    fn a_masked_lockout_on_the_code_step_says_the_sign_in_was_blocked() {
-        let t = after_login(LoginStep::Code, true, &Err(api(codes::USER_WRONG_PASSWORD)));
-        assert_eq!(t.step, LoginStep::Code);
-        assert_eq!(
-            shown(&t.alert).as_deref(),
-            Some(tr(BLOCKED_ON_CODE_STEP).as_str())
-        );
-        assert!(!t.alert.unwrap().to_string().contains("incorrect"));
-        // On the first step the same code still means a wrong password.
-        let t = after_login(
-            LoginStep::Credentials,
-            true,
-            &Err(api(codes::USER_WRONG_PASSWORD)),
-        );
-        assert_eq!(
-            shown(&t.alert).as_deref(),
-            Some("The email or password is incorrect.")
-        );
-    }
-
-    #[test]
-    fn password_expired_opens_the_expired_password_step() {
-        let t = after_login(LoginStep::Code, true, &Err(api(codes::PASSWORD_EXPIRED)));
-        assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: false });
-        assert_eq!(t.focus, Focus::NewPassword);
-    }
-
-    #[test]
-    fn success_keeps_the_step_without_messages() {
-        let t = after_login(LoginStep::Code, true, &Ok(()));
-        assert_eq!(t, Transition::stay(LoginStep::Code));
-    }
-
-    #[test]
-    fn the_expired_step_asks_for_the_code_when_the_server_misses_it() {
-        let t = after_password_update(false, &Err(api(codes::MISSING_OTP)));
-        assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: true });
-        assert_eq!(t.focus, Focus::Code);
-        let t = after_password_update(true, &Err(api(codes::INVALID_OTP)));
-        assert!(t.clear_code);
-        assert!(!t.clear_new_password);
-    }
-
-    #[test]
-    fn a_refused_new_password_is_explained_and_emptied() {
-        let rules = ApiError::Api(
-            KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
-                .with_arg("RULES", "at least 8 characters"),
-        );
-        let t = after_password_update(false, &Err(rules));
-        assert!(t.clear_new_password);
-        assert!(
-            t.alert
-                .unwrap()
-                .to_string()
-                .contains("at least 8 characters")
-        );
-        // Kaltura's updatePassword sends its rules with a literal `\n`.
-        let kaltura = ApiError::Api(
-            KalturaApiError::new(codes::PASSWORD_STRUCTURE_INVALID, "bad")
-                .with_arg("RULES", "- 8-14 characters\\n- one digit"),
-        );
-        assert_eq!(
-            password_update_error_message(&kaltura).to_string(),
-            "The new password does not follow the rules:\n- 8-14 characters\n- one digit"
-        );
-        for code in [codes::COMMON_PASSWORD, codes::PASSWORD_ALREADY_USED] {
-            let t = after_password_update(true, &Err(api(code)));
-            assert!(t.clear_new_password, "{code}");
-            assert_eq!(t.step, LoginStep::ExpiredPassword { code_needed: true });
-        }
-        let t = after_password_update(false, &Err(api(codes::WRONG_OLD_PASSWORD)));
-        assert!(!t.clear_new_password);
-        assert_eq!(
-            shown(&t.alert).as_deref(),
-            Some("The current password is incorrect.")
-        );
-    }
-
-    #[test]
-    fn a_changed_password_returns_to_sign_in() {
-        let t = after_password_update(true, &Ok(()));
-        assert_eq!(t.step, LoginStep::Credentials);
-        assert!(t.alert.is_none());
-    }
-
-    #[test]
-    fn new_passwords_must_be_present_and_match() {
-        assert!(check_new_password("old", "", "").is_err());
-        assert_eq!(
-            check_new_password("old", "correct horse", "correct hors").map_err(tr),
-            Err("The two new passwords do not match.".to_owned())
-        );
-        assert_eq!(
-            check_new_password("old", "correct horse", "correct horse").map_err(tr),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn a_new_password_equal_to_the_current_one_is_refused_before_sending() {
-        assert_eq!(
-            check_new_password("correct horse", "correct horse", "correct horse").map_err(tr),
-            Err("The new password must be different from the current one.".to_owned())
-        );
-    }
-
-    #[test]
-    fn after_sign_in_goes_back_first_then_to_kmc_then_to_the_account_page() {
-        assert_eq!(
-            after_sign_in(Some("/account"), Some("https://kmc.example")),
-            AfterSignIn::Navigate("/account".into())
-        );
-        assert_eq!(
-            after_sign_in(None, Some("https://kmc.example")),
-            AfterSignIn::KmcHandoff("https://kmc.example".into())
-        );
-        assert_eq!(
-            after_sign_in(Some("https://evil.example"), None),
-            AfterSignIn::Navigate("/account".into())
-        );
     }
 }

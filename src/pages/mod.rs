@@ -2,8 +2,11 @@
 //!
 //! - [`login::LoginPage`] (`/login`): the sign-in card with its code step;
 //! - [`account::AccountPage`] (`/account`): who is signed in, switching, logout;
-//! - [`enroll::Enroll`] (`/actions/auth-info/:hashKey`): the QR enrollment;
-//! - [`restore_password::RestorePassword`] (`/actions/restore-password/:hashKey`).
+//! - [`enroll::EnrollPage`] (`/actions/auth-info/:hash_key`): the QR enrollment;
+//! - [`restore_password::RestorePasswordPage`] (`/actions/restore-password/:hash_key`).
+//!
+//! No page imports another: what two pages share is in [`crate::components`]
+//! or a module of its own.
 
 pub mod account;
 pub mod enroll;

@@ -1,5 +1,5 @@
 //! The set-new-password page behind the emailed link
-//! `/actions/restore-password/:hashKey` (Kaltura's path).
+//! `/actions/restore-password/:hash_key` (Kaltura's path).
 //!
 //! On open it asks `user.validateHashKey`, which does not spend the link, so
 //! a dead link is reported before the user invents a password. The rules are
@@ -17,23 +17,19 @@
 //! after it already saved the password and spent the link), the page says the
 //! password may have been changed rather than that it was not.
 
-use crate::router::use_navigator;
 use leptos::prelude::*;
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
-use crate::components::enrollment::{
-    EnrollmentKey, EnrollmentView, forget_hash_key_in_address_bar,
-};
+use crate::components::dead_link::{DeadLink, is_dead_link};
+use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::{Text, t, text, tr, use_title};
-use crate::pages::enroll::{DeadLink, is_dead_link};
 use crate::password_rules::{
     self, RULE_CONFIRMED, RULE_NOT_EMAIL, RULES_SERVER_NOTE, rule_long_enough,
 };
-use crate::request::{Loaded, Request};
-use crate::routes;
+use crate::routes::{self, use_link_key, use_navigator};
 use crate::session::use_login_prefill;
 use kaltura_api::codes;
 
@@ -94,28 +90,42 @@ pub fn outcome_unknown(error: &ApiError) -> bool {
 /// The key of the message when the outcome of setting the password is unknown.
 pub const MAYBE_SET: &str = "restore.maybe-set";
 
-/// The set-new-password flow for one link.
+/// The set-new-password page: the flow for the link's key, or the dead-link
+/// message when the path holds none.
 #[component]
-pub fn RestorePassword(
+pub fn RestorePasswordPage() -> impl IntoView {
+    use_title("page.restore");
+    match use_link_key() {
+        Some(hash_key) => view! { <RestoreFlow hash_key=hash_key /> }.into_any(),
+        None => view! {
+            <section class="card restore-page">
+                <DeadLink heading="restore.dead-title" explanation="restore.dead-next" />
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// The set-new-password flow for one link: the link check, the form, then
+/// what setting the password led to.
+#[component]
+fn RestoreFlow(
     /// The link's hash key. Held in memory only.
     hash_key: String,
 ) -> impl IntoView {
     let api = use_api();
-    use_title("page.restore");
-    let prefill = use_login_prefill();
     let navigate = use_navigator();
-    let typed_email = prefill.get_untracked().email;
+    let typed_email = use_login_prefill().get_untracked().email;
     let hash_key = StoredValue::new(hash_key);
 
     let validation = {
         let api = api.clone();
-        Loaded::new(move || {
+        LocalResource::new(move || {
             let api = api.clone();
             let key = hash_key.get_value();
             async move { api.validate_hash_key(&key).await }
         })
     };
-
     // The login's email: named by the link check (this project's server), else
     // what was typed on the sign-in card in this tab, else unknown.
     let email = Memo::new(move |_| {
@@ -127,24 +137,17 @@ pub fn RestorePassword(
 
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let rules = Memo::new(move |_| {
-        email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
-    });
-    let attempted = RwSignal::new(false);
-    let outcome = RwSignal::new(None::<SetOutcome>);
     // The server's own rules, once a refusal stated them.
     let server_rules = RwSignal::new(None::<String>);
-
-    let submit = Request::new(move |new_password: String| {
-        let api = api.clone();
-        let key = hash_key.get_value();
+    let submit = Action::new_local(move |new_password: &String| {
+        let (api, key, new_password) = (api.clone(), hash_key.get_value(), new_password.clone());
         async move {
             let result = set_outcome(api.set_initial_password(&key, &new_password).await);
             match &result {
                 // The link is spent (or dead): it leaves the address bar.
-                SetOutcome::Set(_) | SetOutcome::InvalidLink => forget_hash_key_in_address_bar(
-                    routes::RESTORE_PASSWORD_PREFIX.trim_end_matches('/'),
-                ),
+                SetOutcome::Set(_) | SetOutcome::InvalidLink => {
+                    navigate.forget_link_key(routes::RESTORE_PASSWORD)
+                }
                 // That password was refused: clear it, so the next attempt
                 // starts from empty fields rather than editing a refused one.
                 // Nothing else ever clears what the user typed.
@@ -159,22 +162,67 @@ pub fn RestorePassword(
                 // processed), so it stays where a reload can use it.
                 SetOutcome::MaybeSet | SetOutcome::Failed(_) => {}
             }
-            outcome.set(Some(result));
+            result
         }
     });
-    let pending = submit.pending();
+    let outcome = submit.value();
 
+    view! {
+        <section class="card restore-page">
+            {move || match (outcome.get(), validation.get()) {
+                (Some(SetOutcome::Set(key)), _) => view! { <PasswordSet key=key email=email /> }.into_any(),
+                (Some(SetOutcome::MaybeSet), _) => view! { <MaybeSet email=email /> }.into_any(),
+                (Some(SetOutcome::InvalidLink), _) => view! { <DeadLink heading="restore.dead-title" explanation="restore.dead-next" /> }.into_any(),
+                (_, None) => view! { <p class="status" role="status">{t("restore.checking")}</p> }.into_any(),
+                (_, Some(Ok(_))) => view! { <SetPasswordForm password=password confirm=confirm email=email server_rules=server_rules submit=submit /> }.into_any(),
+                (_, Some(Err(e))) if is_dead_link(&e) => view! { <DeadLink heading="restore.dead-title" explanation="restore.dead-next" /> }.into_any(),
+                (_, Some(Err(_))) => {
+                    view! {
+                        <h1>{t("restore.title")}</h1>
+                        <p class="alert" role="alert" data-testid="set-password-alert">
+                            {t("restore.check-unreachable")}
+                        </p>
+                        <button type="button" class="primary" data-testid="retry" on:click=move |_| validation.refetch()>
+                            {t("common.try-again")}
+                        </button>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// The new password, twice, with the rules ticked off while typing; sent
+/// only once every rule holds.
+#[component]
+fn SetPasswordForm(
+    /// The new password.
+    password: RwSignal<String>,
+    /// Its confirmation.
+    confirm: RwSignal<String>,
+    /// The login's email, when known (the "not your email" rule).
+    email: Memo<Option<String>>,
+    /// The server's own rules, once a refusal stated them.
+    server_rules: RwSignal<Option<String>>,
+    /// Sets the password.
+    submit: Action<String, SetOutcome>,
+) -> impl IntoView {
+    let rules = Memo::new(move |_| {
+        email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
+    });
+    let attempted = RwSignal::new(false);
+    let pending = submit.pending();
+    let outcome = submit.value();
     let password_error = Signal::derive(move || match outcome.get() {
-        Some(SetOutcome::Refused(message, _)) => Some(message),
-        Some(SetOutcome::Failed(_)) | None => None,
+        Some(SetOutcome::Refused(message, _)) if !pending.get() => Some(message),
         _ => None,
     });
     let alert = Signal::derive(move || match outcome.get() {
-        Some(SetOutcome::Failed(message)) => Some(message),
+        Some(SetOutcome::Failed(message)) if !pending.get() => Some(message),
         _ if attempted.get() && !rules.get().all_met() => Some(Text::key("restore.not-yet")),
         _ => None,
     });
-
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pending.get_untracked() {
@@ -182,12 +230,61 @@ pub fn RestorePassword(
         }
         attempted.set(true);
         if rules.get_untracked().all_met() {
-            outcome.set(None);
             submit.dispatch(password.get_untracked());
         }
     };
+    let pending = Signal::from(pending);
+    view! {
+        <h1>{t("restore.title")}</h1>
+        <form class="set-password" on:submit=on_submit novalidate=true>
+            <PasswordField
+                id="new-password"
+                label="password.new"
+                value=password
+                autocomplete="new-password"
+                toggle_test_id="toggle-new-password"
+                describedby="password-rules"
+                disabled=pending
+            />
+            <RuleList rules=rules server_rules=server_rules />
+            <PasswordField
+                id="confirm-password"
+                label="restore.confirm"
+                value=confirm
+                autocomplete="new-password"
+                toggle_test_id="toggle-confirm-password"
+                describedby="password-error"
+                disabled=pending
+            />
+            <p id="password-error" class="field-error" role="alert" data-testid="password-error">
+                {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
+            </p>
+            <Alert message=alert test_id="set-password-alert" />
+            <div class="actions">
+                <button
+                    type="submit"
+                    class="primary"
+                    data-testid="set-password-submit"
+                    disabled=move || pending.get()
+                >
+                    {text(move || tr(if pending.get() { "common.saving" } else { "restore.submit" }))}
+                </button>
+            </div>
+        </form>
+    }
+}
 
-    let on_password_set_continue = move |_| {
+/// The button on to the sign-in card, with the login's email filled in.
+#[component]
+fn ContinueToSignIn(
+    /// The login's email, when known.
+    email: Memo<Option<String>>,
+    /// The key of the button's label.
+    label: &'static str,
+) -> impl IntoView {
+    let prefill = use_login_prefill();
+    let navigate = use_navigator();
+    let on_click = move |_| {
         let email = email.get_untracked();
         prefill.update(|p| {
             if email.is_some() {
@@ -197,156 +294,58 @@ pub fn RestorePassword(
         });
         navigate.go(routes::LOGIN);
     };
-    let on_password_set_continue = StoredValue::new_local(on_password_set_continue);
-
-    let form = move || {
-        view! {
-            <h1>{t("restore.title")}</h1>
-            <form class="set-password" on:submit=on_submit novalidate=true>
-                <PasswordField
-                    id="new-password"
-                    label="password.new"
-                    value=password
-                    autocomplete="new-password"
-                    toggle_test_id="toggle-new-password"
-                    describedby="password-rules"
-                    disabled=pending
-                />
-                <RuleList rules=rules server_rules=server_rules />
-                <PasswordField
-                    id="confirm-password"
-                    label="restore.confirm"
-                    value=confirm
-                    autocomplete="new-password"
-                    toggle_test_id="toggle-confirm-password"
-                    describedby="password-error"
-                    disabled=pending
-                />
-                <p id="password-error" class="field-error" role="alert" data-testid="password-error">
-                    {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
-                </p>
-                <Alert message=alert test_id="set-password-alert" />
-                <div class="actions">
-                    <button
-                        type="submit"
-                        class="primary"
-                        data-testid="set-password-submit"
-                        disabled=move || pending.get()
-                    >
-                        {text(move || tr(if pending.get() { "common.saving" } else { "restore.submit" }))}
-                    </button>
-                </div>
-            </form>
-        }
-    };
-
     view! {
-        <section class="card restore-page">
-            {move || {
-                match outcome.get() {
-                    Some(SetOutcome::Set(Some(key))) => {
-                        return view! {
-                            <h1>{t("restore.set-title")}</h1>
-                            <p class="warning" role="note" data-testid="old-authenticator-warning">
-                                {t("restore.old-authenticator")}
-                            </p>
-                            <EnrollmentView enrollment=key />
-                        }
-                            .into_any();
-                    }
-                    Some(SetOutcome::Set(None)) => {
-                        return view! {
-                            <div data-testid="password-set">
-                                <h1>{t("restore.set-title")}</h1>
-                                <p>{t("restore.sign-in-new")}</p>
-                                <div class="actions">
-                                    <button
-                                        type="button"
-                                        class="primary"
-                                        data-testid="password-set-continue"
-                                        on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
-                                    >
-                                        {t("common.continue-to-sign-in")}
-                                    </button>
-                                </div>
-                            </div>
-                        }
-                            .into_any();
-                    }
-                    Some(SetOutcome::MaybeSet) => {
-                        return view! {
-                            <div data-testid="password-maybe-set" role="alert">
-                                <h1>{t("restore.maybe-title")}</h1>
-                                <p>{t(MAYBE_SET)}</p>
-                            </div>
-                            <div class="actions">
-                                <button
-                                    type="button"
-                                    class="primary"
-                                    data-testid="password-set-continue"
-                                    on:click=move |ev| on_password_set_continue.with_value(|f| f(ev))
-                                >
-                                    {t("restore.sign-in-with-new")}
-                                </button>
-                            </div>
-                            <ResetRequestForm
-                                email_id="reset-email"
-                                submit_test_id="reset-submit"
-                                result_test_id="reset-result"
-                            />
-                        }
-                            .into_any();
-                    }
-                    Some(SetOutcome::InvalidLink) => {
-                        return view! {
-                            <DeadLink
-                                heading="restore.dead-title"
-                                explanation="restore.dead-next"
-                            />
-                        }
-                            .into_any();
-                    }
-                    _ => {}
-                }
-                match validation.get() {
-                    None => {
-                        view! {
-                            <p class="status" role="status">
-                                {t("restore.checking")}
-                            </p>
-                        }
-                            .into_any()
-                    }
-                    Some(Ok(_)) => form().into_any(),
-                    Some(Err(e)) if is_dead_link(&e) => {
-                        view! {
-                            <DeadLink
-                                heading="restore.dead-title"
-                                explanation="restore.dead-next"
-                            />
-                        }
-                            .into_any()
-                    }
-                    Some(Err(_)) => {
-                        view! {
-                            <h1>{t("restore.title")}</h1>
-                            <p class="alert" role="alert" data-testid="set-password-alert">
-                                {t("restore.check-unreachable")}
-                            </p>
-                            <button
-                                type="button"
-                                class="primary"
-                                data-testid="retry"
-                                on:click=move |_| validation.refetch()
-                            >
-                                {t("common.try-again")}
-                            </button>
-                        }
-                            .into_any()
-                    }
-                }
-            }}
-        </section>
+        <div class="actions">
+            <button type="button" class="primary" data-testid="password-set-continue" on:click=on_click>
+                {t(label)}
+            </button>
+        </div>
+    }
+}
+
+/// The password is set: for a 2FA login, the new key at once (the old
+/// authenticator entry stopped working); otherwise on to sign-in.
+#[component]
+fn PasswordSet(
+    /// The new key, when the login uses two-factor authentication.
+    key: Option<EnrollmentKey>,
+    /// The login's email, when known.
+    email: Memo<Option<String>>,
+) -> impl IntoView {
+    match key {
+        Some(key) => view! {
+            <h1>{t("restore.set-title")}</h1>
+            <p class="warning" role="note" data-testid="old-authenticator-warning">
+                {t("restore.old-authenticator")}
+            </p>
+            <EnrollmentView enrollment=key />
+        }
+        .into_any(),
+        None => view! {
+            <div data-testid="password-set">
+                <h1>{t("restore.set-title")}</h1>
+                <p>{t("restore.sign-in-new")}</p>
+                <ContinueToSignIn email=email label="common.continue-to-sign-in" />
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// The outcome is unknown: the password may have been changed and the link
+/// spent; sign in with it, or ask for a new link.
+#[component]
+fn MaybeSet(
+    /// The login's email, when known.
+    email: Memo<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <div data-testid="password-maybe-set" role="alert">
+            <h1>{t("restore.maybe-title")}</h1>
+            <p>{t(MAYBE_SET)}</p>
+        </div>
+        <ContinueToSignIn email=email label="restore.sign-in-with-new" />
+        <ResetRequestForm email_id="reset-email" submit_test_id="reset-submit" result_test_id="reset-result" />
     }
 }
 

@@ -310,12 +310,34 @@ impl Drop for Mounted {
     }
 }
 
-/// Opens `path` and mounts the app's pages under its router, as the app does,
+/// leptos_router hands the first `Router` of a page's lifetime to a process-wide hook (the
+/// server-function redirect hook, set once), which keeps that router alive with its window
+/// listeners after its test unmounts it: it would then take the link clicks of every later
+/// test. A first router that never mounts a page, under a base no link points into, holds
+/// that hook instead and lets every click through.
+fn hold_the_routers_process_wide_hook() {
+    thread_local! {
+        static HELD: std::cell::OnceCell<()> = const { std::cell::OnceCell::new() };
+    }
+    HELD.with(|held| {
+        held.get_or_init(|| {
+            let document = web_sys::window().unwrap().document().unwrap();
+            let parent: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+            let handle = leptos::mount::mount_to(parent, || {
+                view! { <leptos_router::components::Router base="/no-page-of-the-app">{""}</leptos_router::components::Router> }
+            });
+            std::mem::forget(handle);
+        });
+    });
+}
+
+/// Opens `path` and mounts the app's routes under leptos_router's `Router`, as the app does,
 /// with the fake as the API and the app's other contexts.
 pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
+    hold_the_routers_process_wide_hook();
     let client = ApiClient::new("http://kaltura.test", Rc::new(fake.clone()));
     set_path(path);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -323,8 +345,12 @@ pub fn mount_app(fake: &FakeKaltura, path: &str, config: AppConfig) -> Mounted {
         provide_api(client);
         provide_context(config);
         tx.send(provide_login_prefill()).unwrap();
-        kmc_login::router::provide_router();
-        view! { <kmc_login::Pages /> }.into_any()
+        view! {
+            <leptos_router::components::Router>
+                <kmc_login::routes::AppRoutes />
+            </leptos_router::components::Router>
+        }
+        .into_any()
     });
     Mounted {
         root,

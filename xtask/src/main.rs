@@ -5,7 +5,9 @@
 //!   each only when it is missing or at the wrong version, outside the repository.
 //! - `build` = setup + the release `dist/` (trunk) + the release `kmc-server`.
 //! - `serve` = build + `kmc-server serve --demo` on 127.0.0.1:8080.
-//! - `test` = setup (with Chromium) + fmt, clippy, native tests, browser tests, end-to-end tests.
+//! - `test` = setup (with Chromium) + fmt, clippy, native tests, the first-load size budget
+//!   ([`size_budget`]), browser tests, end-to-end tests.
+//! - `size` = the first load of `/login` against its budget ([`size_budget`]).
 //! - `precompress` = `.br` / `.gz` beside the hashed files of `dist/` (trunk's post-build hook).
 //! - `bench` = the figures for the notes: bundle sizes, time to a usable login form, login throughput.
 //! - `attack` = the server's security promises measured under attack: hostile input, parallel
@@ -22,6 +24,7 @@ mod late_preloads;
 mod pg;
 mod precompress;
 mod setup;
+mod size_budget;
 mod static_card;
 mod steps;
 
@@ -48,6 +51,9 @@ commands:
   test    setup (with Chromium), then fmt, clippy, native, browser and end-to-end tests
   precompress [DIR]
           write .br/.gz beside the hashed files of DIR (default: trunk's staging dir, or dist/)
+  size [DIR]
+          the first load of /login file by file and against its brotli budget (DIR: dist/);
+          fails when over budget
   bench   bundle sizes, time to a usable login form, server login throughput
           (writes target/bench-report.md)
   attack  attack a release kmc-server: hostile input, parallel guessing, spraying, slow
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         "serve" => steps::serve(&ctx),
         "test" => steps::test(&ctx),
         "precompress" => precompress::run(&ctx.root, &args[1..]),
+        "size" => size_budget::report(args.get(1).map_or_else(|| ctx.dist(), Into::into)),
         "bench" => bench_entry(&ctx, &args[1..]),
         "attack" => attack_entry(&ctx, &args[1..]),
         "help" | "-h" | "--help" => {

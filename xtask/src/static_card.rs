@@ -133,7 +133,7 @@ pub fn card_keys(html: &str) -> Vec<String> {
 }
 
 /// The script's code, called with the table of messages by language. Its choice mirrors the
-/// app's (`src/i18n.rs`: the stored `kmc.lang`, else `best_match` over `navigator.languages`:
+/// app's (`src/i18n/choice.rs`: the stored `kmc.lang`, else `best_match` over `navigator.languages`:
 /// the exact tag, else the same primary subtag, `iw` read as `he`); English, or a language the
 /// table lacks, leaves the card as it is.
 const PICKER: &str = r#"(function(m){var w=[],t,i,j;try{var s=localStorage.getItem("kmc.lang");if(s&&(s=="en"||m[s]))w.push(s)}catch(e){}w=w.concat(navigator.languages||[navigator.language||""]);var L=["en"].concat(Object.keys(m));function p(g){g=String(g).trim().toLowerCase();for(j=0;j<L.length;j++)if(L[j].toLowerCase()==g)return L[j];g=g.split(/[-_]/)[0];if(g=="iw")g="he";for(j=0;j<L.length;j++)if(L[j].split("-")[0].toLowerCase()==g)return L[j]}for(i=0;i<w.length&&!t;i++)t=p(w[i]);if(!t||!m[t])return;var d=m[t],r=document.documentElement,b=document.getElementById("boot"),q;r.lang=t;r.dir=d[""]||"ltr";if(!b)return;q=b.querySelectorAll("[data-i18n]");for(i=0;i<q.length;i++)q[i].textContent=d[q[i].getAttribute("data-i18n")];q=b.querySelectorAll("[data-i18n-label]");for(i=0;i<q.length;i++)q[i].setAttribute("aria-label",d[q[i].getAttribute("data-i18n-label")])})"#;

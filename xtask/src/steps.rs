@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::ctx::{self, Ctx};
 use crate::pg;
 use crate::setup::{self, Browser};
+use crate::size_budget;
 
 /// `cargo xtask build`: setup, the release `dist/`, the release `kmc-server`.
 pub fn build(ctx: &Ctx) -> Result<(), String> {
@@ -129,6 +130,15 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
     let dist_ok = report.step("trunk build --release (dist/)", setup_ok, |_| {
         ctx::run_status(ctx.cmd("trunk").args(["build", "--release"]))
     });
+    report.step(
+        "first load of /login within its size budget",
+        dist_ok,
+        |_| {
+            let summary = size_budget::check(&ctx.dist(), size_budget::FIRST_LOAD_BUDGET)?;
+            println!("{summary}");
+            Ok(())
+        },
+    );
     let server_ok = report.step("cargo build -p kmc-server", setup_ok, |_| {
         ctx::run_status(ctx.cargo().args(["build", "-p", "kmc-server"]))
     });

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the figures for the notes, measured on this machine in one run.
 //!
-//! 1. [`sizes`]: every file in `dist/`, raw, gzip and brotli, against the 200 KB brotli budget.
+//! 1. sizes: the first load of `/login`, file by file, raw, gzip and brotli, against the
+//!    budget ([`crate::size_budget`], which `cargo xtask test` enforces).
 //! 2. [`pageload`]: navigation start → usable login form and → the app's take-over in headless
 //!    Chromium, median of cold loads, beside a plain HTML form served by the same server.
 //!    [`lighthouse`]: Lighthouse 12 (mobile defaults) on `/login` and the enrollment page.
@@ -22,7 +23,6 @@ mod lighthouse;
 mod loadgen;
 mod login;
 mod pageload;
-mod sizes;
 mod stores;
 
 use std::io::{BufRead, BufReader};
@@ -97,7 +97,7 @@ pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
         }
     };
     if wants("sizes") {
-        section("Bundle size", sizes::run(&ctx.dist()));
+        section("Bundle size", crate::size_budget::markdown(&ctx.dist()));
     }
     if wants("page") {
         let chromium = tools

@@ -1,0 +1,186 @@
+//! The sign-in card's forms: the credentials with the code step, the
+//! expired-password step, and "Forgot password?".
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::Card;
+use super::steps::LoginStep;
+use crate::components::code_input::{CodeInput, ExpandingCodeInput};
+use crate::components::password_field::PasswordField;
+use crate::components::reset_request::ResetRequestForm;
+use crate::i18n::{slotted, t, text, tr};
+
+/// Email, password, the code step that expands in place, "Remember my
+/// email", and "Use another account" on the code step.
+#[component]
+pub(super) fn CredentialsForm(
+    /// The card's state.
+    card: Card,
+    /// A request is in flight.
+    pending: Signal<bool>,
+    /// Sends the form (Enter, the button, a complete code).
+    submit: Callback<()>,
+) -> impl IntoView {
+    let code_step = Signal::derive(move || card.step.get() == LoginStep::Code);
+    let label = text(move || {
+        tr(if pending.get() {
+            "login.signing-in"
+        } else {
+            "login.submit"
+        })
+    });
+    view! {
+        <form
+            data-testid="login-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit.run(());
+            }
+        >
+            <div class="field">
+                <label for="login-email">{t("common.email")}</label>
+                <input
+                    id="login-email"
+                    name="email"
+                    type="email"
+                    autocomplete="username"
+                    autocapitalize="off"
+                    spellcheck="false"
+                    required=true
+                    node_ref=card.email_ref
+                    bind:value=card.email
+                />
+            </div>
+            <PasswordField
+                id="login-password"
+                label="password.label"
+                value=card.password
+                autocomplete="current-password"
+                toggle_test_id="toggle-password"
+                node_ref=card.password_ref
+                required=true
+            />
+            <div class="code-step" aria-hidden=move || if code_step.get() { "false" } else { "true" }>
+                <CodeInput
+                    id="login-otp"
+                    label="common.code-label"
+                    value=card.code
+                    node_ref=card.code_ref
+                    describedby="login-otp-hint"
+                    disabled=Signal::derive(move || !code_step.get())
+                    on_complete=move |_| submit.run(())
+                />
+                <p id="login-otp-hint" class="muted">{t("login.code-hint")}</p>
+            </div>
+            <label class="checkbox">
+                <input id="remember-email" type="checkbox" bind:checked=card.remember />
+                {t("login.remember")}
+            </label>
+            <button type="submit" data-testid="login-submit" disabled=move || pending.get()>
+                {label}
+            </button>
+            <Show when=move || code_step.get()>
+                <button
+                    type="button"
+                    class="link"
+                    data-testid="use-another-account"
+                    on:click=move |_| card.use_another_account()
+                >
+                    {t("login.use-another")}
+                </button>
+            </Show>
+        </form>
+    }
+}
+
+/// The expired-password step: a new password, twice, and the code when the
+/// login needs one; then the card signs in with it.
+#[component]
+pub(super) fn ExpiredPasswordForm(
+    /// The card's state.
+    card: Card,
+    /// A request is in flight.
+    pending: Signal<bool>,
+    /// Sends the form.
+    submit: Callback<()>,
+) -> impl IntoView {
+    let code_needed = Signal::derive(move || {
+        card.step.get() == (LoginStep::ExpiredPassword { code_needed: true })
+    });
+    let email = card.email;
+    view! {
+        <form
+            data-testid="expired-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit.run(());
+            }
+        >
+            <p class="muted">
+                {slotted(
+                    "login.expired-intro",
+                    Arc::new(move |_| view! { <strong>{email.get()}</strong> }.into_any()),
+                )}
+            </p>
+            <PasswordField
+                id="expired-new-password"
+                label="password.new"
+                value=card.new_password
+                autocomplete="new-password"
+                node_ref=card.new_password_ref
+                required=true
+            />
+            <PasswordField
+                id="expired-confirm-password"
+                label="password.confirm-new"
+                value=card.confirm_password
+                autocomplete="new-password"
+                required=true
+            />
+            <ExpandingCodeInput
+                id="expired-otp"
+                shown=code_needed
+                value=card.expired_code
+                node_ref=card.expired_code_ref
+                on_complete=move |_| submit.run(())
+            />
+            <button type="submit" data-testid="expired-submit" disabled=move || pending.get()>
+                {move || tr(if pending.get() { "common.saving" } else { "login.expired-submit" })}
+            </button>
+        </form>
+    }
+}
+
+/// "Forgot password?": opens the reset request, started with the email typed
+/// on the card.
+#[component]
+pub(super) fn ForgotPassword(
+    /// The card's email field.
+    email: RwSignal<String>,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <div class="forgot">
+            <button
+                type="button"
+                class="link"
+                data-testid="forgot-password"
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| open.update(|open| *open = !*open)
+            >
+                {t("login.forgot")}
+            </button>
+            <Show when=move || open.get()>
+                <p class="muted">{t("login.forgot-intro")}</p>
+                <ResetRequestForm
+                    email_id="forgot-email"
+                    submit_test_id="forgot-submit"
+                    result_test_id="forgot-result"
+                    initial_email=email.get_untracked().trim().to_owned()
+                />
+            </Show>
+        </div>
+    }
+}
