@@ -52,6 +52,13 @@ const SERVICES: &[(&str, &[&str])] = &[
     ("session", &["end"]),
 ];
 
+/// Every `(service, action)` pair the API answers, lower-case as dispatch matches them.
+pub fn actions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SERVICES
+        .iter()
+        .flat_map(|(service, actions)| actions.iter().map(move |action| (*service, *action)))
+}
+
 /// What a handler gets besides its parameters.
 pub struct Call {
     /// The shared state.
