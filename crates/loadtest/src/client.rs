@@ -163,8 +163,9 @@ pub struct Conn {
     addr: SocketAddr,
     from: Option<IpAddr>,
     sender: Option<SendRequest<Full<Bytes>>>,
-    /// How many times a kept-alive connection turned out closed and the request was sent on a
-    /// fresh one (HTTP clients do this; it is not a dropped request).
+    /// How many times a kept-alive connection turned out closed while a request was sent on it,
+    /// and the request was sent again on a fresh one (HTTP clients do this; it is not a dropped
+    /// request).
     pub stale_retries: u64,
 }
 
@@ -226,8 +227,9 @@ impl Conn {
         };
         req()?;
         let result = tokio::time::timeout(timeout, async {
+            // A connection the server closed after its last reply (e.g. `Connection: close`)
+            // is replaced before anything is sent on it.
             if self.sender.as_ref().is_some_and(SendRequest::is_closed) {
-                self.stale_retries += 1;
                 self.sender = None;
             }
             let reused = self.sender.is_some();
@@ -368,6 +370,8 @@ mod tests {
         assert_eq!((first.status, first.text(10)), (200, "\"ks0\"".to_owned()));
         let second = conn.call("user", "get", &json, t).await.unwrap();
         assert_eq!(second.text(10), "\"ks1\"");
-        assert_eq!(conn.stale_retries, 1);
+        // Whether the close was seen before the second request or while sending it is a race;
+        // either way the request was sent at most twice.
+        assert!(conn.stale_retries <= 1);
     }
 }

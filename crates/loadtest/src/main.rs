@@ -13,8 +13,11 @@ mod client;
 mod server;
 mod stats;
 
+use std::path::{Path, PathBuf};
+
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// kmc-server's figures, measured on this machine.
@@ -47,5 +50,37 @@ fn main() -> ExitCode {
             eprintln!("{name}: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes a report named `file` into `dir` (created if needed); its path.
+fn write_report(dir: &Path, file: &str, report: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(file);
+    std::fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Parses one tool's options as the command line gives them (for the tools' tests).
+#[cfg(test)]
+fn parse_options<T: clap::Args>(args: &[&str]) -> Result<T, clap::Error> {
+    #[derive(Parser)]
+    struct One<T: clap::Args> {
+        #[command(flatten)]
+        options: T,
+    }
+    One::<T>::try_parse_from(std::iter::once(&"loadtest").chain(args)).map(|o| o.options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_written_whole_into_a_folder_made_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_report(&dir.path().join("target"), "r.md", "# r\n").unwrap();
+        assert!(path.ends_with("target/r.md"));
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "# r\n");
     }
 }

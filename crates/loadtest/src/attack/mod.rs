@@ -20,7 +20,7 @@ mod hostile;
 mod slow;
 mod spray;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -194,7 +194,7 @@ pub fn run(opts: Options) -> Result<()> {
 
     let report = report(&machine_line(&env), &rows, &notes);
     println!("\n{}", table(&rows));
-    let path = write_report(&env.opts.report_dir, &report)?;
+    let path = crate::write_report(&env.opts.report_dir, "attack-report.md", &report)?;
     println!("report written to {}", path.display());
     failed.dedup();
     if failed.is_empty() {
@@ -255,14 +255,6 @@ fn report(machine: &str, rows: &[Row], notes: &[String]) -> String {
         report.push('\n');
     }
     report
-}
-
-/// Writes `attack-report.md` into `dir`; its path.
-fn write_report(dir: &Path, report: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("attack-report.md");
-    std::fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
 }
 
 /// Where and against what the figures were taken.
@@ -356,17 +348,11 @@ fn open_files_limit() -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        opts: Options,
-    }
 
     fn parse(args: &[&str]) -> Result<Options, clap::Error> {
-        let base = ["attack", "--server-bin", "/bin/kmc", "--report-dir", "/tmp"];
-        Cli::try_parse_from(base.iter().chain(args)).map(|c| c.opts)
+        let base = ["--server-bin", "/bin/kmc", "--report-dir", "/tmp"];
+        let all: Vec<&str> = base.iter().chain(args).copied().collect();
+        crate::parse_options(&all)
     }
 
     #[test]
@@ -396,9 +382,6 @@ mod tests {
              | promise | how it is attacked | figure | target | result |\n|---|---|---|---|---|\n\
              | P | H | F | T | FAIL |\n\n## Details\n\n### spray (1 s)\n\nN\n\n"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let path = write_report(dir.path(), &r).unwrap();
-        assert_eq!(std::fs::read_to_string(path).unwrap(), r);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `bench`: the figures for the notes, measured on this machine in one run.
 //!
-//! 1. Bundle sizes: measured by `cargo xtask bench` before it hands over (it enforces the size
-//!    budget of the build), and placed first in the report through `--preface`.
+//! 1. Bundle sizes: measured by `cargo xtask bench` (beside the build they measure) before it
+//!    hands over, and placed first in the report through `--preface`.
 //! 2. [`pageload`]: navigation start → usable login form and → the app's take-over in headless
 //!    Chromium, median of cold loads, beside a plain HTML form served by the same server.
 //!    [`lighthouse`]: Lighthouse (mobile defaults) on `/login` and the enrollment page.
@@ -127,21 +127,13 @@ pub fn run(o: Options) -> Result<()> {
         section("Login throughput by store", stores::run(&o));
     }
 
-    let path = write_report(&o.report_dir, &report)?;
+    let path = crate::write_report(&o.report_dir, "bench-report.md", &report)?;
     println!("report written to {}", path.display());
     if failed.is_empty() {
         Ok(())
     } else {
         bail!("sections failed: {}", failed.join(", "))
     }
-}
-
-/// Writes `bench-report.md` into `dir`; its path.
-fn write_report(dir: &Path, report: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("bench-report.md");
-    std::fs::write(&path, report).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
 }
 
 /// Where the figures were taken: they only compare with figures from the same kind of machine.
@@ -225,13 +217,5 @@ mod tests {
         assert!(parse(&[]).unwrap().wants(Section::Stores));
         assert!(parse(&["--only", "nope"]).is_err());
         assert!(parse(&["--loads", "many"]).is_err());
-    }
-
-    #[test]
-    fn the_report_is_written_whole_into_the_report_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write_report(&dir.path().join("target"), "# r\n").unwrap();
-        assert!(path.ends_with("target/bench-report.md"));
-        assert_eq!(std::fs::read_to_string(path).unwrap(), "# r\n");
     }
 }
