@@ -260,23 +260,112 @@ impl Conn {
                     .insert(handshake(stream).await.map_err(Attempt::other)?)
             }
         };
-        let reply = async {
+        // Until a response head arrives, a failure may be a kept-alive connection the server had
+        // already closed (the write fails, or the read meets its end).
+        let sent = async {
             sender.ready().await?;
-            let response = sender.send_request(req).await?;
-            let status = response.status().as_u16();
-            let body = response.into_body().collect().await?.to_bytes().to_vec();
-            Ok::<_, hyper::Error>(Reply { status, body })
+            sender.send_request(req).await
         }
         .await;
-        reply.map_err(|e| {
+        let response = sent.map_err(|e| {
             self.sender = None;
-            Attempt::from(e)
-        })
+            Attempt {
+                failure: Failure::Dropped(e.to_string()),
+                stale: true,
+            }
+        })?;
+        let status = response.status().as_u16();
+        match response.into_body().collect().await {
+            Ok(body) => Ok(Reply {
+                status,
+                body: body.to_bytes().to_vec(),
+            }),
+            Err(e) => {
+                self.sender = None;
+                Err(Attempt::other(Failure::Dropped(e.to_string())))
+            }
+        }
     }
 }
 
+/// One request on `stream`, for a server that may speak first: a connection it refuses (past
+/// its connection limit) gets a fixed reply as soon as it is accepted, before any request,
+/// which an HTTP client library treats as a broken connection. The request is written as
+/// bytes and whatever reply arrives, before or after it, is read with `httparse`.
+pub async fn exchange_raw(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    service: &str,
+    action: &str,
+    body: &serde_json::Value,
+    timeout: Duration,
+) -> Result<Reply, Failure> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let request = format!(
+        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        kaltura_api::action_path(service, action),
+        body.len()
+    );
+    let exchange = async {
+        // A refused connection may already be closed for writing; its reply is read anyway.
+        let written = stream.write_all(request.as_bytes()).await;
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            if let Some(reply) = parse_reply(&buf)? {
+                return Ok(reply);
+            }
+            match stream.read_buf(&mut buf).await {
+                Ok(0) => {
+                    let why = match &written {
+                        Err(e) => format!("closed before a whole reply (write: {e})"),
+                        Ok(()) => "closed before a whole reply".to_owned(),
+                    };
+                    return Err(Failure::Dropped(why));
+                }
+                Ok(_) => {}
+                Err(e) => return Err(Failure::Dropped(e.to_string())),
+            }
+        }
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or(Err(Failure::Timeout))
+}
+
+/// A whole reply in `buf` (head parsed by `httparse`, body by its `Content-Length`), or `None`
+/// while more is needed.
+fn parse_reply(buf: &[u8]) -> Result<Option<Reply>, Failure> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(head_len) = head
+        .parse(buf)
+        .map_err(|e| Failure::Dropped(format!("a reply that is not HTTP: {e}")))?
+    else {
+        return Ok(None);
+    };
+    let status = head.code.unwrap_or(0);
+    let length = head
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .ok_or_else(|| Failure::Dropped("a reply without Content-Length".into()))?;
+    Ok((buf.len() >= head_len + length).then(|| Reply {
+        status,
+        body: buf[head_len..head_len + length].to_vec(),
+    }))
+}
+
 /// A failed exchange, and whether it looks like a kept-alive connection the server had
-/// already closed (it ended before a complete reply).
+/// already closed (it failed before a response head arrived).
 struct Attempt {
     failure: Failure,
     stale: bool,
@@ -287,15 +376,6 @@ impl Attempt {
         Self {
             failure,
             stale: false,
-        }
-    }
-}
-
-impl From<hyper::Error> for Attempt {
-    fn from(e: hyper::Error) -> Self {
-        Self {
-            stale: e.is_canceled() || e.is_closed() || e.is_incomplete_message(),
-            failure: Failure::Dropped(e.to_string()),
         }
     }
 }
@@ -343,6 +423,17 @@ mod tests {
         assert_eq!(client_ip(250).to_string(), "127.1.2.1");
         assert_ne!(client_ip(1), client_ip(2));
         assert!(client_ip(12_345).is_loopback());
+    }
+
+    #[test]
+    fn a_raw_reply_is_whole_once_its_content_length_is_in() {
+        let reply = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 6\r\n\r\n\"djJ8\"";
+        let r = parse_reply(reply).ok().flatten().unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (503, b"\"djJ8\"".as_slice()));
+        assert!(matches!(parse_reply(&reply[..40]), Ok(None)));
+        assert!(matches!(parse_reply(&reply[..reply.len() - 1]), Ok(None)));
+        let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        assert!(matches!(parse_reply(chunked), Err(Failure::Dropped(_))));
     }
 
     #[tokio::test]

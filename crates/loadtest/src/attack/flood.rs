@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
 use super::{Env, Findings, Row, mib, rss_sampler};
-use crate::client::{Conn, Failure, Outcome, client_ip, connect};
+use crate::client::{Conn, Failure, Outcome, client_ip, connect, exchange_raw};
 use crate::server::{Server, Spec, random_password, temp_dir};
 use crate::stats::Latencies;
 
@@ -89,11 +89,10 @@ pub async fn run(env: &Env) -> Findings {
                     Ok(s) => s,
                     Err(e) => return (format!("no connection ({e})"), t.elapsed()),
                 };
-                let mut conn = match Conn::from_stream(addr, stream).await {
-                    Ok(c) => c,
-                    Err(e) => return (format!("no connection ({e})"), t.elapsed()),
-                };
-                let what = match conn.call("user", "loginByLoginId", &body, timeout).await {
+                // Past its connection limit the server answers before the request arrives.
+                let reply =
+                    exchange_raw(stream, addr, "user", "loginByLoginId", &body, timeout).await;
+                let what = match reply {
                     Ok(r) => match r.outcome() {
                         Outcome::Error(code) => code,
                         Outcome::Value(Value::String(_)) => "a session".into(),
