@@ -13,29 +13,20 @@
 //! - `attack` = the server's security promises measured under attack: hostile input, parallel
 //!   guessing, spraying, slow clients, a flood, and `kill -9` during writes.
 //!
-//! The default build uses only std, the two compressors and a JSON reader (for `precompress`)
-//! so that CI, which compiles xtask first, starts at once; the bench's hashing crate sits behind
-//! the `bench` feature, which
-//! `cargo xtask bench` turns on by re-running itself (see [`bench_entry`]); the attacker's async
-//! runtime and generators sit behind the `attack` feature the same way (see [`attack_entry`]).
+//! `bench` and `attack` do their setup and builds here, then hand over to the `loadtest` crate
+//! (see [`loadtest`]), so xtask uses only std, the two compressors and a JSON reader (for
+//! `precompress`) and CI, which compiles xtask first, starts at once.
 
+mod bench;
 mod ctx;
 mod late_preloads;
+mod loadtest;
 mod pg;
 mod precompress;
 mod setup;
 mod size_budget;
 mod static_card;
 mod steps;
-
-#[cfg(any(feature = "bench", feature = "attack"))]
-mod scratch;
-
-#[cfg(feature = "bench")]
-mod bench;
-
-#[cfg(feature = "attack")]
-mod attack;
 
 use std::process::ExitCode;
 
@@ -80,8 +71,8 @@ fn main() -> ExitCode {
         "test" => steps::test(&ctx),
         "precompress" => precompress::run(&ctx.root, &args[1..]),
         "size" => size_budget::report(args.get(1).map_or_else(|| ctx.dist(), Into::into)),
-        "bench" => bench_entry(&ctx, &args[1..]),
-        "attack" => attack_entry(&ctx, &args[1..]),
+        "bench" => bench::run(&ctx, &args[1..]),
+        "attack" => loadtest::attack(&ctx, &args[1..]),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -95,51 +86,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs the bench. Without the `bench` feature this binary re-runs itself through cargo with
-/// the feature on and in release mode (the load generator and the hash-rate ceiling must be
-/// optimised), so the everyday build stays std-only.
-#[cfg(not(feature = "bench"))]
-fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
-    rerun_with_feature(ctx, "bench", rest)
-}
-
-/// Runs the bench in this (feature-enabled) binary.
-#[cfg(feature = "bench")]
-fn bench_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
-    bench::run(ctx, rest)
-}
-
-/// Runs the attacks. Like [`bench_entry`], the std-only build re-runs itself with the `attack`
-/// feature in release mode: the load generator must be fast enough to push the server.
-#[cfg(not(feature = "attack"))]
-fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
-    rerun_with_feature(ctx, "attack", rest)
-}
-
-/// Re-runs xtask in release with `feature` on, as `cargo xtask <feature> <rest>`: the command
-/// of that name lives behind the feature of that name.
-#[cfg(any(not(feature = "bench"), not(feature = "attack")))]
-fn rerun_with_feature(ctx: &Ctx, feature: &str, rest: &[String]) -> Result<(), String> {
-    let mut cmd = ctx.cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "xtask",
-        "--features",
-        feature,
-        "--",
-        feature,
-    ])
-    .args(rest);
-    ctx::run_status(&mut cmd)
-}
-
-/// Runs the attacks in this (feature-enabled) binary.
-#[cfg(feature = "attack")]
-fn attack_entry(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
-    attack::run(ctx, rest)
 }

@@ -29,7 +29,6 @@ pub enum Durability {
     /// fsync off: the tests' data is thrown away, and CI time matters.
     Throwaway,
     /// PostgreSQL's defaults (fsync on, synchronous commit): what a deployment runs, for figures.
-    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
     Durable,
 }
 

@@ -16,7 +16,6 @@ pub const TRUNK_VERSION: &str = "0.22.1";
 /// The npm binaryen release that provides wasm-opt (`Trunk.toml` pins `version_132`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
 /// The npm Lighthouse release the bench runs (only `cargo xtask bench` installs it).
-#[cfg(feature = "bench")]
 pub const LIGHTHOUSE_VERSION: &str = "12.2.3";
 /// Debian's packages for the browser tests.
 const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
@@ -35,19 +34,11 @@ pub struct Tools {
     /// chromedriver's absolute path, when the browser was asked for.
     pub chromedriver: Option<String>,
     /// Chromium's absolute path, when the browser was asked for (the bench starts it itself).
-    #[cfg_attr(
-        not(feature = "bench"),
-        expect(dead_code, reason = "read only by the bench")
-    )]
     pub chromium: Option<String>,
 }
 
 impl Tools {
     /// Chromium and chromedriver where Debian puts them, without installing anything.
-    #[cfg_attr(
-        not(feature = "bench"),
-        expect(dead_code, reason = "used only by the bench")
-    )]
     pub fn find_browser() -> Self {
         let at = |p: &str| Path::new(p).exists().then(|| p.to_string());
         Self {
@@ -296,7 +287,6 @@ fn npm_install(
 
 /// Lighthouse (npm `lighthouse@LIGHTHOUSE_VERSION`) under `~/.local/share/kmc-tools/lighthouse`,
 /// installed when missing or at another version; returns its command. Only the bench needs it.
-#[cfg(feature = "bench")]
 pub fn lighthouse(ctx: &Ctx) -> Result<std::path::PathBuf, String> {
     let prefix = ctx.home.join(".local/share/kmc-tools/lighthouse");
     let bin = prefix.join("node_modules/.bin/lighthouse");

@@ -163,16 +163,7 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
         if std::env::var_os("WASM_BINDGEN_TEST_DRIVER_TIMEOUT").is_none() {
             cmd.env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60");
         }
-        // Chromium flags that keep it off the network (a fresh profile comes from chromedriver).
-        // A webdriver.json the app keeps at its root, or one the caller names, wins.
-        if std::env::var_os("WASM_BINDGEN_TEST_WEBDRIVER_JSON").is_none()
-            && !ctx.root.join("webdriver.json").exists()
-        {
-            cmd.env(
-                "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-                ctx.root.join("xtask/webdriver.json"),
-            );
-        }
+        // The runner reads Chromium's flags from webdriver.json at the workspace root.
         run_counting(&mut cmd, counts)
     });
     let server_bin = ctx.target_dir().join("debug/kmc-server");

@@ -2,11 +2,10 @@
 //! test does with it: the operator's CLI, the outbox, direct API calls and
 //! ageing rows in the database.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use kaltura_api::{KalturaApiError, ReplyError, action_path, decode_reply};
@@ -17,9 +16,6 @@ use crate::authenticator::Authenticator;
 use crate::mail::{self, Email};
 use crate::proxy::RoundRobin;
 use crate::{unix_now, workspace_root};
-
-/// The line the server prints once it accepts connections.
-const READY_PREFIX: &str = "kmc-server listening on ";
 
 /// How long the server may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,7 +97,7 @@ pub struct TestApp {
     /// The server's `--data-dir` (shared by the replicas: one outbox, one key file).
     pub data_dir: PathBuf,
     server_bin: PathBuf,
-    children: Vec<Child>,
+    children: Vec<harness::Server>,
     /// `--database-url URL` when the replicas share a PostgreSQL database.
     db_args: Vec<String>,
     /// The proxy in front of the replicas, if there are several.
@@ -193,44 +189,26 @@ fn spawn(replicas: usize) -> TestApp {
     }
 }
 
-/// Spawns one server and waits for its ready line; its base URL.
-fn start_server(mut cmd: Command, log: &std::fs::File, log_path: &Path) -> (Child, String) {
-    let log = log.try_clone().expect("log handle");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log.try_clone().expect("log handle")))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
-
-    // Read stdout on a thread: the ready line arrives there, and whatever the
-    // server prints later must keep being drained so it never blocks on a full pipe.
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let mut log = log;
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let mut sent = false;
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            if !sent && let Some(url) = line.trim().strip_prefix(READY_PREFIX) {
-                let _ = tx.send(url.trim_end_matches('/').to_owned());
-                sent = true;
-            }
-            let _ = log.write_all(line.as_bytes());
-            line.clear();
+/// Spawns one server through the shared harness and waits until it answers; its stdout and
+/// stderr go to the log. Returns the process and its base URL.
+fn start_server(
+    mut cmd: Command,
+    log: &std::fs::File,
+    log_path: &Path,
+) -> (harness::Server, String) {
+    cmd.stderr(Stdio::from(log.try_clone().expect("log handle")));
+    match harness::start(
+        cmd,
+        Some(log.try_clone().expect("log handle")),
+        START_TIMEOUT,
+    ) {
+        Ok(server) => {
+            let url = server.url.clone();
+            (server, url)
         }
-    });
-
-    match rx.recv_timeout(START_TIMEOUT) {
-        Ok(url) => (child, url),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
+        Err(e) => {
             let log = std::fs::read_to_string(log_path).unwrap_or_default();
-            panic!(
-                "kmc-server did not print `{READY_PREFIX}http://…` within {START_TIMEOUT:?}; its output:\n{log}"
-            );
+            panic!("{e}; its output:\n{log}");
         }
     }
 }
@@ -283,10 +261,8 @@ impl Drop for TestApp {
 impl TestApp {
     /// Kills the server (the data directory stays), e.g. to make the network fail mid-flow.
     pub fn stop(&mut self) {
-        for mut child in self.children.drain(..) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // Dropping a harness server kills and reaps it.
+        self.children.clear();
     }
 
     /// How many requests the proxy sent to each replica (empty for one server).

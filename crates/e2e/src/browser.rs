@@ -18,6 +18,23 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+/// The flags of every Chromium the project starts: the e2e browser, the bench's page loads and
+/// Lighthouse, and the wasm-bindgen browser tests (`webdriver.json` at the workspace root holds
+/// the same list; a test below keeps it so). Headless, and off every network but loopback: the
+/// machines that run them have no other, and Chromium stalls on refused connections.
+pub const CHROMIUM_FLAGS: [&str; 10] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+];
+
 /// How long a step may take before the test fails (generous: a loaded
 /// 2-core machine may take many seconds to compile the wasm on first load).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,20 +107,11 @@ impl Browser {
             tokio::time::sleep(POLL).await;
         }
 
-        let mut args = vec![
-            "--headless".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-default-apps".to_owned(),
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".to_owned(),
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        args.extend([
             "--window-size=1280,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
-        ];
+        ]);
         let mut options = json!({ "binary": chromium });
         if let Some(lang) = lang {
             args.push(format!("--lang={lang}"));
@@ -481,5 +489,24 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_tests_webdriver_json_holds_the_one_flag_list() {
+        let path = crate::workspace_root().join("webdriver.json");
+        let text = std::fs::read_to_string(&path).expect("webdriver.json at the workspace root");
+        let json: Value = serde_json::from_str(&text).expect("webdriver.json is JSON");
+        let args: Vec<&str> = json["goog:chromeOptions"]["args"]
+            .as_array()
+            .expect("goog:chromeOptions.args is a list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(args, CHROMIUM_FLAGS);
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kmc-server");
@@ -207,10 +207,11 @@ fn cli_errors_print_one_line_and_exit_non_zero() {
 }
 
 /// A `kmc-server serve` on `127.0.0.1:0` over `dir`, with what it printed
-/// before it was ready; killed and reaped when dropped.
+/// before it was ready; killed and reaped when dropped (by the harness).
 struct Serve {
-    child: std::process::Child,
+    _server: harness::Server,
     url: String,
+    addr: String,
     demo_login: Option<String>,
     qr_link: Option<String>,
 }
@@ -229,43 +230,27 @@ impl Serve {
         if demo {
             args.push("--demo");
         }
-        let mut child = Command::new(BIN)
-            .args(db_args(&args))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut demo_login, mut qr_link) = (None, None);
-        let url = loop {
-            let line = lines.next().expect("serve exited early").unwrap();
-            if let Some(rest) = line.strip_prefix("demo login: ") {
-                demo_login = Some(rest.to_owned());
-            } else if let Some(rest) = line.strip_prefix("demo QR link: ") {
-                qr_link = Some(rest.to_owned());
-            } else if let Some(rest) = line.strip_prefix("kmc-server listening on ") {
-                break rest.to_owned();
-            }
+        let mut cmd = Command::new(BIN);
+        cmd.args(db_args(&args)).args(args).stderr(Stdio::null());
+        let server = harness::start(cmd, None, std::time::Duration::from_secs(30)).unwrap();
+        let printed = |prefix: &str| {
+            server
+                .printed
+                .iter()
+                .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
         };
         Self {
-            child,
-            url,
-            demo_login,
-            qr_link,
+            url: server.url.clone(),
+            addr: server.addr.to_string(),
+            demo_login: printed("demo login: "),
+            qr_link: printed("demo QR link: "),
+            _server: server,
         }
     }
 
     /// `host:port`.
     fn addr(&self) -> &str {
-        self.url.trim_start_matches("http://")
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        &self.addr
     }
 }
 

@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use kaltura_api::{OtpAuthUri, codes};
@@ -25,24 +25,15 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The server's default guess budget per login.
 const MAX_ATTEMPTS: usize = 10;
 
-/// Two replicas on one database, killed when dropped.
+/// Two replicas on one database, killed when dropped (by the harness).
 struct Replicas {
     _base: tempfile::TempDir,
     /// Each replica's data dir (the same one twice on SQLite).
     dirs: [PathBuf; 2],
     /// Arguments every command takes (database, key file).
     common: Vec<String>,
-    children: Vec<Child>,
+    children: Vec<harness::Server>,
     addrs: Vec<String>,
-}
-
-impl Drop for Replicas {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 fn db_url() -> Option<String> {
@@ -141,8 +132,8 @@ impl Replicas {
     }
 
     fn spawn(&mut self, replica: usize) {
-        let mut child = Command::new(BIN)
-            .args(self.base_args(replica))
+        let mut cmd = Command::new(BIN);
+        cmd.args(self.base_args(replica))
             .args([
                 "serve",
                 "--listen",
@@ -158,22 +149,10 @@ impl Replicas {
                 "100000",
             ])
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("kmc-server listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        self.children.push(child);
-        self.addrs.push(addr);
+            .stderr(Stdio::null());
+        let server = harness::start(cmd, None, Duration::from_secs(30)).unwrap();
+        self.addrs.push(server.addr.to_string());
+        self.children.push(server);
     }
 
     /// Stops both replicas as an operator would (SIGTERM) and waits for

@@ -13,13 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
-use super::http::{Conn, Failure, Outcome};
-use super::server::{Server, TempDir, random_password};
-use super::{Env, Row};
+use super::{Env, Findings, Row};
+use crate::client::{Conn, Failure, Outcome};
+use crate::server::{Server, Spec, random_password, temp_dir};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -28,8 +30,8 @@ enum Kind {
     Obj,
 }
 
-/// The actions and their parameters (`ks` is added separately to the ones that need it).
-/// An action: service, action, whether it needs a KS, and its parameters.
+/// An action: service, action, whether it needs a KS, and its parameters (`ks` is added
+/// separately to the ones that need it).
 type Action = (
     &'static str,
     &'static str,
@@ -37,7 +39,9 @@ type Action = (
     &'static [(&'static str, Kind)],
 );
 
-const ACTIONS: &[Action] = &[
+/// What each action reads, spelled as the app calls it. Which actions are attacked comes from
+/// the server's own table ([`actions`]); a test keeps the two in step.
+const PARAMETERS: &[Action] = &[
     (
         "user",
         "loginByLoginId",
@@ -94,6 +98,22 @@ const ACTIONS: &[Action] = &[
     ("partner", "getInfo", true, &[]),
     ("session", "end", true, &[]),
 ];
+
+/// Every action the server answers, with its parameters from [`PARAMETERS`] (none for an
+/// action that table does not know: it is still attacked, with hostile names and bodies).
+fn actions() -> Vec<Action> {
+    kmc_server::api::actions()
+        .map(|(service, action)| {
+            PARAMETERS
+                .iter()
+                .find(|(s, a, _, _)| {
+                    s.eq_ignore_ascii_case(service) && a.eq_ignore_ascii_case(action)
+                })
+                .copied()
+                .unwrap_or((service, action, false, &[]))
+        })
+        .collect()
+}
 
 /// Real values, so that part of the traffic gets past validation into the actions.
 struct Valid {
@@ -292,8 +312,8 @@ fn pct(s: &str) -> String {
 }
 
 /// Generates one request.
-fn generate(rng: &mut StdRng, v: &Valid) -> Req {
-    let (service, action, needs_ks, params) = ACTIONS[rng.gen_range(0..ACTIONS.len())];
+fn generate(rng: &mut StdRng, v: &Valid, actions: &[Action]) -> Req {
+    let (service, action, needs_ks, params) = actions[rng.gen_range(0..actions.len())];
     let (mut service, mut action) = (service.to_string(), action.to_string());
     // Names: mostly right, sometimes case-changed, unknown or odd.
     match rng.gen_range(0..100) {
@@ -717,10 +737,14 @@ impl Tally {
 }
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     let o = &env.opts;
-    let tmp = TempDir::new("hostile")?;
-    let mut server = Server::start(&env.bin, tmp.path(), &["--reveal-login-errors".into()])?;
+    let tmp = temp_dir("hostile")?;
+    let mut server = Server::start(Spec::api_only(
+        &env.bin,
+        tmp.path(),
+        &["--reveal-login-errors".into()],
+    ))?;
     let partner = server.add_partner("Hostile Sandbox", false)?;
     let email = "hostile@example.com".to_string();
     let password = random_password();
@@ -734,9 +758,11 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             Duration::from_secs(30),
         )
         .await
-        .map_err(|e| format!("first sign-in: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("first sign-in: {e}"))?;
     let ks: String = serde_json::from_slice(&r.body)
-        .map_err(|_| format!("first sign-in answered {}", r.text(200)))?;
+        .map_err(|_| anyhow::anyhow!("first sign-in answered {}", r.text(200)))?;
+    let actions: Arc<[Action]> = actions().into();
+    let action_count = actions.len();
     let valid = Arc::new(Valid {
         email,
         password,
@@ -768,6 +794,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let mut tasks = Vec::new();
     for t in 0..o.connections {
         let (next, hash_left, valid) = (next.clone(), hash_left.clone(), valid.clone());
+        let actions = actions.clone();
         let addr = server.addr;
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(0x6b6d_6300 + t as u64);
@@ -775,7 +802,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             let mut tally = Tally::default();
             while next.fetch_add(1, Ordering::Relaxed) < total && Instant::now() < deadline {
                 let req = loop {
-                    let req = generate(&mut rng, &valid);
+                    let req = generate(&mut rng, &valid, &actions);
                     if !would_hash(
                         &req.path,
                         req.method,
@@ -845,11 +872,11 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     }
     let mut tally = Tally::default();
     for t in tasks {
-        tally.merge(t.await.map_err(|e| format!("a client task failed: {e}"))?);
+        tally.merge(t.await.context("a client task failed")?);
     }
     progress.abort();
     stop.store(true, Ordering::Relaxed);
-    let (rss_base, rss_peak, _) = sampler.await.unwrap_or_default();
+    let (rss_base, rss_peak) = sampler.await.unwrap_or_default();
     let secs = start.elapsed().as_secs_f64();
     let alive = server.alive();
     let panics = server.panics();
@@ -879,8 +906,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let rows = vec![Row {
         promise: "Hostile input gets a Kaltura answer, never a crash".into(),
         how: format!(
-            "{} requests on {} keep-alive connections across all 12 actions and unknown names: \
-             generated hostile parameters (JSON and form) and byte-mutated valid bodies",
+            "{} requests on {} keep-alive connections across all {action_count} actions and unknown \
+             names: generated hostile parameters (JSON and form) and byte-mutated valid bodies",
             tally.sent, o.connections
         ),
         figure,
@@ -1036,12 +1063,34 @@ mod tests {
         };
         let mut rng = StdRng::seed_from_u64(1);
         let mut hows = std::collections::BTreeSet::new();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 80));
+        let actions = actions();
         for _ in 0..2000 {
-            let r = generate(&mut rng, &v);
-            assert!(r.path.bytes().all(|b| b.is_ascii_graphic()), "{}", r.path);
-            assert!(r.content_type.iter().all(|c| c.is_ascii()));
+            let r = generate(&mut rng, &v, &actions);
+            let built =
+                crate::client::build(addr, r.method, &r.path, r.content_type.as_deref(), &r.body);
+            assert!(
+                built.is_ok(),
+                "{} {} {:?}",
+                r.method,
+                r.path,
+                r.content_type
+            );
             hows.insert(r.how);
         }
         assert_eq!(hows.len(), 4);
+    }
+
+    #[test]
+    fn every_action_the_server_answers_is_attacked_with_its_parameters() {
+        let server: Vec<(String, String)> = kmc_server::api::actions()
+            .map(|(s, a)| (s.to_ascii_lowercase(), a.to_ascii_lowercase()))
+            .collect();
+        let ours: Vec<(String, String)> = PARAMETERS
+            .iter()
+            .map(|(s, a, _, _)| (s.to_ascii_lowercase(), a.to_ascii_lowercase()))
+            .collect();
+        assert_eq!(ours, server);
+        assert_eq!(actions().len(), server.len());
     }
 }

@@ -9,19 +9,19 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context as _, Result, anyhow, bail};
 use argon2::{Algorithm, Argon2, Params, Version};
 use argon2_memory::Memory;
 use serde_json::json;
 
-use super::http::Conn;
 use super::loadgen::Clients;
-use super::{TempDir, cpu, loadavg, percentile, start_server};
-use crate::ctx::Ctx;
-use crate::scratch::cli;
+use super::{Options, cpu, start_server};
+use crate::client::Conn;
+use crate::server::{cli, loadavg, temp_dir};
+use crate::stats::Latencies;
 
 /// argon2id memory cost in KiB, iterations and lanes: the server's `HashCost::OWASP`
 /// (crates/server/src/auth/passwords.rs), which is also argon2 0.5's `Params::DEFAULT`.
@@ -30,17 +30,18 @@ const ARGON2_T: u32 = 2;
 const ARGON2_P: u32 = 1;
 /// Concurrency levels for the login load.
 const LEVELS: [usize; 2] = [16, 200];
-pub(super) const LOGIN_PATH: &str = "/api_v3/service/user/action/loginByLoginId?format=1";
 
 /// Runs the login section and returns its markdown.
-pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, String> {
+pub fn run(o: &Options) -> Result<String> {
+    let duration = Duration::from_secs(o.seconds);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let tmp = TempDir::new("login")?;
-    let (server_proc, addr) = start_server(ctx, server, tmp.path())?;
+    let tmp = temp_dir("login")?;
+    let server = start_server(o, tmp.path(), "server.log", &[], &[], None)?;
+    let addr = server.addr;
     let bodies = bench_logins(
-        server,
+        &o.server_bin,
         &tmp.path().join("data"),
         &[],
         LEVELS.iter().copied().max().unwrap_or(1),
@@ -62,14 +63,14 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         );
         let load_before = loadavg();
         let mut load = clients_of(clients)?;
-        let p = paired(cores, duration, Some(server_proc.id()), |d| load.round(d))?;
+        let p = paired(cores, duration, server.pid(), |d| load.round(d))?;
         let r = p.result;
         let rate = r.ok as f64 / r.elapsed.as_secs_f64();
         println!(
             "{clients} clients: {rate:.1} logins/s, ceiling {:.1} hashes/s, p50 {:.0} ms, p99 {:.0} ms, {} errors{}",
             p.ceiling.mean(),
-            percentile(&r.latencies_ms, 50.0),
-            percentile(&r.latencies_ms, 99.0),
+            r.latencies.median(),
+            r.latencies.percentile(99.0),
             r.errors,
             r.first_error
                 .as_deref()
@@ -106,9 +107,9 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
             c.max(),
             rate * 100.0 / c.mean(),
             rate * 100.0 / c.max(),
-            percentile(&r.latencies_ms, 50.0),
-            percentile(&r.latencies_ms, 99.0),
-            r.latencies_ms.last().copied().unwrap_or(f64::NAN),
+            r.latencies.median(),
+            r.latencies.percentile(99.0),
+            r.latencies.max(),
             r.errors
         ));
         if let Some(e) = r.first_error {
@@ -154,6 +155,9 @@ fn cpu_table(levels: &[(usize, Vec<cpu::Row>)], single_ms: f64, cores: usize) ->
     md
 }
 
+/// The sign-in action the load posts.
+pub(super) const LOGIN: (&str, &str) = ("user", "loginByLoginId");
+
 /// A login succeeded when the reply is HTTP 200 and not a Kaltura exception object.
 pub(super) fn is_success(status: u16, body: &[u8]) -> bool {
     status == 200 && !String::from_utf8_lossy(body).contains("KalturaAPIException")
@@ -169,7 +173,7 @@ pub(super) fn bench_logins(
     data: &Path,
     global: &[String],
     n: usize,
-) -> Result<Vec<Vec<u8>>, String> {
+) -> Result<Vec<serde_json::Value>> {
     let run = |args: &[&str], stdin: Option<&str>| {
         let args: Vec<&str> = global
             .iter()
@@ -183,7 +187,7 @@ pub(super) fn bench_logins(
         .lines()
         .last()
         .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("`partner add` printed {printed:?}, not an id"))?;
+        .with_context(|| format!("`partner add` printed {printed:?}, not an id"))?;
     let password = "Bench sign-in passphrase";
     println!("creating {n} bench logins …");
     (0..n)
@@ -201,29 +205,24 @@ pub(super) fn bench_logins(
                 ],
                 Some(password),
             )?;
-            Ok(
-                json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""})
-                    .to_string()
-                    .into_bytes(),
-            )
+            Ok(json!({"loginId": email, "password": password, "partnerId": partner, "otp": ""}))
         })
         .collect()
 }
 
 /// One sign-in before any measurement: the bench logins work on this server.
-pub(super) fn probe(addr: SocketAddr, body: &[u8]) -> Result<(), String> {
-    let r = Conn::new(addr, Duration::from_secs(30))
-        .request("POST", LOGIN_PATH, Some("application/json"), body)
-        .map_err(|e| format!("first sign-in failed: {e}"))?;
-    if is_success(r.status, &r.body) {
-        Ok(())
-    } else {
-        Err(format!(
-            "first sign-in refused: HTTP {} {}",
-            r.status,
-            r.text()
-        ))
+pub(super) fn probe(addr: SocketAddr, body: &serde_json::Value) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (service, action) = LOGIN;
+    let r = runtime
+        .block_on(Conn::new(addr, None).call(service, action, body, Duration::from_secs(30)))
+        .map_err(|e| anyhow!("first sign-in failed: {e}"))?;
+    if !is_success(r.status, &r.body) {
+        bail!("first sign-in refused: HTTP {} {}", r.status, r.text(2000));
     }
+    Ok(())
 }
 
 /// One ceiling measurement lasts this long; see [`paired`].
@@ -278,7 +277,7 @@ pub(super) fn paired(
     duration: Duration,
     server: Option<u32>,
     mut load: impl FnMut(Duration) -> LoadResult,
-) -> Result<Paired, String> {
+) -> Result<Paired> {
     let n = rounds(duration);
     let each = duration / n;
     let mut out = Paired {
@@ -306,7 +305,6 @@ pub(super) fn paired(
         );
         out.result.merge(r);
     }
-    out.result.latencies_ms.sort_by(f64::total_cmp);
     out.ceiling.cpu_ms_per_hash = hash_ms.iter().sum::<f64>() / hash_ms.len() as f64;
     Ok(out)
 }
@@ -316,9 +314,8 @@ pub(super) fn paired(
 /// ([`argon2_memory::Memory`], in huge pages where the kernel offers them): allocating the
 /// 19 MiB per hash (argon2's `hash_password_into`) adds page faults and zeroing whose cost
 /// swings with the allocator's state, 74–104 hashes/s against 116–128 reused on one run here.
-pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64), String> {
-    let params =
-        Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| e.to_string())?;
+pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)> {
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32)).map_err(|e| anyhow!(e))?;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|i| {
@@ -332,7 +329,7 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
                 let mut out = [0u8; 32];
                 // One untimed hash: the memory's pages are touched before the clock starts.
                 a.hash_password_into_with_memory(b"warm", &salt, &mut out, &mut *memory)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| anyhow!(e))?;
                 barrier.wait();
                 let start = Instant::now();
                 let cpu_start = cpu::this_thread();
@@ -344,17 +341,17 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
                         &mut out,
                         &mut *memory,
                     )
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| anyhow!(e))?;
                     n += 1;
                 }
-                Ok::<_, String>((n, start.elapsed(), cpu::this_thread() - cpu_start))
+                Ok::<_, anyhow::Error>((n, start.elapsed(), cpu::this_thread() - cpu_start))
             })
         })
         .collect();
     let mut total = 0.0;
     let (mut hashes, mut cpu_s) = (0u64, 0.0);
     for h in handles {
-        let (n, took, cpu) = h.join().map_err(|_| "hash thread panicked")??;
+        let (n, took, cpu) = h.join().map_err(|_| anyhow!("hash thread panicked"))??;
         total += n as f64 / took.as_secs_f64();
         hashes += n;
         cpu_s += cpu;
@@ -367,18 +364,18 @@ pub(super) fn argon2_ceiling(threads: usize, dur: Duration) -> Result<(f64, f64)
 pub(super) struct LoadResult {
     pub(super) ok: u64,
     pub(super) errors: u64,
-    pub(super) latencies_ms: Vec<f64>,
+    pub(super) latencies: Latencies,
     pub(super) elapsed: Duration,
     pub(super) first_error: Option<String>,
 }
 
 impl LoadResult {
-    /// Adds another round's results to these (latencies unsorted; elapsed times add up, as
-    /// for rounds run one after another).
+    /// Adds another round's results to these (elapsed times add up, as for rounds run one
+    /// after another).
     pub(super) fn merge(&mut self, other: LoadResult) {
         self.ok += other.ok;
         self.errors += other.errors;
-        self.latencies_ms.extend(other.latencies_ms);
+        self.latencies.merge(&other.latencies);
         self.elapsed += other.elapsed;
         if self.first_error.is_none() {
             self.first_error = other.first_error;

@@ -1,5 +1,5 @@
-//! Lighthouse 12 (npm `lighthouse@12.2.3`, see [`crate::setup::lighthouse`]) on `/login` and on
-//! the enrollment page, with its mobile defaults: a simulated slow 4G link and a 4× slower CPU.
+//! Lighthouse (the npm package `cargo xtask bench` installs, named with `--lighthouse`) on
+//! `/login` and on the enrollment page, with its mobile defaults: a simulated slow 4G link and a 4× slower CPU.
 //!
 //! The server runs with `--demo`, whose QR link opens a real enrollment page. Chromium is the
 //! one the tests use, with flags that keep it off the network (this machine has none: without
@@ -8,14 +8,22 @@
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde_json::Value;
 
-use super::{Launch, TempDir, start_server_with};
-use crate::ctx::Ctx;
+use super::{Options, start_server};
+use crate::server::temp_dir;
 
-/// Chromium flags for Lighthouse's browser.
-const CHROME_FLAGS: &str = "--headless=new --no-sandbox --disable-gpu \
-    --disable-background-networking --disable-component-update --disable-sync --no-first-run";
+/// Chromium flags for Lighthouse's browser: the project's list, but for the flags with a space
+/// in their value, which `--chrome-flags` (split at spaces) cannot carry.
+fn chrome_flags() -> String {
+    e2e::browser::CHROMIUM_FLAGS
+        .iter()
+        .filter(|f| !f.contains(' '))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// One page's result.
 #[derive(Debug)]
@@ -31,23 +39,23 @@ struct Scores {
 }
 
 /// Runs Lighthouse on both pages and returns the markdown section.
-pub fn run(ctx: &Ctx, server: &Path, chromium: &str) -> Result<String, String> {
-    let lighthouse = crate::setup::lighthouse(ctx)?;
-    let tmp = TempDir::new("lighthouse")?;
-    let (_server, addr, printed) = start_server_with(
-        ctx,
-        server,
-        tmp.path(),
-        &Launch {
-            serve: &["--demo"],
-            ..Launch::default()
-        },
-    )?;
-    let enroll = printed
+pub fn run(o: &Options) -> Result<String> {
+    let lighthouse = o
+        .lighthouse
+        .as_deref()
+        .context("the lighthouse section needs --lighthouse")?;
+    let chromium = o.chromium.display().to_string();
+    let chrome_flags = chrome_flags();
+    let version = lighthouse_version(lighthouse)?;
+    let tmp = temp_dir("lighthouse")?;
+    let server = start_server(o, tmp.path(), "server.log", &[], &["--demo"], None)?;
+    let addr = server.addr;
+    let enroll = server
+        .printed
         .iter()
         .find_map(|l| l.strip_prefix("demo QR link: "))
         .map(str::trim)
-        .ok_or("kmc-server --demo printed no QR link")?
+        .context("kmc-server --demo printed no QR link")?
         .to_string();
     let pages = [
         ("/login", format!("http://{addr}/login")),
@@ -57,7 +65,7 @@ pub fn run(ctx: &Ctx, server: &Path, chromium: &str) -> Result<String, String> {
     for (page, url) in pages {
         println!("lighthouse {page} …");
         let out = tmp.path().join("report.json");
-        let status = Command::new(&lighthouse)
+        let status = Command::new(lighthouse)
             .arg(&url)
             .args([
                 "--output=json",
@@ -65,16 +73,16 @@ pub fn run(ctx: &Ctx, server: &Path, chromium: &str) -> Result<String, String> {
                 "--only-categories=performance,accessibility,best-practices",
             ])
             .arg(format!("--output-path={}", out.display()))
-            .arg(format!("--chrome-flags={CHROME_FLAGS}"))
-            .env("CHROME_PATH", chromium)
+            .arg(format!("--chrome-flags={chrome_flags}"))
+            .env("CHROME_PATH", &chromium)
             .current_dir(tmp.path())
             .status()
-            .map_err(|e| format!("cannot start {}: {e}", lighthouse.display()))?;
+            .with_context(|| format!("cannot start {}", lighthouse.display()))?;
         if !status.success() {
-            return Err(format!("lighthouse {page} failed ({status})"));
+            bail!("lighthouse {page} failed ({status})");
         }
-        let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
-        let report: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        let text = std::fs::read_to_string(&out)?;
+        let report: Value = serde_json::from_str(&text)?;
         rows.push(scores(page, &report)?);
     }
     let mut md = String::from(
@@ -96,29 +104,37 @@ pub fn run(ctx: &Ctx, server: &Path, chromium: &str) -> Result<String, String> {
         ));
     }
     md.push_str(&format!(
-        "\nLighthouse {} with `CHROME_PATH={chromium}` and `--chrome-flags=\"{CHROME_FLAGS}\"`, \
+        "\nLighthouse {version} with `CHROME_PATH={chromium}` and `--chrome-flags=\"{chrome_flags}\"`, \
          kmc-server (release) on loopback serving `dist/`. Targets: performance ≥ 95, \
-         accessibility 100, best practices 100, CLS 0.\n",
-        crate::setup::LIGHTHOUSE_VERSION
+         accessibility 100, best practices 100, CLS 0.\n"
     ));
     Ok(md)
 }
 
+/// What `lighthouse --version` prints.
+fn lighthouse_version(lighthouse: &Path) -> Result<String> {
+    let out = Command::new(lighthouse)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot start {}", lighthouse.display()))?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Reads the scores (0–100) and the four metrics from a Lighthouse JSON report.
-fn scores(page: &'static str, report: &Value) -> Result<Scores, String> {
+fn scores(page: &'static str, report: &Value) -> Result<Scores> {
     if let Some(e) = report["runtimeError"]["message"].as_str() {
-        return Err(format!("lighthouse {page}: {e}"));
+        bail!("lighthouse {page}: {e}");
     }
     let category = |id: &str| {
         report["categories"][id]["score"]
             .as_f64()
             .map(|s| s * 100.0)
-            .ok_or_else(|| format!("lighthouse {page}: no {id} score"))
+            .ok_or_else(|| anyhow!("lighthouse {page}: no {id} score"))
     };
     let metric = |id: &str| {
         report["audits"][id]["numericValue"]
             .as_f64()
-            .ok_or_else(|| format!("lighthouse {page}: no {id} value"))
+            .ok_or_else(|| anyhow!("lighthouse {page}: no {id} value"))
     };
     Ok(Scores {
         page,
@@ -135,6 +151,13 @@ fn scores(page: &'static str, report: &Value) -> Result<Scores, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lighthouse_gets_every_project_flag_that_has_no_space() {
+        let flags = chrome_flags();
+        assert!(flags.starts_with("--headless=new --no-sandbox"), "{flags}");
+        assert!(!flags.contains("host-resolver-rules"), "{flags}");
+    }
 
     #[test]
     fn scores_and_metrics_are_read_from_a_lighthouse_report() {
@@ -157,6 +180,11 @@ mod tests {
         assert_eq!(s.lcp_ms, 900.0);
         assert_eq!(s.cls, 0.0);
         let broken = serde_json::json!({"runtimeError": {"message": "NO_FCP"}});
-        assert!(scores("/login", &broken).unwrap_err().contains("NO_FCP"));
+        assert!(
+            scores("/login", &broken)
+                .unwrap_err()
+                .to_string()
+                .contains("NO_FCP")
+        );
     }
 }

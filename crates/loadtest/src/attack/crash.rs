@@ -12,12 +12,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context as _, Result, bail};
 use rand::Rng;
 use serde_json::{Value, json};
+use totp_rs::Totp;
 
-use super::http::{Conn, Outcome, client_ip};
-use super::server::{Server, TempDir, current_step, enroll, random_password, totp};
-use super::{Env, Row};
+use super::codes::{current_step, enroll, totp};
+use super::{Env, Findings, Row};
+use crate::client::{Conn, Outcome, client_ip};
+use crate::server::{Server, Spec, random_password, temp_dir};
 
 const WORKERS: usize = 4;
 const CALL: Duration = Duration::from_secs(20);
@@ -26,7 +29,7 @@ const CALL: Duration = Duration::from_secs(20);
 struct OtpLogin {
     email: String,
     password: String,
-    secret: Vec<u8>,
+    key: Totp,
     last_step: u64,
 }
 
@@ -194,7 +197,7 @@ async fn work(w: &mut Worker, server: &Server, stop_at: Instant, counts: &mut Co
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
-                let code = totp(&o.secret, step);
+                let code = totp(&o.key, step);
                 let body = json!({"loginId": o.email, "password": o.password,
                                   "partnerId": w.otp_partner, "otp": code});
                 o.last_step = step;
@@ -328,20 +331,18 @@ async fn link_state(conn: &mut Conn, key: &str) -> String {
     }
 }
 
-fn integrity(db: &std::path::Path) -> Result<String, String> {
+fn integrity(db: &std::path::Path) -> Result<String> {
     let out = Command::new("sqlite3")
         .arg(db)
         .arg("PRAGMA integrity_check;")
         .output()
-        .map_err(|e| {
-            format!("cannot run sqlite3 ({e}): install it with `apt-get install -y sqlite3`")
-        })?;
+        .context("cannot run sqlite3: install it with `apt-get install -y sqlite3`")?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()
         + String::from_utf8_lossy(&out.stderr).trim())
 }
 
 /// Makes sure the `sqlite3` CLI is there, installing it with apt-get when running as root.
-fn ensure_sqlite3() -> Result<(), String> {
+fn ensure_sqlite3() -> Result<()> {
     let have = || {
         Command::new("sqlite3")
             .arg("-version")
@@ -364,16 +365,16 @@ fn ensure_sqlite3() -> Result<(), String> {
     if have() {
         Ok(())
     } else {
-        Err("the sqlite3 CLI is missing: run `apt-get install -y sqlite3`".into())
+        bail!("the sqlite3 CLI is missing: run `apt-get install -y sqlite3`")
     }
 }
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     ensure_sqlite3()?;
     let rounds = env.opts.rounds;
-    let tmp = TempDir::new("crash")?;
-    let mut server = Server::start(
+    let tmp = temp_dir("crash")?;
+    let mut server = Server::start(Spec::api_only(
         &env.bin,
         tmp.path(),
         &[
@@ -382,8 +383,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             "--max-login-attempts".into(),
             "1000000".into(),
         ],
-    )?;
-    let db = server.data.join("kmc.sqlite3");
+    ))?;
+    let db = server.data().join("kmc.sqlite3");
     let partner = server.add_partner("Crash Sandbox", false)?;
     let otp_partner = server.add_partner("Crash 2FA", true)?;
     let mut workers = Vec::new();
@@ -396,11 +397,11 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             let email = format!("crash2fa{n}-{k}@example.com");
             let password = random_password();
             server.add_user(otp_partner, &email, Some(&password))?;
-            let secret = enroll(&server, &email).await?;
+            let key = enroll(&server, &email).await?;
             otp.push(OtpLogin {
                 email,
                 password,
-                secret,
+                key,
                 last_step: 0,
             });
         }
@@ -438,10 +439,10 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
                 .iter_mut()
                 .zip(per_worker.iter_mut())
                 .map(|(w, c)| work(w, srv, stop_at, c));
-            let all = futures_join_all(jobs);
+            let all = futures::future::join_all(jobs);
             tokio::pin!(all);
             tokio::select! {
-                () = &mut all => {}
+                _ = &mut all => {}
                 () = tokio::time::sleep_until(kill_at.into()) => {
                     // The crash: the workers' calls in flight fail from here on.
                     let pid = srv.pid();
@@ -467,7 +468,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         }
         server
             .restart()
-            .map_err(|e| format!("restart after kill {} failed: {e}", round + 1))?;
+            .with_context(|| format!("restart after kill {} failed", round + 1))?;
         for w in workers.iter_mut() {
             let bad = verify(w, &server, &mut split).await;
             failures.extend(bad.into_iter().map(|b| format!("round {}: {b}", round + 1)));
@@ -525,18 +526,4 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     }
     note.push('\n');
     Ok((rows, note))
-}
-
-/// Awaits all futures concurrently (a tiny `join_all`, to avoid the futures crate).
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: impl Iterator<Item = F>) {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
-    std::future::poll_fn(move |cx| {
-        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
-        if set.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }

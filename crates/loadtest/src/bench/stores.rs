@@ -1,10 +1,11 @@
-//! Sign-in throughput by store (issue 14): one `kmc-server` over SQLite, one over PostgreSQL
+//! Sign-in throughput by store: one `kmc-server` over SQLite, one over PostgreSQL
 //! and two over one PostgreSQL database (the load split between them as a load balancer would),
 //! each level measured in rounds between argon2id ceiling measurements; and the database round trips of one
 //! sign-in on PostgreSQL, counted by a relay between the server and the database.
 //!
-//! The PostgreSQL cluster is a throwaway one (see `crate::pg`) with PostgreSQL's durable
-//! defaults (fsync on, synchronous commit), as SQLite runs with `synchronous = FULL`.
+//! The PostgreSQL databases are on a throwaway cluster `cargo xtask bench` starts with
+//! PostgreSQL's durable defaults (fsync on, synchronous commit), as SQLite runs with
+//! `synchronous = FULL`; they are named with `--postgres-database`.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,12 +14,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::http::Conn;
+use anyhow::{Context as _, Result, anyhow, bail};
+
 use super::loadgen::Clients;
-use super::login::{Ceilings, LOGIN_PATH, LoadResult, bench_logins, is_success, paired, probe};
-use super::{Launch, Proc, TempDir, loadavg, percentile, start_server_with};
-use crate::ctx::Ctx;
-use crate::pg;
+use super::login::{Ceilings, LOGIN, LoadResult, bench_logins, is_success, paired, probe};
+use super::{Options, start_server};
+use crate::client::Conn;
+use crate::server::{Server, loadavg, temp_dir};
 
 /// Concurrent clients per level (each its own login, signing in again and again).
 const CLIENTS: usize = 32;
@@ -35,33 +37,30 @@ struct Level {
 }
 
 /// Runs the section and returns its markdown.
-pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, String> {
+pub fn run(o: &Options) -> Result<String> {
+    let duration = Duration::from_secs(o.seconds);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let cluster = pg::Cluster::start(ctx, "bench", pg::Durability::Durable)?;
+    let [one, two] = o.postgres.as_slice() else {
+        bail!(
+            "the stores section needs two empty PostgreSQL databases (--postgres-database, twice)"
+        );
+    };
     let mut levels = Vec::new();
     let mut round_trips = None;
     for (store, replicas) in [("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)] {
-        let tmp = TempDir::new(&format!("stores-{}-{replicas}", store.to_lowercase()))?;
+        let tmp = temp_dir(&format!("stores-{}-{replicas}", store.to_lowercase()))?;
         let mut global = Vec::new();
         if store == "PostgreSQL" {
-            let url = cluster.create_database(&format!("bench_{replicas}"))?;
-            global = vec!["--database-url".to_owned(), url];
+            let url = if replicas == 1 { one } else { two };
+            global = vec!["--database-url".to_owned(), url.clone()];
         }
-        let bodies = bench_logins(server, &tmp.path().join("data"), &global, CLIENTS)?;
-        let servers: Vec<(Proc, SocketAddr)> = (0..replicas)
-            .map(|i| {
-                let log_name = format!("server{i}.log");
-                let launch = Launch {
-                    global: &global,
-                    log_name: &log_name,
-                    ..Launch::default()
-                };
-                start_server_with(ctx, server, tmp.path(), &launch).map(|(p, a, _)| (p, a))
-            })
-            .collect::<Result<_, _>>()?;
-        let addrs: Vec<SocketAddr> = servers.iter().map(|(_, a)| *a).collect();
+        let bodies = bench_logins(&o.server_bin, &tmp.path().join("data"), &global, CLIENTS)?;
+        let servers: Vec<Server> = (0..replicas)
+            .map(|i| start_server(o, tmp.path(), &format!("server{i}.log"), &global, &[], None))
+            .collect::<Result<_>>()?;
+        let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
         probe(addrs[0], &bodies[0])?;
         println!("{store} × {replicas}: warming up for 3 s …");
         let _ = Clients::new(&addrs, &bodies, CLIENTS)?.round(Duration::from_secs(3));
@@ -77,8 +76,8 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         println!(
             "{store} × {replicas}: {rate:.1} sign-ins/s, ceiling {:.1}, p50 {:.0} ms, p99 {:.0} ms, {} errors",
             p.ceiling.mean(),
-            percentile(&result.latencies_ms, 50.0),
-            percentile(&result.latencies_ms, 99.0),
+            result.latencies.median(),
+            result.latencies.percentile(99.0),
             result.errors
         );
         levels.push(Level {
@@ -91,13 +90,7 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
         });
         drop(servers);
         if store == "PostgreSQL" && replicas == 1 {
-            round_trips = Some(count_round_trips(
-                ctx,
-                server,
-                tmp.path(),
-                &global,
-                &bodies,
-            )?);
+            round_trips = Some(count_round_trips(o, tmp.path(), &global, &bodies)?);
         }
     }
     Ok(report(cores, duration, &levels, round_trips))
@@ -107,33 +100,30 @@ pub fn run(ctx: &Ctx, server: &Path, duration: Duration) -> Result<String, Strin
 /// relay signs in `COUNTED` times one after another (after as many unmeasured ones, so
 /// prepared statements are cached), and every burst the server sends is one round trip.
 fn count_round_trips(
-    ctx: &Ctx,
-    server: &Path,
+    o: &Options,
     dir: &Path,
     global: &[String],
-    bodies: &[Vec<u8>],
-) -> Result<f64, String> {
-    let url = global.get(1).ok_or("no database URL")?;
+    bodies: &[serde_json::Value],
+) -> Result<f64> {
+    let url = global.get(1).context("no database URL")?;
     let (relay, bursts) = relay_to(url)?;
     let relayed = url.replacen(&upstream_of(url)?, &relay.to_string(), 1);
     let args = vec!["--database-url".to_owned(), relayed];
-    let launch = Launch {
-        global: &args,
-        log_name: "server-relay.log",
-        ..Launch::default()
-    };
-    let (_proc, addr, _) = start_server_with(ctx, server, dir, &launch)?;
-    let mut conn = Conn::new(addr, Duration::from_secs(30));
-    let mut sign_in = |i: u64| -> Result<(), String> {
+    let server = start_server(o, dir, "server-relay.log", &args, &[], None)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut conn = Conn::new(server.addr, None);
+    let mut sign_in = |i: u64| -> Result<()> {
         let body = &bodies[i as usize % bodies.len()];
-        let r = conn
-            .request("POST", LOGIN_PATH, Some("application/json"), body)
-            .map_err(|e| e.to_string())?;
-        if is_success(r.status, &r.body) {
-            Ok(())
-        } else {
-            Err(format!("sign-in refused: {}", r.text()))
+        let (service, action) = LOGIN;
+        let r = runtime
+            .block_on(conn.call(service, action, body, Duration::from_secs(30)))
+            .map_err(|e| anyhow!("{e}"))?;
+        if !is_success(r.status, &r.body) {
+            bail!("sign-in refused: {}", r.text(2000));
         }
+        Ok(())
     };
     for i in 0..COUNTED {
         sign_in(i)?;
@@ -147,8 +137,8 @@ fn count_round_trips(
 }
 
 /// `host:port` of a `postgres://user@host:port/db` URL.
-fn upstream_of(url: &str) -> Result<String, String> {
-    let rest = url.split_once("://").map(|(_, r)| r).ok_or("not a URL")?;
+fn upstream_of(url: &str) -> Result<String> {
+    let rest = url.split_once("://").map(|(_, r)| r).context("not a URL")?;
     let authority = rest.split('/').next().unwrap_or(rest);
     Ok(authority
         .rsplit_once('@')
@@ -159,10 +149,10 @@ fn upstream_of(url: &str) -> Result<String, String> {
 
 /// A loopback relay to the database of `url`; the relay's address and the number of bursts
 /// (reads) it has seen from its clients.
-fn relay_to(url: &str) -> Result<(SocketAddr, Arc<AtomicU64>), String> {
+fn relay_to(url: &str) -> Result<(SocketAddr, Arc<AtomicU64>)> {
     let upstream = upstream_of(url)?;
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
     let bursts = Arc::new(AtomicU64::new(0));
     let counter = bursts.clone();
     std::thread::spawn(move || {
@@ -224,8 +214,8 @@ fn report(cores: usize, duration: Duration, levels: &[Level], round_trips: Optio
             l.ceiling.min(),
             l.ceiling.max(),
             l.rate * 100.0 / l.ceiling.mean(),
-            percentile(&l.result.latencies_ms, 50.0),
-            percentile(&l.result.latencies_ms, 99.0),
+            l.result.latencies.median(),
+            l.result.latencies.percentile(99.0),
             l.result.errors,
             l.load_before,
         ));

@@ -8,30 +8,35 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::http::{Conn, Failure, Outcome};
-use super::server::{Server, TempDir};
-use super::{Env, Row, percentile};
+use super::{Env, Findings, Row};
+use crate::client::{Conn, Failure, Outcome};
+use crate::server::{Server, Spec, temp_dir};
+use crate::stats::Latencies;
 
 /// The per-client threshold the server is expected to enforce by default.
 const THRESHOLD: usize = 50;
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     let n = env.opts.logins;
-    let tmp = TempDir::new("spray")?;
-    let server = Server::start(&env.bin, tmp.path(), &["--reveal-login-errors".into()])?;
+    let tmp = temp_dir("spray")?;
+    let server = Server::start(Spec::api_only(
+        &env.bin,
+        tmp.path(),
+        &["--reveal-login-errors".into()],
+    ))?;
     let partner = server.add_partner("Spray Sandbox", false)?;
     println!("  creating {n} logins …");
     let t = Instant::now();
     // Logins without a password (a set-password link is mailed instead): no hash to create
     // them, and a sign-in at one still costs a full (dummy) hash, like any wrong password.
     let emails: Vec<String> = (0..n).map(|i| format!("spray{i}@example.com")).collect();
-    std::thread::scope(|s| -> Result<(), String> {
+    std::thread::scope(|s| -> anyhow::Result<()> {
         let handles: Vec<_> = emails
             .chunks(n.div_ceil(4).max(1))
             .map(|chunk| {
                 let server = &server;
-                s.spawn(move || -> Result<(), String> {
+                s.spawn(move || -> anyhow::Result<()> {
                     for e in chunk {
                         server.add_user(partner, e, None)?;
                     }
@@ -40,7 +45,8 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             })
             .collect();
         for h in handles {
-            h.join().map_err(|_| "a setup thread panicked")??;
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a setup thread panicked"))??;
         }
         Ok(())
     })?;
@@ -53,7 +59,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let mut codes: BTreeMap<String, u64> = BTreeMap::new();
     let mut first_refusal: Option<(usize, String)> = None;
     let mut evaluated_after_refusal = 0u64;
-    let (mut lat_evaluated, mut lat_refused) = (Vec::new(), Vec::new());
+    let (mut lat_evaluated, mut lat_refused) = (Latencies::default(), Latencies::default());
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut sent = 0;
     for (i, email) in emails.iter().enumerate() {
@@ -70,7 +76,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
                 Duration::from_secs(60),
             )
             .await;
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let took = t.elapsed();
         let what = match r {
             Ok(reply) => match reply.outcome() {
                 Outcome::Error(code) => code,
@@ -81,12 +87,12 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             Err(e) => format!("no reply ({e})"),
         };
         if what == "USER_WRONG_PASSWORD" {
-            lat_evaluated.push(ms);
+            lat_evaluated.record(took);
             if first_refusal.is_some() {
                 evaluated_after_refusal += 1;
             }
         } else {
-            lat_refused.push(ms);
+            lat_refused.record(took);
             if first_refusal.is_none() {
                 first_refusal = Some((i + 1, what.clone()));
             }
@@ -95,12 +101,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     }
     let panics = server.panics();
     drop(server);
-    lat_evaluated.sort_by(f64::total_cmp);
-    lat_refused.sort_by(f64::total_cmp);
-    let (p_ev, p_ref) = (
-        percentile(&lat_evaluated, 50.0),
-        percentile(&lat_refused, 50.0),
-    );
+    let (p_ev, p_ref) = (lat_evaluated.median(), lat_refused.median());
     let refusal_is_kaltura = first_refusal
         .as_ref()
         .is_some_and(|(_, c)| c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'));
@@ -144,11 +145,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join(", "),
-        if env.flags.has("--max-client-failures") {
-            "present"
-        } else {
-            "absent"
-        },
+        env.flags.presence("--max-client-failures"),
         panics.len()
     );
     Ok((rows, note))

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use super::http::{Conn, Outcome, client_ip, connect};
-use super::server::{Server, TempDir, current_step, enroll, random_password, totp};
-use super::{Env, Row};
+use super::codes::{current_step, enroll, totp};
+use super::{Env, Findings, Row};
+use crate::client::{Conn, Outcome, client_ip, connect};
+use crate::server::{Server, Spec, random_password, temp_dir};
 
 const LIMIT: i64 = 10;
 const BLOCK_MINUTES: u64 = 1;
@@ -48,7 +49,10 @@ async fn fire(addr: SocketAddr, bodies: Vec<Value>, first_ip: usize) -> Wave {
                     Ok(s) => s,
                     Err(e) => return (format!("no connection ({e})"), Instant::now()),
                 };
-                let mut conn = Conn::from_stream(addr, stream);
+                let mut conn = match Conn::from_stream(addr, stream).await {
+                    Ok(c) => c,
+                    Err(e) => return (format!("no connection ({e})"), Instant::now()),
+                };
                 let r = conn
                     .call("user", "loginByLoginId", &body, Duration::from_secs(180))
                     .await;
@@ -159,10 +163,10 @@ async fn sign_in(addr: SocketAddr, body: &Value, ip: usize) -> String {
 }
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     let n = env.opts.guesses;
-    let tmp = TempDir::new("guessing")?;
-    let server = Server::start(
+    let tmp = temp_dir("guessing")?;
+    let server = Server::start(Spec::api_only(
         &env.bin,
         tmp.path(),
         &[
@@ -172,7 +176,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             "--login-block-minutes".into(),
             BLOCK_MINUTES.to_string(),
         ],
-    )?;
+    ))?;
     let addr = server.addr;
     let plain = server.add_partner("Guessing Sandbox", false)?;
     let two_fa = server.add_partner("Guessing 2FA", true)?;

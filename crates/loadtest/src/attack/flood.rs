@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use super::http::{Conn, Outcome, client_ip, connect};
-use super::server::{Server, TempDir, random_password};
-use super::{Env, Row, mib, percentile, rss_sampler};
+use super::{Env, Findings, Row, mib, rss_sampler};
+use crate::client::{Conn, Failure, Outcome, client_ip, connect, exchange_raw};
+use crate::server::{Server, Spec, random_password, temp_dir};
+use crate::stats::Latencies;
 
 /// Allowed RSS growth over the baseline.
 const RSS_GROWTH_MIB: u64 = 128;
@@ -28,11 +29,15 @@ const FAST_MS: f64 = 1000.0;
 const POLL_MAX_MS: f64 = 1000.0;
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     let n = env.opts.flood;
     let timeout = Duration::from_secs(env.opts.flood_seconds.max(5));
-    let tmp = TempDir::new("flood")?;
-    let server = Server::start(&env.bin, tmp.path(), &["--reveal-login-errors".into()])?;
+    let tmp = temp_dir("flood")?;
+    let server = Server::start(Spec::api_only(
+        &env.bin,
+        tmp.path(),
+        &["--reveal-login-errors".into()],
+    ))?;
     let addr = server.addr;
     let partner = server.add_partner("Flood Sandbox", false)?;
     let password = random_password();
@@ -42,25 +47,23 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     let r = poll
         .call("user", "loginByLoginId", &body, Duration::from_secs(30))
         .await
-        .map_err(|e| format!("first sign-in: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("first sign-in: {e}"))?;
     let ks: String = serde_json::from_slice(&r.body)
-        .map_err(|_| format!("first sign-in answered {}", r.text(200)))?;
+        .map_err(|_| anyhow::anyhow!("first sign-in answered {}", r.text(200)))?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = rss_sampler(server.pid(), Duration::from_millis(100), stop.clone());
     let poller = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            let (mut lat, mut failures) = (Vec::new(), Vec::new());
+            let (mut lat, mut failures) = (Latencies::default(), Vec::new());
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 match poll
                     .call("user", "get", &json!({"ks": ks}), Duration::from_secs(30))
                     .await
                 {
-                    Ok(r) if matches!(r.outcome(), Outcome::Value(_)) => {
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0)
-                    }
+                    Ok(r) if matches!(r.outcome(), Outcome::Value(_)) => lat.record(t.elapsed()),
                     Ok(r) => failures.push(r.text(100)),
                     Err(e) => failures.push(e.to_string()),
                 }
@@ -84,19 +87,21 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
                 let t = Instant::now();
                 let stream = match stream {
                     Ok(s) => s,
-                    Err(e) => return (format!("no connection ({e})"), 0.0),
+                    Err(e) => return (format!("no connection ({e})"), t.elapsed()),
                 };
-                let mut conn = Conn::from_stream(addr, stream);
-                let what = match conn.call("user", "loginByLoginId", &body, timeout).await {
+                // Past its connection limit the server answers before the request arrives.
+                let reply =
+                    exchange_raw(stream, addr, "user", "loginByLoginId", &body, timeout).await;
+                let what = match reply {
                     Ok(r) => match r.outcome() {
                         Outcome::Error(code) => code,
                         Outcome::Value(Value::String(_)) => "a session".into(),
                         _ => format!("unexpected reply {}", r.text(60)),
                     },
-                    Err(super::http::Failure::Timeout) => "no reply in time".into(),
+                    Err(Failure::Timeout) => "no reply in time".into(),
                     Err(e) => format!("no reply ({e})"),
                 };
-                (what, t.elapsed().as_secs_f64() * 1000.0)
+                (what, t.elapsed())
             })
         })
         .collect();
@@ -107,14 +112,14 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         timeout.as_secs()
     );
     let mut codes: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut lat_ok, mut lat_overload) = (Vec::new(), Vec::new());
+    let (mut lat_ok, mut lat_overload) = (Latencies::default(), Latencies::default());
     for t in tasks {
-        let (what, ms) = t
+        let (what, took) = t
             .await
-            .unwrap_or_else(|e| (format!("task failed: {e}"), 0.0));
+            .unwrap_or_else(|e| (format!("task failed: {e}"), Duration::ZERO));
         match what.as_str() {
-            "USER_WRONG_PASSWORD" => lat_ok.push(ms),
-            "RESOURCE_IS_RESERVED" => lat_overload.push(ms),
+            "USER_WRONG_PASSWORD" => lat_ok.record(took),
+            "RESOURCE_IS_RESERVED" => lat_overload.record(took),
             _ => {}
         }
         *codes.entry(what).or_default() += 1;
@@ -123,17 +128,14 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     // Keep polling a moment after the flood so the tail is seen too.
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
-    let (mut poll_lat, poll_failures) = poller.await.unwrap_or_default();
-    let (base, peak, _) = sampler.await.unwrap_or((0, 0, Vec::new()));
+    let (poll_lat, poll_failures) = poller.await.unwrap_or_default();
+    let (base, peak) = sampler.await.unwrap_or((0, 0));
     let panics = server.panics();
     drop(server);
-    poll_lat.sort_by(f64::total_cmp);
-    lat_ok.sort_by(f64::total_cmp);
-    lat_overload.sort_by(f64::total_cmp);
 
-    let answered = lat_ok.len() + lat_overload.len();
-    let overload_p99 = percentile(&lat_overload, 99.0);
-    let poll_max = poll_lat.last().copied().unwrap_or(f64::NAN);
+    let answered = (lat_ok.len() + lat_overload.len()) as usize;
+    let overload_p99 = lat_overload.percentile(99.0);
+    let poll_max = poll_lat.max();
     let codes_text = codes
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
@@ -150,9 +152,9 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             figure: format!(
                 "{codes_text} (in {took:.0} s); overload answers p50 {:.0} ms / p99 \
                  {overload_p99:.0} ms; evaluated answers p50 {:.0} ms / max {:.0} ms",
-                percentile(&lat_overload, 50.0),
-                percentile(&lat_ok, 50.0),
-                lat_ok.last().copied().unwrap_or(f64::NAN)
+                lat_overload.median(),
+                lat_ok.median(),
+                lat_ok.max()
             ),
             target: format!(
                 "all {n} answered, each evaluated (USER_WRONG_PASSWORD) or refused \
@@ -177,7 +179,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
                 "{} `user.get` answered, {} failed; max {poll_max:.0} ms, p99 {:.0} ms",
                 poll_lat.len(),
                 poll_failures.len(),
-                percentile(&poll_lat, 99.0)
+                poll_lat.percentile(99.0)
             ),
             target: format!("every poll answered, max ≤ {POLL_MAX_MS:.0} ms"),
             pass: poll_failures.is_empty() && !poll_lat.is_empty() && poll_max <= POLL_MAX_MS,
@@ -188,11 +190,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
          request unanswered after {} s counts as `no reply in time`. `--max-hash-queue` is {} \
          in this build.",
         timeout.as_secs(),
-        if env.flags.has("--max-hash-queue") {
-            "present"
-        } else {
-            "absent"
-        }
+        env.flags.presence("--max-hash-queue")
     );
     if env.flags.has("--max-connections") {
         note.push_str(

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::http::{Conn, client_ip, connect};
-use super::server::{Server, TempDir, random_password};
-use super::{Env, Row, mib, percentile, rss_sampler};
+use super::{Env, Findings, Row, mib, rss_sampler};
+use crate::client::{Conn, Outcome, client_ip, connect};
+use crate::server::{Server, Spec, random_password, temp_dir};
+use crate::stats::Latencies;
 
 /// Allowed RSS growth over the baseline.
 const RSS_GROWTH_MIB: u64 = 64;
@@ -66,29 +67,30 @@ async fn slow_client(
     SlowEnd::Open
 }
 
+/// One sign-in on a fresh connection: how long it took, or why it failed.
 async fn timed_sign_in(
     addr: std::net::SocketAddr,
     body: &serde_json::Value,
-) -> Result<f64, String> {
+) -> Result<Duration, String> {
     let mut c = Conn::new(addr, Some([127, 0, 0, 2].into()));
     let t = Instant::now();
     let r = c
         .call("user", "loginByLoginId", body, Duration::from_secs(30))
         .await
         .map_err(|e| e.to_string())?;
-    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let took = t.elapsed();
     match r.outcome() {
-        super::http::Outcome::Value(serde_json::Value::String(_)) => Ok(ms),
+        Outcome::Value(serde_json::Value::String(_)) => Ok(took),
         _ => Err(format!("refused: {}", r.text(120))),
     }
 }
 
 /// Runs the attack.
-pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
+pub async fn run(env: &Env) -> Findings {
     let n = env.opts.slow;
     let secs = env.opts.slow_seconds.max(10);
-    let tmp = TempDir::new("slow")?;
-    let server = Server::start(&env.bin, tmp.path(), &[])?;
+    let tmp = temp_dir("slow")?;
+    let server = Server::start(Spec::api_only(&env.bin, tmp.path(), &[]))?;
     let addr = server.addr;
     let partner = server.add_partner("Slow Sandbox", false)?;
     let password = random_password();
@@ -100,14 +102,18 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
     // maxima compared are maxima of equally many samples. With five here, a max of five was
     // compared with a max of eighteen, and once hashes took 15 ms one run in three failed by
     // under a millisecond on this VM's scheduling noise alone.
-    timed_sign_in(addr, &body).await?;
-    let mut unloaded = Vec::new();
+    timed_sign_in(addr, &body)
+        .await
+        .map_err(|e| anyhow::anyhow!("warm-up sign-in: {e}"))?;
+    let mut unloaded = Latencies::default();
     let timed = secs.saturating_sub(FIRST.as_secs()) / EVERY.as_secs();
     for _ in 0..timed.max(5) {
-        unloaded.push(timed_sign_in(addr, &body).await?);
+        let took = timed_sign_in(addr, &body)
+            .await
+            .map_err(|e| anyhow::anyhow!("unloaded sign-in: {e}"))?;
+        unloaded.record(took);
     }
-    unloaded.sort_by(f64::total_cmp);
-    let unloaded_max = unloaded.last().copied().unwrap_or(f64::NAN);
+    let unloaded_max = unloaded.max();
 
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = rss_sampler(server.pid(), Duration::from_millis(250), stop.clone());
@@ -121,31 +127,29 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         })
         .collect();
     tokio::time::sleep(FIRST).await;
-    let mut loaded = Vec::new();
+    let mut loaded = Latencies::default();
     let mut failures = Vec::new();
     while Instant::now() + EVERY < until {
         let t = Instant::now();
         match timed_sign_in(addr, &body).await {
-            Ok(ms) => loaded.push(ms),
+            Ok(took) => loaded.record(took),
             Err(e) => failures.push(e),
         }
         tokio::time::sleep(EVERY.saturating_sub(t.elapsed())).await;
     }
-    let (mut refused, mut open, mut closed) = (0, 0, Vec::new());
+    let (mut refused, mut open, mut closed) = (0, 0, Latencies::default());
     for t in slow {
         match t.await.unwrap_or(SlowEnd::Refused) {
             SlowEnd::Refused => refused += 1,
             SlowEnd::Open => open += 1,
-            SlowEnd::Closed(d) => closed.push(d.as_secs_f64()),
+            SlowEnd::Closed(d) => closed.record(d),
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (base, peak, _) = sampler.await.unwrap_or((0, 0, Vec::new()));
+    let (base, peak) = sampler.await.unwrap_or((0, 0));
     let panics = server.panics();
     drop(server);
-    closed.sort_by(f64::total_cmp);
-    loaded.sort_by(f64::total_cmp);
-    let loaded_max = loaded.last().copied().unwrap_or(f64::NAN);
+    let loaded_max = loaded.max();
 
     let sign_in_ok = failures.is_empty() && !loaded.is_empty() && loaded_max <= 2.0 * unloaded_max;
     let rss_ok = peak.saturating_sub(base) <= RSS_GROWTH_MIB * 1024;
@@ -160,10 +164,10 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
             figure: format!(
                 "{} sign-ins under attack: median {:.0} ms, max {loaded_max:.0} ms, {} failed; \
                  unloaded: median {:.0} ms, max {unloaded_max:.0} ms",
-                loaded.len() + failures.len(),
-                percentile(&loaded, 50.0),
+                loaded.len() as usize + failures.len(),
+                loaded.median(),
                 failures.len(),
-                percentile(&unloaded, 50.0)
+                unloaded.median()
             ),
             target: "every sign-in answered within 2× the unloaded max".into(),
             pass: sign_in_ok && panics.is_empty(),
@@ -177,7 +181,7 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
                 mib(base),
                 mib(peak),
                 closed.len(),
-                percentile(&closed, 50.0)
+                closed.median() / 1000.0
             ),
             target: format!("RSS growth ≤ {RSS_GROWTH_MIB} MiB"),
             pass: rss_ok,
@@ -187,22 +191,14 @@ pub async fn run(env: &Env) -> Result<(Vec<Row>, String), String> {
         "Each slow connection starts a `POST` and sends one more header byte every second, never \
          ending the headers. `--header-read-timeout-secs` is {} and `--max-connections` is {} in \
          this build.",
-        if env.flags.has("--header-read-timeout-secs") {
-            "present"
-        } else {
-            "absent"
-        },
-        if env.flags.has("--max-connections") {
-            "present"
-        } else {
-            "absent"
-        },
+        env.flags.presence("--header-read-timeout-secs"),
+        env.flags.presence("--max-connections"),
     );
     if !closed.is_empty() {
         note.push_str(&format!(
             " The server closed slow connections after {:.0}–{:.0} s.",
-            closed[0],
-            closed[closed.len() - 1]
+            closed.min() / 1000.0,
+            closed.max() / 1000.0
         ));
     }
     if let Some(f) = failures.first() {
