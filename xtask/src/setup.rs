@@ -17,6 +17,8 @@ pub const TRUNK_VERSION: &str = "0.22.1";
 pub const BINARYEN_VERSION: &str = "132.0.0";
 /// The npm Lighthouse release the bench runs (only `cargo xtask bench` installs it).
 pub const LIGHTHOUSE_VERSION: &str = "12.2.3";
+/// The npm axe-core release the accessibility gate injects into Chromium (`test` installs it).
+pub const AXE_CORE_VERSION: &str = "4.14.1";
 /// Debian's packages for the browser tests.
 const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 
@@ -35,6 +37,8 @@ pub struct Tools {
     pub chromedriver: Option<String>,
     /// Chromium's absolute path, when the browser was asked for (the bench starts it itself).
     pub chromium: Option<String>,
+    /// axe-core's `axe.min.js`, when the browser was asked for (the accessibility gate).
+    pub axe: Option<std::path::PathBuf>,
 }
 
 impl Tools {
@@ -44,6 +48,7 @@ impl Tools {
         Self {
             chromedriver: at("/usr/bin/chromedriver"),
             chromium: at("/usr/bin/chromium"),
+            axe: None,
         }
     }
 }
@@ -57,11 +62,15 @@ pub fn setup(ctx: &Ctx, browser: Browser) -> Result<Tools, String> {
     wasm_bindgen(ctx)?;
     wasm_opt(ctx)?;
     let tools = if browser == Browser::Needed {
-        chromium(ctx)?
+        Tools {
+            axe: Some(axe_core(ctx)?),
+            ..chromium(ctx)?
+        }
     } else {
         Tools {
             chromedriver: None,
             chromium: None,
+            axe: None,
         }
     };
     free_space(ctx);
@@ -285,6 +294,30 @@ fn npm_install(
     }
 }
 
+/// axe-core (npm `axe-core@AXE_CORE_VERSION`) under `~/.local/share/kmc-tools/axe-core`,
+/// installed when missing or at another version; returns its `axe.min.js`.
+fn axe_core(ctx: &Ctx) -> Result<std::path::PathBuf, String> {
+    let prefix = ctx.home.join(".local/share/kmc-tools/axe-core");
+    let package = prefix.join("node_modules/axe-core");
+    let script = package.join("axe.min.js");
+    let have = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json["version"].as_str().map(str::to_owned));
+    if have.as_deref() == Some(AXE_CORE_VERSION) && script.is_file() {
+        println!("ok  axe-core {AXE_CORE_VERSION} ({})", script.display());
+        return Ok(script);
+    }
+    npm_install(
+        ctx,
+        ("the accessibility checker", "axe-core", AXE_CORE_VERSION),
+        "about 5 seconds",
+        &prefix,
+        &script,
+    )?;
+    Ok(script)
+}
+
 /// Lighthouse (npm `lighthouse@LIGHTHOUSE_VERSION`) under `~/.local/share/kmc-tools/lighthouse`,
 /// installed when missing or at another version; returns its command. Only the bench needs it.
 pub fn lighthouse(ctx: &Ctx) -> Result<std::path::PathBuf, String> {
@@ -328,6 +361,7 @@ fn chromium(ctx: &Ctx) -> Result<Tools, String> {
         return Ok(Tools {
             chromedriver: Some(driver),
             chromium: Some(chromium),
+            axe: None,
         });
     }
     let command = format!(
@@ -356,6 +390,7 @@ fn chromium(ctx: &Ctx) -> Result<Tools, String> {
         (Some(chromium), Some(driver)) => Ok(Tools {
             chromedriver: Some(driver),
             chromium: Some(chromium),
+            axe: None,
         }),
         _ => Err("apt-get finished but chromium or chromedriver is still missing".into()),
     }

@@ -64,10 +64,12 @@ fn timed(what: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), Strin
 pub fn test(ctx: &Ctx) -> Result<(), String> {
     let mut report = Report::default();
     let mut chromedriver = None;
+    let mut axe = None;
 
     let setup_ok = report.step("setup (tools, Chromium)", true, |_| {
         let tools = setup::setup(ctx, Browser::Needed)?;
         chromedriver = tools.chromedriver;
+        axe = tools.axe;
         Ok(())
     });
     report.step("cargo fmt --check", setup_ok, |_| {
@@ -179,6 +181,7 @@ pub fn test(ctx: &Ctx) -> Result<(), String> {
                 .envs(replica_db.map(|url| ("KMC_E2E_DATABASE_URL", url)))
                 .env("KMC_SERVER_BIN", &server_bin)
                 .env("KMC_DIST", ctx.dist())
+                .envs(axe.as_ref().map(|path| ("KMC_AXE_JS", path)))
                 .env("CHROMEDRIVER", &driver),
             counts,
         )

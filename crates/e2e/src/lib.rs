@@ -13,6 +13,7 @@
 //! - [`proxy`]: a round-robin proxy in front of two server replicas;
 //! - [`authenticator`]: TOTP codes the way a phone computes them;
 //! - [`browser`]: chromedriver + Chromium and wait-until helpers;
+//! - [`axe`]: the accessibility gate's checks (axe-core and WCAG 2.2), and the looks;
 //! - [`flows`]: the user's steps on the sign-in card;
 //! - [`qr`]: decoding a QR code from a screenshot;
 //! - [`screenshots`]: the README screenshots under `docs/`.
@@ -24,6 +25,7 @@
 
 pub mod app;
 pub mod authenticator;
+pub mod axe;
 pub mod browser;
 pub mod flows;
 pub mod mail;

@@ -36,8 +36,8 @@ pub fn run(ctx: &Ctx, rest: &[String]) -> Result<(), String> {
 
     let preface = ctx.target_dir().join("bench-sizes.md");
     if wants(&options, "sizes") {
-        let md =
-            crate::size_budget::markdown(&ctx.dist()).unwrap_or_else(|e| format!("## Bundle size\n\nFAILED: {e}\n"));
+        let md = crate::size_budget::markdown(&ctx.dist())
+            .unwrap_or_else(|e| format!("## Bundle size\n\nFAILED: {e}\n"));
         println!("\n{md}");
         std::fs::create_dir_all(ctx.target_dir()).map_err(|e| e.to_string())?;
         std::fs::write(&preface, &md).map_err(|e| format!("{}: {e}", preface.display()))?;
