@@ -1,7 +1,7 @@
 //! `cargo xtask setup`: installs each build tool only when it is missing or at the wrong
 //! version, outside the repository, saying what it does and how long that usually takes.
 //!
-//! The versions and install commands follow `shared/toolchain.md`: trunk 0.22.1 needs
+//! The versions and install commands are explained in `docs/toolchain.md`: trunk 0.22.1 needs
 //! `--locked --ignore-rust-version`; wasm-bindgen-cli must equal Cargo.lock's `wasm-bindgen`
 //! and must be installed *without* `--locked`; wasm-opt comes from npm `binaryen@132.0.0`
 //! (Debian's wasm-opt 108 silently breaks the module).

@@ -1,4 +1,4 @@
-//! The enrollment page from the emailed QR link (issue 4), against the real
+//! The enrollment page from the emailed QR link, against the real
 //! server: turning 2FA on emails a link; opening it spends nothing; "Show QR
 //! code" draws a QR that a camera can read and that signs in; the link then
 //! works no more, and an expired link says so and offers a reset.

@@ -1,4 +1,4 @@
-//! The app in the browser's language (issue 16), against the real server and
+//! The app in the browser's language, against the real server and
 //! the built `dist/`: Chromium set to German, then to Japanese, signs in
 //! through the code step with the pages in that language, the language file
 //! fetched from `dist/locales/`; Hebrew is right to left (and is the README's

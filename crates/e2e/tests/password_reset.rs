@@ -1,4 +1,4 @@
-//! Forgotten and expired passwords (issue 5), against the real server and its
+//! Forgotten and expired passwords, against the real server and its
 //! outbox: a reset on a 2FA login re-enrolls the authenticator, links are
 //! single-use and expire, the reset request never reveals whether an email
 //! exists, and an expired password is replaced inside the sign-in card.

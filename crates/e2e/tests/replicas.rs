@@ -1,5 +1,5 @@
 //! The browser flow against two `kmc-server` replicas on one database
-//! (issue 14), behind a proxy that sends each request to the next replica:
+//! behind a proxy that sends each request to the next replica:
 //! the app's calls alternate between them, and sign-in with a code, account
 //! switching, reload and logout behave as against one server.
 

@@ -1,4 +1,4 @@
-//! Signed-in sessions (issue 6), against the real server: one login in a
+//! Signed-in sessions, against the real server: one login in a
 //! password-only and a 2FA account, switching between them, reload, logout
 //! revoking the KS on the server, and a session that expired server-side.
 

@@ -1,4 +1,4 @@
-//! Sign-in against the real server and the built app (issue 3): the built
+//! Sign-in against the real server and the built app: the built
 //! `dist/` loads with its security headers, a password-only login, the card
 //! expanding for the authenticator code, wrong and replayed codes, and a
 //! server that disappears mid-flow.

@@ -2,7 +2,7 @@
 //! `adminUser.updatePassword` and `setInitialPassword`, called by their
 //! handlers (which read the parameters and shape the reply) and by the CLI.
 //!
-//! A sign-in decides in the order of the contract (§3), with one deliberate
+//! A sign-in decides in Kaltura's order (`docs/kaltura.md`), with one deliberate
 //! change: a blocked login is refused before its password is checked, so a
 //! block never becomes a password oracle (the same hashing time is still
 //! spent on a dummy hash, so the answer time does not reveal that the email
