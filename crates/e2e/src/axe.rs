@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::browser::Browser;
 
@@ -207,12 +207,7 @@ pub async fn focus_and_reflow_problems(browser: &Browser) -> Vec<String> {
             return problems;
         "#)
         .await;
-    found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
+    strings(&found)
 }
 
 /// WCAG 3.3.8: pastes a short text into every visible text field through a real `paste`
@@ -244,6 +239,11 @@ pub async fn paste_refusals(browser: &Browser) -> Vec<String> {
             return refused;
         "#)
         .await;
+    strings(&found)
+}
+
+/// The strings of a JSON array a page script returned (nothing for anything else).
+fn strings(found: &Value) -> Vec<String> {
     found
         .as_array()
         .into_iter()

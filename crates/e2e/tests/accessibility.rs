@@ -54,8 +54,11 @@ impl Gate {
             }
             let lang = self.lang;
             let look = look.name();
-            self.findings
-                .extend(found.into_iter().map(|f| format!("{state} | {lang} | {look} | {f}")));
+            self.findings.extend(
+                found
+                    .into_iter()
+                    .map(|f| format!("{state} | {lang} | {look} | {f}")),
+            );
             self.checks += 1;
         }
         axe::set_look(&self.browser, Look::WIDE_LIGHT).await;
@@ -71,7 +74,11 @@ impl Gate {
         self.browser.reload().await;
         self.browser
             .wait_until(&format!("the page to be in {lang}"), || async {
-                (self.browser.js("return document.documentElement.lang").await == lang)
+                (self
+                    .browser
+                    .js("return document.documentElement.lang")
+                    .await
+                    == lang)
                     .then_some(())
             })
             .await;
@@ -91,14 +98,25 @@ struct Logins {
 async fn prepare(app: &TestApp, lang: &str) -> Logins {
     let tag = lang.to_ascii_lowercase();
     let two_factor = app
-        .two_factor_account(&format!("Media {lang}"), &format!("grace-{tag}@example.com"))
+        .two_factor_account(
+            &format!("Media {lang}"),
+            &format!("grace-{tag}@example.com"),
+        )
         .await;
-    let expired =
-        app.password_only_account(&format!("Sandbox {lang}"), &format!("ada-{tag}@example.com"));
+    let expired = app.password_only_account(
+        &format!("Sandbox {lang}"),
+        &format!("ada-{tag}@example.com"),
+    );
     app.expire_password(&expired.email);
     let enrolling = format!("alan-{tag}@example.com");
     let partner = app.add_partner(&format!("Studio {lang}"), true);
-    app.add_user(partner, &enrolling, "Alan", "Turing", Some(&e2e::app::new_password()));
+    app.add_user(
+        partner,
+        &enrolling,
+        "Alan",
+        "Turing",
+        Some(&e2e::app::new_password()),
+    );
     let link = app.wait_for_link(&enrolling, LinkKind::AuthInfo, 0).await;
     Logins {
         two_factor,
@@ -157,7 +175,12 @@ async fn walk(gate: &mut Gate, app: &TestApp, logins: &Logins) {
 
     // The expired-password step of the sign-in card.
     gate.open(app, "/login").await;
-    submit_credentials(&gate.browser, &logins.expired.email, &logins.expired.password).await;
+    submit_credentials(
+        &gate.browser,
+        &logins.expired.email,
+        &logins.expired.password,
+    )
+    .await;
     gate.browser.wait_id("expired-new-password").await;
     gate.check("expired-password step").await;
 
