@@ -12,195 +12,26 @@
 //! card (plain functions with native tests); [`offer`] is what `/login` shows
 //! when this tab already has a session.
 
+mod card;
 mod forms;
 mod offer;
 pub mod steps;
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::api::{Session, use_api};
 use crate::components::alert::Alert;
-use crate::components::code_input::complete_code;
 use crate::components::focus::focus_soon;
 use crate::config::use_config;
-use crate::i18n::{Text, t, text, tr, use_title};
-use crate::password_change::{PasswordChange, check_new_password};
+use crate::i18n::{t, text, tr, use_title};
+use crate::password_change::PasswordChange;
 use crate::routes::use_navigator;
 use crate::session::{self, AfterSignIn, LoginPrefill, after_sign_in, use_login_prefill};
 use kaltura_api::codes;
 
+use card::{Card, LoginAttempt, UpdateAttempt};
 pub use offer::SignedInOffer;
-use steps::{Focus, LoginStep, Transition, after_login, after_password_change};
-
-/// One sign-in request.
-#[derive(Clone)]
-struct LoginAttempt {
-    email: String,
-    password: String,
-    otp: String,
-    partner_id: Option<i64>,
-}
-
-/// One password change from the expired-password step.
-#[derive(Clone)]
-struct UpdateAttempt {
-    email: String,
-    old: String,
-    new: String,
-    otp: Option<String>,
-}
-
-/// The sign-in card's state, shared by its parts. `Copy`, like the signals
-/// it holds.
-#[derive(Clone, Copy)]
-struct Card {
-    email: RwSignal<String>,
-    password: RwSignal<String>,
-    code: RwSignal<String>,
-    remember: RwSignal<bool>,
-    partner_id: RwSignal<Option<i64>>,
-    step: RwSignal<LoginStep>,
-    alert: RwSignal<Option<Text>>,
-    status: RwSignal<Option<Text>>,
-    retry: RwSignal<bool>,
-    new_password: RwSignal<String>,
-    confirm_password: RwSignal<String>,
-    expired_code: RwSignal<String>,
-    /// The password the server last answered `MISSING_OTP` to, i.e.
-    /// accepted; memory only, dropped with the page.
-    accepted_password: StoredValue<Option<String>>,
-    email_ref: NodeRef<Input>,
-    password_ref: NodeRef<Input>,
-    code_ref: NodeRef<Input>,
-    new_password_ref: NodeRef<Input>,
-    expired_code_ref: NodeRef<Input>,
-}
-
-impl Card {
-    /// A card started with what another page asked for, else the remembered email.
-    fn new(prefill: LoginPrefill) -> Self {
-        let remembered = session::remembered_email();
-        let open_code_step = prefill.open_code_step;
-        Self {
-            email: RwSignal::new(prefill.email.or(remembered.clone()).unwrap_or_default()),
-            password: RwSignal::new(String::new()),
-            code: RwSignal::new(String::new()),
-            remember: RwSignal::new(remembered.is_some()),
-            partner_id: RwSignal::new(prefill.partner_id),
-            step: RwSignal::new(if open_code_step {
-                LoginStep::Code
-            } else {
-                LoginStep::Credentials
-            }),
-            alert: RwSignal::new(prefill.notice),
-            status: RwSignal::new(open_code_step.then(|| Text::key("login.sign-in-with-code"))),
-            retry: RwSignal::new(false),
-            new_password: RwSignal::new(String::new()),
-            confirm_password: RwSignal::new(String::new()),
-            expired_code: RwSignal::new(String::new()),
-            accepted_password: StoredValue::new(None),
-            email_ref: NodeRef::new(),
-            password_ref: NodeRef::new(),
-            code_ref: NodeRef::new(),
-            new_password_ref: NodeRef::new(),
-            expired_code_ref: NodeRef::new(),
-        }
-    }
-
-    /// Shows what an answer of the server led to.
-    fn apply(&self, t: Transition) {
-        self.step.set(t.step);
-        self.alert.set(t.alert);
-        self.status.set(t.status);
-        self.retry.set(t.retry);
-        if t.clear_code {
-            self.code.set(String::new());
-            self.expired_code.set(String::new());
-        }
-        if t.clear_new_password {
-            self.new_password.set(String::new());
-            self.confirm_password.set(String::new());
-        }
-        match (t.focus, t.step) {
-            (Focus::Code, LoginStep::Code) => focus_soon(self.code_ref),
-            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(self.expired_code_ref),
-            (Focus::NewPassword, _) => focus_soon(self.new_password_ref),
-            _ => {}
-        }
-    }
-
-    /// The complete code typed in `field`, or an alert and the focus there.
-    fn complete_code(&self, field: RwSignal<String>, target: NodeRef<Input>) -> Option<String> {
-        let code = complete_code(&field.get_untracked());
-        if code.is_none() {
-            self.alert.set(Some(Text::key("common.enter-code-digits")));
-            focus_soon(target);
-        }
-        code
-    }
-
-    /// What the current step sends, once what was typed passes the checks
-    /// that need no server; `None` after showing why not.
-    fn attempt(&self) -> Option<Result<LoginAttempt, UpdateAttempt>> {
-        self.alert.set(None);
-        self.retry.set(false);
-        let email = self.email.get_untracked().trim().to_owned();
-        let password = self.password.get_untracked();
-        match self.step.get_untracked() {
-            step @ (LoginStep::Credentials | LoginStep::Code) => {
-                if email.is_empty() || password.is_empty() {
-                    self.alert.set(Some(Text::key("login.enter-credentials")));
-                    return None;
-                }
-                let otp = match step {
-                    LoginStep::Code => self.complete_code(self.code, self.code_ref)?,
-                    _ => String::new(),
-                };
-                let partner_id = self.partner_id.get_untracked();
-                Some(Ok(LoginAttempt {
-                    email,
-                    password,
-                    otp,
-                    partner_id,
-                }))
-            }
-            LoginStep::ExpiredPassword { code_needed } => {
-                let new = self.new_password.get_untracked();
-                let confirm = self.confirm_password.get_untracked();
-                if let Err(why) = check_new_password(&password, &new, &confirm) {
-                    self.alert.set(Some(Text::key(why)));
-                    return None;
-                }
-                let otp = match code_needed {
-                    true => Some(self.complete_code(self.expired_code, self.expired_code_ref)?),
-                    false => None,
-                };
-                Some(Err(UpdateAttempt {
-                    email,
-                    old: password,
-                    new,
-                    otp,
-                }))
-            }
-        }
-    }
-
-    /// Back to an empty first step, for another login.
-    fn use_another_account(&self) {
-        self.step.set(LoginStep::Credentials);
-        self.email.set(String::new());
-        self.password.set(String::new());
-        self.code.set(String::new());
-        self.partner_id.set(None);
-        self.accepted_password.set_value(None);
-        self.alert.set(None);
-        self.retry.set(false);
-        self.status
-            .set(Some(Text::key("login.another-account-status")));
-        focus_soon(self.email_ref);
-    }
-}
+use steps::{LoginStep, after_login, after_password_change};
 
 /// The sign-in card: email and password, then, when the login needs it, the
 /// authenticator code in the same card; the expired-password step; "Forgot

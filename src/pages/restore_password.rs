@@ -17,78 +17,22 @@
 //! after it already saved the password and spent the link), the page says the
 //! password may have been changed rather than that it was not.
 
+mod done;
+mod form;
+mod outcome;
+
 use leptos::prelude::*;
 
-use crate::api::{ApiError, use_api};
-use crate::components::alert::Alert;
+use crate::api::use_api;
 use crate::components::dead_link::{DeadLink, is_dead_link};
-use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
-use crate::components::password_field::PasswordField;
-use crate::components::reset_request::ResetRequestForm;
-use crate::i18n::{Text, t, text, tr, use_title};
-use crate::password_rules::{
-    self, RULE_CONFIRMED, RULE_NOT_EMAIL, RULES_SERVER_NOTE, rule_long_enough,
-};
+use crate::i18n::{t, use_title};
 use crate::routes::{self, use_link_key, use_navigator};
 use crate::session::use_login_prefill;
-use kaltura_api::codes;
 
-/// What `user.setInitialPassword` led to.
-#[derive(Clone)]
-pub enum SetOutcome {
-    /// The password is set; a 2FA login also got a new key.
-    Set(Option<EnrollmentKey>),
-    /// The server refused this password: the explanation for the field, and
-    /// the server's own rules when it stated them.
-    Refused(Text, Option<String>),
-    /// The outcome is unknown: the password may have been changed and the
-    /// link spent, so a retry could only be refused.
-    MaybeSet,
-    /// The link died meanwhile (used in another tab, expired).
-    InvalidLink,
-    /// Not reached, or another refusal: a message; the fields are kept.
-    Failed(Text),
-}
+use done::{MaybeSet, PasswordSet};
+use form::SetPasswordForm;
 
-/// Sorts the reply of `user.setInitialPassword`.
-pub fn set_outcome(reply: Result<Option<String>, ApiError>) -> SetOutcome {
-    match reply {
-        Ok(qr) => SetOutcome::Set(qr.as_deref().and_then(EnrollmentKey::from_reply)),
-        Err(ApiError::Api(e))
-            if password_rules::refusal_message(&e.code, e.arg("RULES")).is_some() =>
-        {
-            SetOutcome::Refused(
-                password_rules::refusal_message(&e.code, e.arg("RULES"))
-                    .unwrap_or(Text::Raw(String::new())),
-                password_rules::server_rules(e.arg("RULES")),
-            )
-        }
-        Err(e) if is_dead_link(&e) => SetOutcome::InvalidLink,
-        Err(e) if outcome_unknown(&e) => SetOutcome::MaybeSet,
-        Err(e) if e.is_unreachable() => SetOutcome::Failed(Text::key("common.unreachable-short")),
-        Err(ApiError::Api(e)) => SetOutcome::Failed(if e.message.is_empty() {
-            Text::with("common.server-refused", "code", e.code)
-        } else {
-            Text::Raw(e.message)
-        }),
-        Err(_) => SetOutcome::Failed(Text::key("common.something-wrong")),
-    }
-}
-
-/// True when the server may have set the password although the app got no
-/// success: the request timed out (it may have been processed), the reply
-/// was unreadable, or the server failed internally. Kaltura answers
-/// `INTERNAL_SERVERL_ERROR` (its spelling) when the outside QR service fails,
-/// after it saved the password and spent the link.
-pub fn outcome_unknown(error: &ApiError) -> bool {
-    matches!(error, ApiError::Timeout | ApiError::Garbled)
-        || error.is(codes::INTERNAL_SERVERL_ERROR)
-        // Kaltura's older API layer spells it right; treat it the same.
-        || error.is("INTERNAL_SERVER_ERROR")
-}
-
-/// The key of the message when the outcome of setting the password is unknown.
-pub const MAYBE_SET: &str = "restore.maybe-set";
+pub use outcome::*;
 
 /// The set-new-password page: the flow for the link's key, or the dead-link
 /// message when the path holds none.
@@ -193,235 +137,12 @@ fn RestoreFlow(
     }
 }
 
-/// The new password, twice, with the rules ticked off while typing; sent
-/// only once every rule holds.
-#[component]
-fn SetPasswordForm(
-    /// The new password.
-    password: RwSignal<String>,
-    /// Its confirmation.
-    confirm: RwSignal<String>,
-    /// The login's email, when known (the "not your email" rule).
-    email: Memo<Option<String>>,
-    /// The server's own rules, once a refusal stated them.
-    server_rules: RwSignal<Option<String>>,
-    /// Sets the password.
-    submit: Action<String, SetOutcome>,
-) -> impl IntoView {
-    let rules = Memo::new(move |_| {
-        email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
-    });
-    let attempted = RwSignal::new(false);
-    let pending = submit.pending();
-    let outcome = submit.value();
-    let password_error = Signal::derive(move || match outcome.get() {
-        Some(SetOutcome::Refused(message, _)) if !pending.get() => Some(message),
-        _ => None,
-    });
-    let alert = Signal::derive(move || match outcome.get() {
-        Some(SetOutcome::Failed(message)) if !pending.get() => Some(message),
-        _ if attempted.get() && !rules.get().all_met() => Some(Text::key("restore.not-yet")),
-        _ => None,
-    });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if pending.get_untracked() {
-            return;
-        }
-        attempted.set(true);
-        if rules.get_untracked().all_met() {
-            submit.dispatch(password.get_untracked());
-        }
-    };
-    let pending = Signal::from(pending);
-    view! {
-        <h1>{t("restore.title")}</h1>
-        <form class="set-password" on:submit=on_submit novalidate=true>
-            <PasswordField
-                id="new-password"
-                label="password.new"
-                value=password
-                autocomplete="new-password"
-                toggle_test_id="toggle-new-password"
-                describedby="password-rules"
-                disabled=pending
-            />
-            <RuleList rules=rules server_rules=server_rules />
-            <PasswordField
-                id="confirm-password"
-                label="restore.confirm"
-                value=confirm
-                autocomplete="new-password"
-                toggle_test_id="toggle-confirm-password"
-                describedby="password-error"
-                disabled=pending
-            />
-            <p id="password-error" class="field-error" role="alert" data-testid="password-error">
-                {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
-            </p>
-            <Alert message=alert test_id="set-password-alert" />
-            <div class="actions">
-                <button
-                    type="submit"
-                    class="primary"
-                    data-testid="set-password-submit"
-                    disabled=move || pending.get()
-                >
-                    {text(move || tr(if pending.get() { "common.saving" } else { "restore.submit" }))}
-                </button>
-            </div>
-        </form>
-    }
-}
-
-/// The button on to the sign-in card, with the login's email filled in.
-#[component]
-fn ContinueToSignIn(
-    /// The login's email, when known.
-    email: Memo<Option<String>>,
-    /// The key of the button's label.
-    label: &'static str,
-) -> impl IntoView {
-    let prefill = use_login_prefill();
-    let navigate = use_navigator();
-    let on_click = move |_| {
-        let email = email.get_untracked();
-        prefill.update(|p| {
-            if email.is_some() {
-                p.email = email;
-            }
-            p.open_code_step = false;
-        });
-        navigate.go(routes::LOGIN);
-    };
-    view! {
-        <div class="actions">
-            <button type="button" class="primary" data-testid="password-set-continue" on:click=on_click>
-                {t(label)}
-            </button>
-        </div>
-    }
-}
-
-/// The password is set: for a 2FA login, the new key at once (the old
-/// authenticator entry stopped working); otherwise on to sign-in.
-#[component]
-fn PasswordSet(
-    /// The new key, when the login uses two-factor authentication.
-    key: Option<EnrollmentKey>,
-    /// The login's email, when known.
-    email: Memo<Option<String>>,
-) -> impl IntoView {
-    match key {
-        Some(key) => view! {
-            <h1>{t("restore.set-title")}</h1>
-            <p class="warning" role="note" data-testid="old-authenticator-warning">
-                {t("restore.old-authenticator")}
-            </p>
-            <EnrollmentView enrollment=key />
-        }
-        .into_any(),
-        None => view! {
-            <div data-testid="password-set">
-                <h1>{t("restore.set-title")}</h1>
-                <p>{t("restore.sign-in-new")}</p>
-                <ContinueToSignIn email=email label="common.continue-to-sign-in" />
-            </div>
-        }
-        .into_any(),
-    }
-}
-
-/// The outcome is unknown: the password may have been changed and the link
-/// spent; sign in with it, or ask for a new link.
-#[component]
-fn MaybeSet(
-    /// The login's email, when known.
-    email: Memo<Option<String>>,
-) -> impl IntoView {
-    view! {
-        <div data-testid="password-maybe-set" role="alert">
-            <h1>{t("restore.maybe-title")}</h1>
-            <p>{t(MAYBE_SET)}</p>
-        </div>
-        <ContinueToSignIn email=email label="restore.sign-in-with-new" />
-        <ResetRequestForm email_id="reset-email" submit_test_id="reset-submit" result_test_id="reset-result" />
-    }
-}
-
-/// The rules, each marked met / not yet met as the user types.
-#[component]
-fn RuleList(
-    /// The live check of the typed passwords; its "not the email" rule is
-    /// unknown (left to the server) when the page does not know the email.
-    rules: Memo<password_rules::RuleCheck>,
-    /// The server's own rules, once it stated them: shown instead of our
-    /// length and email rules, which may differ from the server's.
-    server_rules: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let item = move |test_id: &'static str, text: Text, met: Signal<Option<bool>>| {
-        view! {
-            <li
-                data-testid=test_id
-                data-met=move || match met.get() {
-                    Some(true) => "true",
-                    Some(false) => "false",
-                    None => "unknown",
-                }
-                class=move || match met.get() {
-                    Some(true) => "rule met",
-                    Some(false) => "rule unmet",
-                    None => "rule",
-                }
-            >
-                <span class="rule-mark" aria-hidden="true">
-                    {move || match met.get() {
-                        Some(true) => "✓",
-                        Some(false) => "✗",
-                        None => "•",
-                    }}
-                </span>
-                " "
-                {text.signal()}
-                <span class="visually-hidden">
-                    {move || match met.get() {
-                        Some(true) => format!(" {}", tr("rules.met")),
-                        Some(false) => format!(" {}", tr("rules.not-yet")),
-                        None => String::new(),
-                    }}
-                </span>
-            </li>
-        }
-    };
-    let long_enough = Signal::derive(move || Some(rules.get().long_enough));
-    let not_email = Signal::derive(move || rules.get().not_email);
-    let confirmed = Signal::derive(move || Some(rules.get().confirmed));
-    let ours = move || server_rules.with(Option::is_none);
-    view! {
-        <div class="password-rules">
-            <Show when=move || !ours()>
-                <p class="hint">{t("rules.server-title")}</p>
-                <p class="server-rules" data-testid="server-rules">
-                    {move || server_rules.get()}
-                </p>
-            </Show>
-            <ul id="password-rules" data-testid="password-rules">
-                <Show when=ours>
-                    {item("rule-length", rule_long_enough(), long_enough)}
-                    {item("rule-not-email", Text::key(RULE_NOT_EMAIL), not_email)}
-                </Show>
-                {item("rule-match", Text::key(RULE_CONFIRMED), confirmed)}
-            </ul>
-            <Show when=ours>
-                <p class="hint">{t(RULES_SERVER_NOTE)}</p>
-            </Show>
-        </div>
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ApiError;
+    use crate::components::enrollment::EnrollmentKey;
+    use crate::i18n::tr;
     use kaltura_api::{KalturaApiError, codes};
 
     fn refused(error: KalturaApiError) -> Result<Option<String>, ApiError> {
