@@ -3,6 +3,7 @@
 //! The region is always in the DOM, even when empty, because assistive
 //! technology only announces changes to live regions that already exist.
 
+use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::i18n::{Text, text};
@@ -10,6 +11,10 @@ use crate::i18n::{Text, text};
 /// An error (`role="alert"`, announced at once) or, with `polite`, a status
 /// message (`role="status"`, `aria-live="polite"`). Renders nothing visible
 /// while `message` is `None`.
+///
+/// The region takes focus from script (`tabindex="-1"`, never in the Tab
+/// order): after an error the page moves the focus here, so a keyboard user
+/// reads the message first and Tab continues to the fields below it.
 #[component]
 pub fn Alert(
     /// The text to show; `None` leaves the region empty.
@@ -23,6 +28,9 @@ pub fn Alert(
     /// An `id` for `aria-describedby` references.
     #[prop(optional)]
     id: Option<&'static str>,
+    /// Where the page keeps a handle to focus the region.
+    #[prop(optional)]
+    node_ref: NodeRef<Div>,
 ) -> impl IntoView {
     let (role, live, class) = if polite {
         ("status", "polite", "status")
@@ -36,7 +44,9 @@ pub fn Alert(
             role=role
             aria-live=live
             aria-atomic="true"
+            tabindex="-1"
             data-testid=test_id
+            node_ref=node_ref
         >
             {text(move || message.get().map(|m| m.render()).unwrap_or_default())}
         </div>

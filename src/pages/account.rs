@@ -29,6 +29,7 @@ use kaltura_api::{KalturaApiError, codes};
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
+use crate::components::focus::{Heading, focus_soon};
 use crate::i18n::{Text, t, use_title};
 use crate::routes::{self, use_navigator};
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
@@ -50,6 +51,9 @@ pub fn AccountPage() -> impl IntoView {
     let alert = RwSignal::new(None::<Text>);
     let status = RwSignal::new(None::<Text>);
     let relogin = RwSignal::new(None::<KalturaPartner>);
+    // After a switch the pressed button is gone: the focus goes to what
+    // happened, the new account's name or the error.
+    let (alert_ref, status_ref) = (NodeRef::new(), NodeRef::new());
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
@@ -100,6 +104,7 @@ pub fn AccountPage() -> impl IntoView {
                     let _ = old.end_session().await;
                     let label = account_label(&target).render();
                     status.set(Some(Text::with("account.switched", "account", label)));
+                    focus_soon(status_ref);
                     client.set(Some(api.signed_in(new)));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
@@ -107,7 +112,10 @@ pub fn AccountPage() -> impl IntoView {
                     SwitchOutcome::SessionEnded => {
                         to_login(Some(Text::key(SESSION_ENDED)), None, None)
                     }
-                    SwitchOutcome::Failed(message) => alert.set(Some(message)),
+                    SwitchOutcome::Failed(message) => {
+                        alert.set(Some(message));
+                        focus_soon(alert_ref);
+                    }
                     SwitchOutcome::Switched => {}
                 },
             }
@@ -133,9 +141,9 @@ pub fn AccountPage() -> impl IntoView {
 
     view! {
         <section class="card wide" data-testid="account-card">
-            <h1>{t("account.title")}</h1>
-            <Alert message=alert test_id="account-alert" />
-            <Alert message=status test_id="account-status" polite=true />
+            <Heading>{t("account.title")}</Heading>
+            <Alert message=alert test_id="account-alert" node_ref=alert_ref />
+            <Alert message=status test_id="account-status" polite=true node_ref=status_ref />
             {move || match data.get() {
                 None => view! { <p class="muted">{t("account.loading")}</p> }.into_any(),
                 Some(Ok(d)) => {

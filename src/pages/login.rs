@@ -156,7 +156,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>
                 {text(move || tr(if expired.get() { "login.expired-title" } else { "login.title" }))}
             </h1>
-            <Alert message=card.alert test_id="login-alert" />
+            <Alert message=card.alert test_id="login-alert" node_ref=card.alert_ref />
             <Show when=move || card.retry.get()>
                 <button type="button" class="secondary" data-testid="retry" on:click=move |_| submit.run(())>
                     {t("common.try-again")}

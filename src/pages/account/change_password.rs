@@ -2,7 +2,7 @@
 //! twice, and the authenticator code when the login needs one. The session
 //! that asks stays signed in (kmc-server ends the login's other sessions).
 
-use leptos::html::Input;
+use leptos::html::{Div, Input};
 use leptos::prelude::*;
 
 use crate::api::SignedInClient;
@@ -31,7 +31,7 @@ pub(super) fn ChangePasswordForm(
     let code_needed = RwSignal::new(false);
     let result = RwSignal::new(None::<Text>);
     let code_ref = NodeRef::<Input>::new();
-    let new_password_ref = NodeRef::<Input>::new();
+    let result_ref = NodeRef::<Div>::new();
 
     let change = Action::new_local(move |(email, old, new, otp): &Change| {
         let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
@@ -57,15 +57,21 @@ pub(super) fn ChangePasswordForm(
             if done || change == PasswordChange::WrongCurrent {
                 current.set(String::new());
             }
-            if code_needed.get_untracked() {
+            // The server asking for the code is a prompt, not an error: the
+            // field it needs takes the focus. Anything else is read first.
+            if change == PasswordChange::CodeNeeded {
                 focus_soon(code_ref);
-            } else if refused_new {
-                focus_soon(new_password_ref);
+            } else {
+                focus_soon(result_ref);
             }
         }
     });
     let pending = change.pending();
 
+    let refuse = move |why: &'static str| {
+        result.set(Some(Text::key(why)));
+        focus_soon(result_ref);
+    };
     let submit = Callback::new(move |()| {
         let Some(email) = email.get_untracked() else {
             return;
@@ -75,11 +81,11 @@ pub(super) fn ChangePasswordForm(
         }
         let (old, new) = (current.get_untracked(), new_password.get_untracked());
         if old.is_empty() {
-            result.set(Some(Text::key("account.enter-current")));
+            refuse("account.enter-current");
             return;
         }
         if let Err(why) = check_new_password(&old, &new, &confirm.get_untracked()) {
-            result.set(Some(Text::key(why)));
+            refuse(why);
             return;
         }
         let otp = match code_needed.get_untracked() {
@@ -87,8 +93,7 @@ pub(super) fn ChangePasswordForm(
             true => match complete_code(&code.get_untracked()) {
                 Some(code) => Some(code),
                 None => {
-                    result.set(Some(Text::key("common.enter-code-digits")));
-                    focus_soon(code_ref);
+                    refuse("common.enter-code-digits");
                     return;
                 }
             },
@@ -116,7 +121,6 @@ pub(super) fn ChangePasswordForm(
                 label="password.new"
                 value=new_password
                 autocomplete="new-password"
-                node_ref=new_password_ref
             />
             <PasswordField
                 id="change-confirm-password"
@@ -134,7 +138,7 @@ pub(super) fn ChangePasswordForm(
             <button type="submit" data-testid="change-password-submit" disabled=move || pending.get()>
                 {text(move || tr(if pending.get() { "account.changing" } else { "account.change-submit" }))}
             </button>
-            <Alert message=result test_id="change-password-result" />
+            <Alert message=result test_id="change-password-result" node_ref=result_ref />
         </form>
     }
 }

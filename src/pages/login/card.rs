@@ -1,7 +1,7 @@
 //! The sign-in card's state ([`Card`]), shared by the page and its forms, and
 //! the two requests it sends ([`LoginAttempt`], [`UpdateAttempt`]).
 
-use leptos::html::Input;
+use leptos::html::{Div, Input};
 use leptos::prelude::*;
 
 use super::steps::{Focus, LoginStep, Transition};
@@ -53,6 +53,7 @@ pub(super) struct Card {
     pub(super) code_ref: NodeRef<Input>,
     pub(super) new_password_ref: NodeRef<Input>,
     pub(super) expired_code_ref: NodeRef<Input>,
+    pub(super) alert_ref: NodeRef<Div>,
 }
 
 impl Card {
@@ -83,6 +84,7 @@ impl Card {
             code_ref: NodeRef::new(),
             new_password_ref: NodeRef::new(),
             expired_code_ref: NodeRef::new(),
+            alert_ref: NodeRef::new(),
         }
     }
 
@@ -104,20 +106,22 @@ impl Card {
             (Focus::Code, LoginStep::Code) => focus_soon(self.code_ref),
             (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(self.expired_code_ref),
             (Focus::NewPassword, _) => focus_soon(self.new_password_ref),
+            (Focus::Alert, _) => focus_soon(self.alert_ref),
             _ => {}
         }
     }
 
-    /// The complete code typed in `field`, or an alert and the focus there.
-    pub(super) fn complete_code(
-        &self,
-        field: RwSignal<String>,
-        target: NodeRef<Input>,
-    ) -> Option<String> {
+    /// Shows an error found before sending, with the focus on it.
+    fn refuse(&self, why: &'static str) {
+        self.alert.set(Some(Text::key(why)));
+        focus_soon(self.alert_ref);
+    }
+
+    /// The complete code typed in `field`, or an alert saying it is not.
+    fn complete_code(&self, field: RwSignal<String>) -> Option<String> {
         let code = complete_code(&field.get_untracked());
         if code.is_none() {
-            self.alert.set(Some(Text::key("common.enter-code-digits")));
-            focus_soon(target);
+            self.refuse("common.enter-code-digits");
         }
         code
     }
@@ -132,11 +136,11 @@ impl Card {
         match self.step.get_untracked() {
             step @ (LoginStep::Credentials | LoginStep::Code) => {
                 if email.is_empty() || password.is_empty() {
-                    self.alert.set(Some(Text::key("login.enter-credentials")));
+                    self.refuse("login.enter-credentials");
                     return None;
                 }
                 let otp = match step {
-                    LoginStep::Code => self.complete_code(self.code, self.code_ref)?,
+                    LoginStep::Code => self.complete_code(self.code)?,
                     _ => String::new(),
                 };
                 let partner_id = self.partner_id.get_untracked();
@@ -151,11 +155,11 @@ impl Card {
                 let new = self.new_password.get_untracked();
                 let confirm = self.confirm_password.get_untracked();
                 if let Err(why) = check_new_password(&password, &new, &confirm) {
-                    self.alert.set(Some(Text::key(why)));
+                    self.refuse(why);
                     return None;
                 }
                 let otp = match code_needed {
-                    true => Some(self.complete_code(self.expired_code, self.expired_code_ref)?),
+                    true => Some(self.complete_code(self.expired_code)?),
                     false => None,
                 };
                 Some(Err(UpdateAttempt {
