@@ -3,7 +3,6 @@
 //! The region is always in the DOM, even when empty, because assistive
 //! technology only announces changes to live regions that already exist.
 
-use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::i18n::{Text, text};
@@ -20,17 +19,11 @@ pub fn Alert(
     /// The text to show; `None` leaves the region empty.
     #[prop(into)]
     message: Signal<Option<Text>>,
-    /// The `data-testid` of the region.
+    /// The `id` and `data-testid` of the region (pages focus it by id).
     test_id: &'static str,
     /// A polite status region instead of an assertive error.
     #[prop(optional)]
     polite: bool,
-    /// An `id` for `aria-describedby` references.
-    #[prop(optional)]
-    id: Option<&'static str>,
-    /// Where the page keeps a handle to focus the region.
-    #[prop(optional)]
-    node_ref: NodeRef<Div>,
 ) -> impl IntoView {
     let (role, live, class) = if polite {
         ("status", "polite", "status")
@@ -39,14 +32,13 @@ pub fn Alert(
     };
     view! {
         <div
-            id=id
+            id=test_id
             class=class
             role=role
             aria-live=live
             aria-atomic="true"
             tabindex="-1"
             data-testid=test_id
-            node_ref=node_ref
         >
             {text(move || message.get().map(|m| m.render()).unwrap_or_default())}
         </div>

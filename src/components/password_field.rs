@@ -1,6 +1,5 @@
 //! A password input with a show/hide toggle.
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::i18n::{t, text, tr};
@@ -27,9 +26,6 @@ pub fn PasswordField(
     /// An element id describing the field (rules, an error).
     #[prop(optional)]
     describedby: Option<&'static str>,
-    /// A handle on the input, for moving focus to it.
-    #[prop(optional)]
-    node_ref: NodeRef<Input>,
     /// Marks the field `required`.
     #[prop(optional)]
     required: bool,
@@ -52,7 +48,6 @@ pub fn PasswordField(
                     aria-describedby=describedby
                     required=required
                     disabled=move || disabled.get()
-                    node_ref=node_ref
                     bind:value=value
                 />
                 <button

@@ -53,7 +53,6 @@ pub fn AccountPage() -> impl IntoView {
     let relogin = RwSignal::new(None::<KalturaPartner>);
     // After a switch the pressed button is gone: the focus goes to what
     // happened, the new account's name or the error.
-    let (alert_ref, status_ref) = (NodeRef::new(), NodeRef::new());
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
@@ -104,7 +103,7 @@ pub fn AccountPage() -> impl IntoView {
                     let _ = old.end_session().await;
                     let label = account_label(&target).render();
                     status.set(Some(Text::with("account.switched", "account", label)));
-                    focus_soon(status_ref);
+                    focus_soon("account-status");
                     client.set(Some(api.signed_in(new)));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
@@ -114,7 +113,7 @@ pub fn AccountPage() -> impl IntoView {
                     }
                     SwitchOutcome::Failed(message) => {
                         alert.set(Some(message));
-                        focus_soon(alert_ref);
+                        focus_soon("account-alert");
                     }
                     SwitchOutcome::Switched => {}
                 },
@@ -142,8 +141,8 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <section class="card wide" data-testid="account-card">
             <Heading>{t("account.title")}</Heading>
-            <Alert message=alert test_id="account-alert" node_ref=alert_ref />
-            <Alert message=status test_id="account-status" polite=true node_ref=status_ref />
+            <Alert message=alert test_id="account-alert" />
+            <Alert message=status test_id="account-status" polite=true />
             {move || match data.get() {
                 None => view! { <p class="muted">{t("account.loading")}</p> }.into_any(),
                 Some(Ok(d)) => {

@@ -108,10 +108,9 @@ fn EnrollFlow(
         Some(QrOutcome::Failed(message)) => Some(message),
         _ => None,
     });
-    let alert_ref = NodeRef::new();
     Effect::new(move |_| {
         if alert.with(Option::is_some) {
-            focus_soon(alert_ref);
+            focus_soon("enroll-alert");
         }
     });
     // Which view shows; it changes only when the page does, so an error
@@ -145,7 +144,7 @@ fn EnrollFlow(
                 )}
             </p>
             <p class="hint">{t("enroll.once-hint")}</p>
-            <Alert message=alert test_id="enroll-alert" node_ref=alert_ref />
+            <Alert message=alert test_id="enroll-alert" />
             <div class="actions">
                 <button
                     type="button"

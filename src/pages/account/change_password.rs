@@ -2,7 +2,6 @@
 //! twice, and the authenticator code when the login needs one. The session
 //! that asks stays signed in (kmc-server ends the login's other sessions).
 
-use leptos::html::{Div, Input};
 use leptos::prelude::*;
 
 use crate::api::SignedInClient;
@@ -12,6 +11,9 @@ use crate::components::focus::focus_soon;
 use crate::components::password_field::PasswordField;
 use crate::i18n::{Text, t, text, tr};
 use crate::password_change::{PasswordChange, check_new_password};
+
+/// The `id` of the form's message region.
+const RESULT: &str = "change-password-result";
 
 /// One password change: email, current password, new password, code.
 type Change = (String, String, String, Option<String>);
@@ -30,8 +32,6 @@ pub(super) fn ChangePasswordForm(
     let code = RwSignal::new(String::new());
     let code_needed = RwSignal::new(false);
     let result = RwSignal::new(None::<Text>);
-    let code_ref = NodeRef::<Input>::new();
-    let result_ref = NodeRef::<Div>::new();
 
     let change = Action::new_local(move |(email, old, new, otp): &Change| {
         let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
@@ -60,9 +60,9 @@ pub(super) fn ChangePasswordForm(
             // The server asking for the code is a prompt, not an error: the
             // field it needs takes the focus. Anything else is read first.
             if change == PasswordChange::CodeNeeded {
-                focus_soon(code_ref);
+                focus_soon("change-otp");
             } else {
-                focus_soon(result_ref);
+                focus_soon(RESULT);
             }
         }
     });
@@ -70,7 +70,7 @@ pub(super) fn ChangePasswordForm(
 
     let refuse = move |why: &'static str| {
         result.set(Some(Text::key(why)));
-        focus_soon(result_ref);
+        focus_soon(RESULT);
     };
     let submit = Callback::new(move |()| {
         let Some(email) = email.get_untracked() else {
@@ -132,13 +132,12 @@ pub(super) fn ChangePasswordForm(
                 id="change-otp"
                 shown=code_needed
                 value=code
-                node_ref=code_ref
                 on_complete=move |_| submit.run(())
             />
             <button type="submit" data-testid="change-password-submit" disabled=move || pending.get()>
                 {text(move || tr(if pending.get() { "account.changing" } else { "account.change-submit" }))}
             </button>
-            <Alert message=result test_id="change-password-result" node_ref=result_ref />
+            <Alert message=result test_id=RESULT />
         </form>
     }
 }

@@ -1,7 +1,6 @@
 //! The sign-in card's state ([`Card`]), shared by the page and its forms, and
 //! the two requests it sends ([`LoginAttempt`], [`UpdateAttempt`]).
 
-use leptos::html::{Div, Input};
 use leptos::prelude::*;
 
 use super::steps::{Focus, LoginStep, Transition};
@@ -10,6 +9,9 @@ use crate::components::focus::focus_soon;
 use crate::i18n::Text;
 use crate::password_change::check_new_password;
 use crate::session::{self, LoginPrefill};
+
+/// The `id` of the card's error region.
+pub(super) const ALERT: &str = "login-alert";
 
 /// One sign-in request.
 #[derive(Clone)]
@@ -48,12 +50,6 @@ pub(super) struct Card {
     /// The password the server last answered `MISSING_OTP` to, i.e.
     /// accepted; memory only, dropped with the page.
     pub(super) accepted_password: StoredValue<Option<String>>,
-    pub(super) email_ref: NodeRef<Input>,
-    pub(super) password_ref: NodeRef<Input>,
-    pub(super) code_ref: NodeRef<Input>,
-    pub(super) new_password_ref: NodeRef<Input>,
-    pub(super) expired_code_ref: NodeRef<Input>,
-    pub(super) alert_ref: NodeRef<Div>,
 }
 
 impl Card {
@@ -79,12 +75,6 @@ impl Card {
             confirm_password: RwSignal::new(String::new()),
             expired_code: RwSignal::new(String::new()),
             accepted_password: StoredValue::new(None),
-            email_ref: NodeRef::new(),
-            password_ref: NodeRef::new(),
-            code_ref: NodeRef::new(),
-            new_password_ref: NodeRef::new(),
-            expired_code_ref: NodeRef::new(),
-            alert_ref: NodeRef::new(),
         }
     }
 
@@ -103,10 +93,10 @@ impl Card {
             self.confirm_password.set(String::new());
         }
         match (t.focus, t.step) {
-            (Focus::Code, LoginStep::Code) => focus_soon(self.code_ref),
-            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(self.expired_code_ref),
-            (Focus::NewPassword, _) => focus_soon(self.new_password_ref),
-            (Focus::Alert, _) => focus_soon(self.alert_ref),
+            (Focus::Code, LoginStep::Code) => focus_soon("login-otp"),
+            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon("expired-otp"),
+            (Focus::NewPassword, _) => focus_soon("expired-new-password"),
+            (Focus::Alert, _) => focus_soon(ALERT),
             _ => {}
         }
     }
@@ -114,7 +104,7 @@ impl Card {
     /// Shows an error found before sending, with the focus on it.
     fn refuse(&self, why: &'static str) {
         self.alert.set(Some(Text::key(why)));
-        focus_soon(self.alert_ref);
+        focus_soon(ALERT);
     }
 
     /// The complete code typed in `field`, or an alert saying it is not.
@@ -184,6 +174,6 @@ impl Card {
         self.retry.set(false);
         self.status
             .set(Some(Text::key("login.another-account-status")));
-        focus_soon(self.email_ref);
+        focus_soon("login-email");
     }
 }

@@ -31,17 +31,14 @@ pub(super) fn SetPasswordForm(
         email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
     });
     let attempted = RwSignal::new(false);
-    let password_ref = NodeRef::new();
-    let alert_ref = NodeRef::new();
-    let error_ref = NodeRef::new();
     // A new page: the first field takes the focus; after a refusal, the
     // message that explains it (below).
-    focus_soon(password_ref);
+    focus_soon("new-password");
     let pending = submit.pending();
     let outcome = submit.value();
     Effect::new(move |_| match outcome.get() {
-        Some(SetOutcome::Failed(_)) => focus_soon(alert_ref),
-        Some(SetOutcome::Refused(..)) => focus_soon(error_ref),
+        Some(SetOutcome::Failed(_)) => focus_soon("set-password-alert"),
+        Some(SetOutcome::Refused(..)) => focus_soon("password-error"),
         _ => {}
     });
     let password_error = Signal::derive(move || match outcome.get() {
@@ -62,7 +59,7 @@ pub(super) fn SetPasswordForm(
         if rules.get_untracked().all_met() {
             submit.dispatch(password.get_untracked());
         } else {
-            focus_soon(alert_ref);
+            focus_soon("set-password-alert");
         }
     };
     let pending = Signal::from(pending);
@@ -77,7 +74,6 @@ pub(super) fn SetPasswordForm(
                 toggle_test_id="toggle-new-password"
                 describedby="password-rules"
                 disabled=pending
-                node_ref=password_ref
             />
             <RuleList rules=rules server_rules=server_rules />
             <PasswordField
@@ -89,10 +85,10 @@ pub(super) fn SetPasswordForm(
                 describedby="password-error"
                 disabled=pending
             />
-            <p id="password-error" class="field-error" role="alert" tabindex="-1" data-testid="password-error" node_ref=error_ref>
+            <p id="password-error" class="field-error" role="alert" tabindex="-1" data-testid="password-error">
                 {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
             </p>
-            <Alert message=alert test_id="set-password-alert" node_ref=alert_ref />
+            <Alert message=alert test_id="set-password-alert" />
             <div class="actions">
                 <button
                     type="submit"
