@@ -11,6 +11,7 @@
 //! - [`auth`]: the security mechanisms and the sign-in service
 //!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
 //!   SMTP and the messages; [`background`]: work done after a reply;
+//!   [`prune`]: the deletion of rows that no longer matter;
 //!   [`clock`]: injectable time.
 
 pub mod admin;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod mail;
 pub mod net;
 pub mod params;
+pub mod prune;
 pub mod store;
 pub mod web;
 

@@ -126,6 +126,11 @@ struct ServeArgs {
     /// answered RESOURCE_IS_RESERVED at once.
     #[arg(long, default_value_t = kmc_server::auth::passwords::DEFAULT_MAX_QUEUE)]
     max_hash_queue: usize,
+    /// Seconds between two prunings of sessions ended or expired (each kept
+    /// this long after its end), expired links and ended request limits.
+    #[arg(long, env = "KMC_PRUNE_INTERVAL_SECS",
+          default_value_t = kmc_server::prune::DEFAULT_INTERVAL.as_secs())]
+    prune_interval_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -419,6 +424,11 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    anyhow::ensure!(
+        args.prune_interval_secs >= 1,
+        "--prune-interval-secs must be at least 1"
+    );
+    kmc_server::prune::spawn(state.clone(), Duration::from_secs(args.prune_interval_secs));
     let background = state.background.clone();
     let router = kmc_server::router(state);
     let listener = socket
