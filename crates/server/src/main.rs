@@ -54,6 +54,10 @@ struct Cli {
     /// Sender address of every message.
     #[arg(long, global = true, default_value = "KMC Login <noreply@localhost>")]
     mail_from: String,
+    /// For load tests only: hash new passwords with a tiny argon2id cost
+    /// (64 KiB, one pass) that offers no protection. Hidden from --help.
+    #[arg(long, global = true, hide = true, env = "KMC_INSECURE_TEST_HASH_COST")]
+    insecure_test_hash_cost: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -232,6 +236,13 @@ fn options(cli: &Cli) -> Options {
     o.smtp_password_file = cli.smtp_password_file.clone();
     o.smtp_ca_file = cli.smtp_ca_file.clone();
     o.config.mail_from = cli.mail_from.clone();
+    if cli.insecure_test_hash_cost {
+        eprintln!(
+            "kmc-server: --insecure-test-hash-cost: passwords hashed now are NOT protected \
+             (for load tests only)"
+        );
+        o.hash_cost = kmc_server::auth::passwords::HashCost::TEST;
+    }
     o
 }
 
