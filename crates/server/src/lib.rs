@@ -236,6 +236,16 @@ impl AppState {
         self.clock.now()
     }
 
+    /// When (now) and from where (`client`) an event a notice reports
+    /// happened, and the sign-in page that notices point to for help.
+    pub fn occasion(&self, client: Option<std::net::IpAddr>) -> mail::Occasion {
+        mail::Occasion {
+            at: self.now(),
+            from: client,
+            sign_in_url: format!("{}/login", self.config.public_url),
+        }
+    }
+
     /// The full URL of a link token.
     pub fn link_url(&self, kind: auth::links::Kind, token: &str) -> String {
         format!("{}{}{}", self.config.public_url, kind.path(), token)

@@ -198,6 +198,26 @@ impl TestApp {
         json_of(self.send(req).await).await
     }
 
+    /// [`TestApp::call`] as a client at `from` would make it over a socket
+    /// (the listener passes each request its peer address the same way).
+    pub async fn call_from(
+        &self,
+        from: std::net::IpAddr,
+        service: &str,
+        action: &str,
+        body: Value,
+    ) -> Value {
+        let mut req = Request::post(format!(
+            "/api_v3/service/{service}/action/{action}?format=1"
+        ))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::new(from, 50_000)));
+        json_of(self.send(req).await).await
+    }
+
     /// An account.
     pub async fn partner(&self, name: &str, two_factor: bool) -> i64 {
         admin::add_partner(&self.state, name, two_factor)
