@@ -62,7 +62,13 @@
 //!   refuses a full window, inside a transaction that takes the email's key
 //!   and then the client's, so a refusal of the second undoes the first;
 //!   the row lock the upsert takes serialises parallel requests for one key
-//!   (always in the same order, so they cannot deadlock).
+//!   (always in the same order, so they cannot deadlock);
+//! - **one notice per block**: the failure that spends the budget sets the
+//!   block in an `UPDATE … WHERE blocked_until IS NULL`, re-checked the same
+//!   way, so of racing failures exactly one changes the row and sends it;
+//! - **pruning** ([`delete_batch`]): deleting a dead row twice deletes it
+//!   once, and PostgreSQL's `SKIP LOCKED` keeps the batches of pruners on
+//!   several replicas apart.
 
 mod held;
 pub mod logins;
