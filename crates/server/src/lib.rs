@@ -11,6 +11,7 @@
 //! - [`auth`]: the security mechanisms and the sign-in service
 //!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
 //!   SMTP and the messages; [`background`]: work done after a reply;
+//!   [`prune`]: the deletion of rows that no longer matter;
 //!   [`clock`]: injectable time.
 
 pub mod admin;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod mail;
 pub mod net;
 pub mod params;
+pub mod prune;
 pub mod store;
 pub mod web;
 
@@ -232,6 +234,16 @@ impl AppState {
     /// The current time (unix seconds) from the injected clock.
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// When (now) and from where (`client`) an event a notice reports
+    /// happened, and the sign-in page that notices point to for help.
+    pub fn occasion(&self, client: Option<std::net::IpAddr>) -> mail::Occasion {
+        mail::Occasion {
+            at: self.now(),
+            from: client,
+            sign_in_url: format!("{}/login", self.config.public_url),
+        }
     }
 
     /// The full URL of a link token.

@@ -54,6 +54,10 @@ struct Cli {
     /// Sender address of every message.
     #[arg(long, global = true, default_value = "KMC Login <noreply@localhost>")]
     mail_from: String,
+    /// For load tests only: hash new passwords with a tiny argon2id cost
+    /// (64 KiB, one pass) that offers no protection. Hidden from --help.
+    #[arg(long, global = true, hide = true, env = "KMC_INSECURE_TEST_HASH_COST")]
+    insecure_test_hash_cost: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -126,6 +130,11 @@ struct ServeArgs {
     /// answered RESOURCE_IS_RESERVED at once.
     #[arg(long, default_value_t = kmc_server::auth::passwords::DEFAULT_MAX_QUEUE)]
     max_hash_queue: usize,
+    /// Seconds between two prunings of sessions ended or expired (each kept
+    /// this long after its end), expired links and ended request limits.
+    #[arg(long, env = "KMC_PRUNE_INTERVAL_SECS",
+          default_value_t = kmc_server::prune::DEFAULT_INTERVAL.as_secs())]
+    prune_interval_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -227,6 +236,13 @@ fn options(cli: &Cli) -> Options {
     o.smtp_password_file = cli.smtp_password_file.clone();
     o.smtp_ca_file = cli.smtp_ca_file.clone();
     o.config.mail_from = cli.mail_from.clone();
+    if cli.insecure_test_hash_cost {
+        eprintln!(
+            "kmc-server: --insecure-test-hash-cost: passwords hashed now are NOT protected \
+             (for load tests only)"
+        );
+        o.hash_cost = kmc_server::auth::passwords::HashCost::TEST;
+    }
     o
 }
 
@@ -419,6 +435,11 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    anyhow::ensure!(
+        args.prune_interval_secs >= 1,
+        "--prune-interval-secs must be at least 1"
+    );
+    kmc_server::prune::spawn(state.clone(), Duration::from_secs(args.prune_interval_secs));
     let background = state.background.clone();
     let router = kmc_server::router(state);
     let listener = socket

@@ -218,6 +218,11 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &str, demo: bool) -> Self {
+        Self::start_with(dir, demo, &[])
+    }
+
+    /// [`Serve::start`] with more `serve` arguments.
+    fn start_with(dir: &str, demo: bool, more: &[&str]) -> Self {
         let mut args = vec![
             "--data-dir",
             dir,
@@ -230,6 +235,7 @@ impl Serve {
         if demo {
             args.push("--demo");
         }
+        args.extend_from_slice(more);
         let mut cmd = Command::new(BIN);
         cmd.args(db_args(&args)).args(args).stderr(Stdio::null());
         let server = harness::start(cmd, None, std::time::Duration::from_secs(30)).unwrap();
@@ -423,4 +429,53 @@ fn serve_answers_healthz_once_it_prints_its_address() {
     std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("ok\n"), "{reply}");
+}
+
+#[test]
+fn serve_deletes_an_ended_session_on_its_own_one_prune_interval_after_its_end() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let server = Serve::start_with(dir, true, &["--prune-interval-secs", "1"]);
+    let (email, password) = server
+        .demo_login
+        .clone()
+        .unwrap()
+        .split_once(" / ")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    let addr = server.addr();
+    let body = format!(r#"{{"loginId":"{email}","password":"{password}","partnerId":101}}"#);
+    let ks = http_post(
+        addr,
+        "/api_v3/service/user/action/loginByLoginId?format=1",
+        &body,
+    );
+    assert!(ks.starts_with('"'), "{ks}");
+    let with_ks = format!(r#"{{"ks":{ks}}}"#);
+    let end = http_post(
+        addr,
+        "/api_v3/service/session/action/end?format=1",
+        &with_ks,
+    );
+    assert_eq!(end, "null");
+    let ksid = || {
+        let reply = http_post(addr, "/api_v3/service/user/action/get?format=1", &with_ks);
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        v["args"]["KSID"].as_str().unwrap_or_default().to_owned()
+    };
+    // Answered as ended until a pass finds it ended a whole interval ago;
+    // then the row is gone and the KS is unknown.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match ksid().as_str() {
+            "LOGOUT" => {}
+            "INVALID" => break,
+            other => panic!("a KS answered {other:?}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ended session was never deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -29,7 +29,7 @@ fn parse_login(p: &Params) -> ApiResult<LoginByLoginId> {
 /// `user.loginByLoginId` → a KS.
 pub async fn login_by_login_id(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = parse_login(p)?;
-    let ks = signin::sign_in(&call.state, call.client_key().as_deref(), &req).await?;
+    let ks = signin::sign_in(&call.state, call.client_ip, &req).await?;
     Ok(Value::String(ks))
 }
 
@@ -42,7 +42,7 @@ fn hash_key(p: &Params) -> ApiResult<HashKeyParams> {
 /// `user.generateQrCode` → the `otpauth://` URI; consumes the QR link.
 pub async fn generate_qr_code(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let uri = enrol::redeem_qr_link(&call.state, &req.hash_key).await?;
+    let uri = enrol::redeem_qr_link(&call.state, call.client_ip, &req.hash_key).await?;
     Ok(Value::String(uri))
 }
 
@@ -79,7 +79,13 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
         hash_key: p.non_empty("hashKey")?,
         new_password: p.string("newPassword")?,
     };
-    let set = signin::set_initial_password(&call.state, &req.hash_key, &req.new_password).await?;
+    let set = signin::set_initial_password(
+        &call.state,
+        call.client_ip,
+        &req.hash_key,
+        &req.new_password,
+    )
+    .await?;
     to_value(&KalturaAuthentication::for_login(
         set.login.email,
         set.otpauth_uri,

@@ -31,8 +31,14 @@ pub fn otpauth_uri(state: &AppState, email: &str, secret: &[u8]) -> String {
 }
 
 /// `user.generateQrCode`: spends a QR link and returns the otpauth URI of
-/// its login's secret (created if the login has none yet).
-pub async fn redeem_qr_link(state: &AppState, hash_key: &str) -> ApiResult<String> {
+/// its login's secret (created if the login has none yet). The login's
+/// owner is told by mail that an authenticator was set up, when and from
+/// `client`.
+pub async fn redeem_qr_link(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    hash_key: &str,
+) -> ApiResult<String> {
     let invalid = || ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired");
     let login_id = links::consume(&state.pool, hash_key, Kind::Qr, state.now())
         .await?
@@ -41,6 +47,11 @@ pub async fn redeem_qr_link(state: &AppState, hash_key: &str) -> ApiResult<Strin
         .await?
         .ok_or_else(invalid)?;
     let secret = secret_of(state, &login).await?;
+    crate::auth::signin::send_in_background(
+        state,
+        crate::mail::authenticator_notice(&login.email, &state.occasion(client)),
+        "the authenticator notice",
+    );
     tracing::info!(login = login.id, "QR link used");
     Ok(otpauth_uri(state, &login.email, &secret))
 }

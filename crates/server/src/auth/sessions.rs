@@ -236,6 +236,23 @@ pub async fn revoke_unproven_in_partner(
     .map(|d| d.rows_affected())
 }
 
+/// Sessions that no longer matter at a cutoff `$1`: ended (by
+/// `session.end`, or 2FA turned on for the account) at or before it.
+const ENDED_BY: &str = "revoked_at <= $1";
+/// Sessions that expired at or before the cutoff `$1`. A session ended by a
+/// password change (its epoch) carries no time of its end: it goes once it
+/// expires, at most [`MAX_EXPIRY`] after it was created.
+const EXPIRED_BY: &str = "expires_at <= $1";
+
+/// Deletes at most `batch` sessions ended, and at most `batch` expired, at
+/// or before `cutoff` (see [`crate::prune`]); the number deleted. A KS
+/// whose row is gone is answered `INVALID_KS` like any unknown one.
+pub async fn prune(pool: &Pool, cutoff: i64, batch: i64) -> sqlx::Result<u64> {
+    let ended = store::delete_batch(pool, "sessions", "id", ENDED_BY, cutoff, batch).await?;
+    let expired = store::delete_batch(pool, "sessions", "id", EXPIRED_BY, cutoff, batch).await?;
+    Ok(ended + expired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

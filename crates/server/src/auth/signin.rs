@@ -121,22 +121,51 @@ fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
 
 /// Counts a failed check and picks the answer: the failure's own error
 /// below the limit, `LOGIN_RETRIES_EXCEEDED` for the check that spent the
-/// budget.
+/// budget. The one failure that set the block also has the login's owner
+/// told, by a mail sent in the background: the answer, and its timing, are
+/// the same as for any other failure that spends the budget.
 pub async fn count_failure(
     state: &AppState,
     r: Reservation,
     guess: Guess,
     own: ApiError,
 ) -> ApiResult<ApiError> {
+    let (login_id, client) = (r.login_id(), r.client());
     Ok(
         match lockout::fail(&state.pool, r, guess, state.now(), state.config.limits).await? {
             Failure::Counted => own,
-            Failure::LimitReached => ApiError::new(
-                codes::LOGIN_RETRIES_EXCEEDED,
-                "Too many failed attempts: this login is blocked for a while",
-            ),
+            outcome @ (Failure::LimitReached | Failure::Blocked) => {
+                if outcome == Failure::Blocked {
+                    tracing::info!(target: "audit", event = "login.blocked", login_id);
+                    notify_blocked(state, login_id, client);
+                }
+                ApiError::new(
+                    codes::LOGIN_RETRIES_EXCEEDED,
+                    "Too many failed attempts: this login is blocked for a while",
+                )
+            }
         },
     )
+}
+
+/// Mails the owner of a login that has just been blocked, after the reply.
+fn notify_blocked(state: &AppState, login_id: i64, client: Option<std::net::IpAddr>) {
+    let task_state = state.clone();
+    let occasion = state.occasion(client);
+    state.background.spawn(async move {
+        let state = task_state;
+        let sent = async {
+            let Some(login) = store::login_by_id(&state.pool, login_id).await? else {
+                return Ok(());
+            };
+            let minutes = state.config.limits.block_seconds / 60;
+            let mail = crate::mail::blocked_notice(&login.email, minutes, &occasion);
+            state.mailer.send(&state.config.mail_from, mail).await
+        };
+        if let Err(e) = sent.await {
+            tracing::error!(error = %e, "sending the blocked-login notice failed");
+        }
+    });
 }
 
 /// Checks the login's password. A check is reserved from the login's guess
@@ -150,6 +179,7 @@ pub async fn count_failure(
 /// [`lockout::give_back`]).
 pub async fn check_password(
     state: &AppState,
+    client: Option<std::net::IpAddr>,
     email: &str,
     password: &str,
     wrong: fn() -> ApiError,
@@ -165,7 +195,7 @@ pub async fn check_password(
         lockout::reserve_for_email(&mut conn, email, state.now(), state.config.limits).await?;
     drop(conn);
     let (login, partners, r) = match reserved {
-        Reserved::Check(login, partners, r) => (*login, partners, r),
+        Reserved::Check(login, partners, r) => (*login, partners, r.from_client(client)),
         refused => {
             state.hasher.verify(None, password).await?;
             let blocked = matches!(refused, Reserved::Blocked);
@@ -246,26 +276,31 @@ async fn refusal(state: &AppState, r: Reservation, refused: Success) -> ApiResul
 }
 
 /// `user.loginByLoginId`: a KS for a right email, password (and code, on a
-/// 2FA account), from the client `client` (see [`client_ticket`]). Errors
-/// are masked unless the operator reveals them.
+/// 2FA account), from the client address `client` (limited by its key, see
+/// [`client_ticket`]). Errors are masked unless the operator reveals them.
 pub async fn sign_in(
     state: &AppState,
-    client: Option<&str>,
+    client: Option<std::net::IpAddr>,
     req: &LoginByLoginId,
 ) -> ApiResult<String> {
     if !is_email(&req.login_id) {
         // No login can have it: refused before any state or hashing.
         return Err(wrong_password());
     }
-    let ticket = client_ticket(state, client)?;
-    let result = sign_in_checked(state, req).await;
+    let key = client.map(crate::net::client_key);
+    let ticket = client_ticket(state, key.as_deref())?;
+    let result = sign_in_checked(state, client, req).await;
     finish_ticket(ticket, &result);
     result.map_err(|e| mask(state, e, wrong_password))
 }
 
-async fn sign_in_checked(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
+async fn sign_in_checked(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    req: &LoginByLoginId,
+) -> ApiResult<String> {
     let (login, partners, r) =
-        check_password(state, &req.login_id, &req.password, wrong_password).await?;
+        check_password(state, client, &req.login_id, &req.password, wrong_password).await?;
     let target = match req.partner_id {
         Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
             ApiError::new(
@@ -331,22 +366,23 @@ pub async fn check_new_password(state: &AppState, login: &Login, new: &str) -> A
 
 /// A password change proven with the current password (and the
 /// authenticator code when the login has a 2FA account), from the client
-/// `client`. Every session of the login ends, except the one `ks` names if
-/// it is a live session of that login (the page that asked stays signed
-/// in). Returns the login.
+/// address `client`. Every session of the login ends, except the one `ks`
+/// names if it is a live session of that login (the page that asked stays
+/// signed in), and the login's owner is told by mail. Returns the login.
 pub async fn change_password(
     state: &AppState,
-    client: Option<&str>,
+    client: Option<std::net::IpAddr>,
     email: &str,
     password: &str,
     otp: Option<&str>,
     new_password: &str,
     ks: Option<&str>,
 ) -> ApiResult<Login> {
-    let ticket = client_ticket(state, client)?;
+    let key = client.map(crate::net::client_key);
+    let ticket = client_ticket(state, key.as_deref())?;
     let result = async {
         let (login, partners, r) =
-            check_password(state, email, password, wrong_old_password).await?;
+            check_password(state, client, email, password, wrong_old_password).await?;
         let needs_code = login.totp_secret.is_some() && partners.iter().any(|p| p.two_factor);
         accept(state, &login, r, needs_code, otp).await?;
         Ok::<_, ApiError>(login)
@@ -365,6 +401,11 @@ pub async fn change_password(
     };
     let hash = state.hasher.hash(new_password).await?;
     store::set_password(&state.pool, login.id, &hash, state.now(), keep).await?;
+    send_in_background(
+        state,
+        crate::mail::password_changed_notice(&login.email, &state.occasion(client)),
+        "the password-changed notice",
+    );
     tracing::info!(
         login = login.id,
         kept_session = keep.is_some(),
@@ -409,9 +450,10 @@ pub struct InitialPassword {
 /// the password set (ending every session of the login) and, on a login
 /// with a 2FA account, a new secret stored, all in one transaction. An
 /// enrolled login's old authenticator is told by mail that its key no
-/// longer works.
+/// longer works (with when, and from `client`).
 pub async fn set_initial_password(
     state: &AppState,
+    client: Option<std::net::IpAddr>,
     hash_key: &str,
     new_password: &str,
 ) -> ApiResult<InitialPassword> {
@@ -455,7 +497,7 @@ pub async fn set_initial_password(
             // when someone else used the link.
             send_in_background(
                 state,
-                crate::mail::new_key_notice_mail(&login.email),
+                crate::mail::new_key_notice_mail(&login.email, &state.occasion(client)),
                 "the new-authenticator-key notice",
             );
         }
@@ -515,7 +557,7 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
 }
 
 /// Sends a mail after the reply, logging (not answering) a failure.
-fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
+pub(crate) fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
     let task_state = state.clone();
     state.background.spawn(async move {
         if let Err(e) = task_state

@@ -78,6 +78,28 @@ pub async fn spawn_app() -> (TestApp, SocketAddr) {
 }
 
 impl TestApp {
+    /// Another state on this app's database, data dir and clock, as a
+    /// second replica (or a CLI command) beside it would open it.
+    pub async fn second_state(&self) -> AppState {
+        let mut o = Options::new(self.dir.path());
+        o.db.url = self.db_url.clone();
+        o.hash_cost = HashCost::TEST;
+        o.clock = self.clock.clone();
+        o.config.public_url = "http://kmc.test".into();
+        AppState::open(o).await.unwrap()
+    }
+
+    /// The number of rows in `table`.
+    pub async fn rows(&self, table: &str) -> i64 {
+        kmc_server::store::row_counts(&self.state.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(t, _)| *t == table)
+            .unwrap_or_else(|| panic!("no table {table}"))
+            .1
+    }
+
     /// Serves this app on a real socket (127.0.0.1, port 0) with `limits`,
     /// as `kmc-server` serves it, until the test ends; the address.
     pub async fn listen(&self, limits: ConnLimits) -> SocketAddr {
@@ -173,6 +195,26 @@ impl TestApp {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
+        json_of(self.send(req).await).await
+    }
+
+    /// [`TestApp::call`] as a client at `from` would make it over a socket
+    /// (the listener passes each request its peer address the same way).
+    pub async fn call_from(
+        &self,
+        from: std::net::IpAddr,
+        service: &str,
+        action: &str,
+        body: Value,
+    ) -> Value {
+        let mut req = Request::post(format!(
+            "/api_v3/service/{service}/action/{action}?format=1"
+        ))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::new(from, 50_000)));
         json_of(self.send(req).await).await
     }
 
