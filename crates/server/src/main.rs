@@ -74,6 +74,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
 #[derive(Args)]
 struct ServeArgs {
     /// Address to listen on.
@@ -176,6 +182,45 @@ enum UserCommand {
     ExpirePassword {
         #[arg(long)]
         email: String,
+    },
+    #[command(flatten)]
+    Helpdesk(HelpdeskCommand),
+}
+
+/// The help desk's `user` commands.
+#[derive(Subcommand)]
+enum HelpdeskCommand {
+    /// List logins: accounts and roles, enrolled, 2FA, last sign-in, block.
+    List {
+        /// Only the logins in this account.
+        #[arg(long)]
+        partner: Option<i64>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Lift a login's block and clear its failure counters.
+    Unblock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Lost phone: a new secret, every session ended, a new QR link emailed.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        email: String,
+    },
+    /// End every session of a login.
+    EndSessions {
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove a login (with its sessions and links), or with --partner only
+    /// its membership in that account.
+    Remove {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        partner: Option<i64>,
     },
 }
 
@@ -308,10 +353,59 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::ExpirePassword { email } => {
                     admin::expire_password(&state, email).await?;
                 }
+                UserCommand::Helpdesk(command) => helpdesk(&state, command).await?,
             }
             Ok(())
         }
     }
+}
+
+/// The help desk's `user` commands.
+async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result<()> {
+    use admin::helpdesk;
+    match command {
+        HelpdeskCommand::List { partner, format } => {
+            let logins = helpdesk::list(state, *partner).await?;
+            match format {
+                ListFormat::Table => print!("{}", helpdesk::table(&logins)),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&logins)?),
+            }
+        }
+        HelpdeskCommand::Unblock { email } => {
+            helpdesk::unblock(state, email).await?;
+            eprintln!("{email}: unblocked, failure counters cleared");
+        }
+        HelpdeskCommand::Reset2fa { email } => {
+            let done = helpdesk::reset_two_factor(state, email).await?;
+            eprintln!(
+                "{email}: authenticator reset (old codes no longer work); {} session(s) ended; \
+                 a new QR link was emailed",
+                done.sessions_ended
+            );
+        }
+        HelpdeskCommand::EndSessions { email } => {
+            let ended = helpdesk::end_sessions(state, email).await?;
+            eprintln!("{email}: {ended} session(s) ended");
+        }
+        HelpdeskCommand::Remove { email, partner } => {
+            match helpdesk::remove(state, email, *partner).await? {
+                helpdesk::Removed::Login => {
+                    eprintln!("{email}: login removed, with its sessions and links");
+                }
+                helpdesk::Removed::Membership { last } => {
+                    let partner = partner.unwrap_or_default();
+                    eprintln!("{email}: removed from account {partner}; its sessions ended");
+                    if last {
+                        eprintln!(
+                            "{email} is in no account now: the login is kept but can sign in \
+                             nowhere (`user remove --email {email}` deletes it)"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Binds the address without listening yet: the port is known (for the

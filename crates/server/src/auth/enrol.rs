@@ -16,7 +16,9 @@ pub async fn secret_of(state: &AppState, login: &Login) -> ApiResult<Vec<u8>> {
     }
     let secret = totp::new_secret();
     let sealed = state.secrets.seal(login.id, &secret)?;
-    store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+    if !store::set_totp_secret(&state.pool, login.id, &sealed, &state.key_check).await? {
+        return Err(crate::keys::outdated_key().into());
+    }
     Ok(secret)
 }
 

@@ -216,6 +216,27 @@ pub async fn revoke(pool: &Pool, id: i64, now: i64) -> sqlx::Result<()> {
         .map(|_| ())
 }
 
+/// Ends every session of a login (the help desk's `user end-sessions`,
+/// `user remove --partner`, `user reset-2fa`): its session epoch is raised,
+/// so a session a sign-in is creating at this moment (stamped with the old
+/// epoch it read) is dead at birth too, and the sessions still live are
+/// marked ended. Run it in a transaction; how many were live.
+pub async fn end_all_of_login(conn: &mut Conn, login_id: i64, now: i64) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE logins SET session_epoch = session_epoch + 1 WHERE id = $1")
+        .bind(login_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $2
+         WHERE login_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(login_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|d| d.rows_affected())
+}
+
 /// Revokes the sessions of an account that were not proven with a code
 /// (2FA was turned on for it). [`check`] refuses them anyway while the
 /// account requires a code; the mark keeps them dead if 2FA is turned off

@@ -443,10 +443,14 @@ pub async fn set_initial_password(
                 .unwrap_or(LinkError::Invalid),
         ));
     }
-    store::write_password(&mut tx, login.id, &hash, now, None).await?;
-    if let Some(sealed) = &sealed {
-        store::write_totp_secret(&mut tx, login.id, sealed).await?;
+    // The secret first: its write waits for a key rotation in progress,
+    // and must not hold the login's row meanwhile.
+    if let Some(sealed) = &sealed
+        && !store::write_totp_secret(&mut tx, login.id, sealed, &state.key_check).await?
+    {
+        return Err(crate::keys::outdated_key().into());
     }
+    store::write_password(&mut tx, login.id, &hash, now, None).await?;
     tx.commit().await?;
     let otpauth_uri = if let Some(secret) = new_secret {
         if login.totp_secret.is_some() {

@@ -118,3 +118,14 @@ pub(crate) fn backend_of_url(url: &str) -> Backend {
 pub fn backend_of(conn: &Conn) -> Backend {
     backend_of_name(conn.backend_name())
 }
+
+/// A transaction that will write: on SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`, waiting for it up to the busy timeout), since a
+/// transaction that read first could not take it once another process
+/// has written since; on PostgreSQL a plain `BEGIN`.
+pub async fn begin_write(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match backend(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+}
