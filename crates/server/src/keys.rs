@@ -1,6 +1,7 @@
 //! The TOTP key as the database knows it: the key check every process
-//! verifies at start, and the guard that keeps a process with an outdated
-//! key from sealing secrets.
+//! verifies at start, the guard that keeps a process with an outdated key
+//! from sealing secrets, and `rotate-key`, which re-seals every secret
+//! under a new key.
 //!
 //! The database holds, in its settings, a constant sealed with its current
 //! key (associated data 0: no login has that id). A process opens it at
@@ -12,17 +13,21 @@
 //! process still holding the old key after a rotation writes nothing: no
 //! secret is ever left sealed under a key the database no longer has.
 
+use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::auth::crypto::SecretBox;
-use crate::store::{self, Backend, Pool};
+use crate::store::{self, Backend, Conn, Pool};
 
 /// Settings key of the constant sealed with the database's current key.
 pub const KEY_CHECK_SETTING: &str = "secret_key_check";
 
 /// The constant the check value seals.
 const PLAIN: &[u8] = b"kmc-server secret key check";
+
+/// Secrets re-sealed between two progress reports of [`rotate`].
+pub const PROGRESS_EVERY: u64 = 500;
 
 /// A new check value: [`PLAIN`] sealed with `key`.
 fn seal_check(key: &SecretBox) -> anyhow::Result<String> {
@@ -73,6 +78,74 @@ pub fn current_key_is(backend: Backend, n: usize) -> String {
     format!(
         "EXISTS (SELECT 1 FROM settings WHERE key = '{KEY_CHECK_SETTING}' AND value = ${n}{lock})"
     )
+}
+
+/// Re-seals every TOTP secret sealed with `old` (the database's current
+/// key, checked first) under `new`, and records `new`'s check value, in one
+/// transaction: a crash or a `kill -9` at any point leaves every secret
+/// under one key or every one under the other. `progress(done, total)` is
+/// called once the secrets are read and every [`PROGRESS_EVERY`] secrets.
+/// Returns how many secrets were re-sealed.
+///
+/// Other processes keep serving meanwhile. On SQLite the transaction holds
+/// the write lock (`BEGIN IMMEDIATE`), so their writes wait for it; on
+/// PostgreSQL it first locks the settings row of the check value, so a
+/// write of a secret waits for it too, and then sees the new check value
+/// and writes nothing (see the module docs).
+pub async fn rotate(
+    pool: &Pool,
+    old: &SecretBox,
+    new: &SecretBox,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<u64> {
+    let mut tx = store::begin_write(pool).await?;
+    let conn: &mut Conn = &mut tx;
+    let lock = match store::backend_of(conn) {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    };
+    let recorded: Option<String> =
+        sqlx::query_scalar(&format!("SELECT value FROM settings WHERE key = $1{lock}"))
+            .bind(KEY_CHECK_SETTING)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let recorded = recorded.context("the database has no key check yet: start `serve` once")?;
+    if !opens(old, &recorded) {
+        bail!("the current key file is not this database's current TOTP key");
+    }
+    if opens(new, &recorded) {
+        bail!("the new key is the database's current key already");
+    }
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, totp_secret FROM logins WHERE totp_secret IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = rows.len() as u64;
+    progress(0, total);
+    for (done, (id, sealed)) in (1..).zip(rows) {
+        let plain = old.open(id, &sealed).with_context(|| {
+            format!(
+                "the secret of login {id} does not open with the current key: nothing was changed"
+            )
+        })?;
+        sqlx::query("UPDATE logins SET totp_secret = $2 WHERE id = $1")
+            .bind(id)
+            .bind(new.seal(id, &plain)?)
+            .execute(&mut *conn)
+            .await?;
+        if done % PROGRESS_EVERY == 0 {
+            progress(done, total);
+        }
+    }
+    sqlx::query("UPDATE settings SET value = $2 WHERE key = $1")
+        .bind(KEY_CHECK_SETTING)
+        .bind(seal_check(new)?)
+        .execute(&mut *conn)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(target: "audit", event = "key.rotated", count = total, by = "cli");
+    Ok(total)
 }
 
 /// Why a process refused to seal a secret: its key is no longer the

@@ -72,6 +72,15 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Re-seal every TOTP secret under a new key, in one transaction.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Args)]
+struct RotateKeyArgs {
+    /// A file of exactly 32 random bytes (`head -c 32 /dev/urandom`).
+    #[arg(long)]
+    new_key_file: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -357,6 +366,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RotateKey(args) => rotate_key(&cli, args).await,
     }
 }
 
@@ -405,6 +415,27 @@ async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result
             }
         }
     }
+    Ok(())
+}
+
+/// `rotate-key`: re-seals every secret under the new key, reporting progress.
+async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
+    let state = cli_state(cli).await?;
+    let new = kmc_server::auth::crypto::SecretBox::load(&args.new_key_file)?;
+    let count = kmc_server::keys::rotate(&state.pool, &state.secrets, &new, |done, total| {
+        eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
+    })
+    .await?;
+    let current = cli
+        .secret_key_file
+        .clone()
+        .unwrap_or_else(|| cli.data_dir.join(kmc_server::KEY_FILE));
+    eprintln!(
+        "rotate-key: committed: {count} secret(s) now sealed under {new_key}; the old key opens \
+         nothing. Start every replica with --secret-key-file {new_key} (or move it over {old})",
+        new_key = args.new_key_file.display(),
+        old = current.display()
+    );
     Ok(())
 }
 
