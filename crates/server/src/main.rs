@@ -74,6 +74,8 @@ enum Command {
     },
     /// Re-seal every TOTP secret under a new key, in one transaction.
     RotateKey(RotateKeyArgs),
+    /// Write a consistent copy of the SQLite database (while `serve` runs).
+    Backup(BackupArgs),
 }
 
 #[derive(Args)]
@@ -81,6 +83,13 @@ struct RotateKeyArgs {
     /// A file of exactly 32 random bytes (`head -c 32 /dev/urandom`).
     #[arg(long)]
     new_key_file: PathBuf,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The copy to write; an existing file is never overwritten.
+    #[arg(long)]
+    to: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -367,6 +376,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey(args) => rotate_key(&cli, args).await,
+        Command::Backup(args) => {
+            let pool = store::open(&cli.data_dir, &db_config(&cli)).await?;
+            admin::backup::backup(&pool, &args.to).await?;
+            eprintln!(
+                "database copied to {}; keep a copy of the key file with it",
+                args.to.display()
+            );
+            Ok(())
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Operator commands, shared by the CLI and `serve --demo`: accounts, users,
-//! turning 2FA on and off, expiring passwords, and the demo data; and the help
-//! desk's commands ([`helpdesk`]).
+//! turning 2FA on and off, expiring passwords, and the demo data; the help
+//! desk's commands ([`helpdesk`]) and backups ([`backup`]).
 
+pub mod backup;
 pub mod helpdesk;
 
 use anyhow::{Context as _, bail};
