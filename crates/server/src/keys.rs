@@ -1,7 +1,9 @@
 //! The TOTP key as the database knows it: the key check every process
-//! verifies at start, the guard that keeps a process with an outdated key
-//! from sealing secrets, and `rotate-key`, which re-seals every secret
-//! under a new key.
+//! verifies at start, the process's key ([`Keys`]: it opens and writes
+//! secrets, and takes up a rotated key from its key file without a
+//! restart), the guard that keeps a process with an outdated key from
+//! sealing secrets, and `rotate-key`, which re-seals every secret under a
+//! new key.
 //!
 //! The database holds, in its settings, a constant sealed with its current
 //! key (associated data 0: no login has that id). A process opens it at
@@ -16,6 +18,9 @@
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use crate::auth::crypto::SecretBox;
 use crate::store::{self, Backend, Conn, Pool};
@@ -148,12 +153,141 @@ pub async fn rotate(
     Ok(total)
 }
 
+/// A process's TOTP key and the key check value it opened.
+pub struct Key {
+    /// Seals and opens the secrets.
+    pub secrets: SecretBox,
+    /// The database's check value `secrets` opened: every write of a secret
+    /// requires it to be still current.
+    pub check: String,
+}
+
+/// The key a process uses, read from its key file at start and again when
+/// a secret does not open or may not be written with it: after a
+/// `rotate-key`, moving the new key over the key file is enough, each
+/// process takes it up at its next use of a secret. No `Debug`: it holds
+/// the key.
+pub struct Keys {
+    file: PathBuf,
+    current: RwLock<Arc<Key>>,
+}
+
+impl Keys {
+    /// Reads (or, on a database without secrets, creates) the key file and
+    /// checks it against the database ([`check_key`]).
+    pub async fn open(pool: &Pool, file: PathBuf) -> anyhow::Result<Self> {
+        // A missing key file is an error, not a fresh key, once the database
+        // holds secrets sealed with the old one.
+        let db_has_secrets = store::has_totp_secrets(pool).await?;
+        let secrets = SecretBox::load_or_create_checked(&file, db_has_secrets)?;
+        let check = check_key(pool, &secrets, &file).await?;
+        Ok(Self {
+            file,
+            current: RwLock::new(Arc::new(Key { secrets, check })),
+        })
+    }
+
+    /// The key in use now.
+    pub fn current(&self) -> Arc<Key> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Opens a login's sealed secret, taking up a rotated key first when the
+    /// one in use does not open it.
+    pub async fn open_secret(
+        &self,
+        pool: &Pool,
+        login_id: i64,
+        sealed: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let key = self.current();
+        match key.secrets.open(login_id, sealed) {
+            Ok(secret) => Ok(secret),
+            Err(e) if self.reload(&mut *pool.acquire().await?, &key).await? => {
+                self.current().secrets.open(login_id, sealed).or(Err(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Seals `secret` for a login and stores it on `conn` (a caller's
+    /// transaction, or a connection of the pool) with the guard of
+    /// [`store::write_totp_secret`]; a rotated key is taken up and the
+    /// write tried once more.
+    pub async fn write_secret(
+        &self,
+        conn: &mut Conn,
+        login_id: i64,
+        secret: &[u8],
+    ) -> anyhow::Result<()> {
+        let key = self.current();
+        let sealed = key.secrets.seal(login_id, secret)?;
+        if store::write_totp_secret(conn, login_id, &sealed, &key.check).await? {
+            return Ok(());
+        }
+        if !self.reload(conn, &key).await? {
+            bail!("login {login_id} was removed while its secret was being written");
+        }
+        let key = self.current();
+        let sealed = key.secrets.seal(login_id, secret)?;
+        if store::write_totp_secret(conn, login_id, &sealed, &key.check).await? {
+            return Ok(());
+        }
+        Err(outdated_key())
+    }
+
+    /// After a secret did not open or could not be written with `stale`:
+    /// true when another key is in use now, either taken up by another
+    /// task already or read from the key file now because it opens the
+    /// database's current check value. An error when the database has a
+    /// key check that neither opens (a rotation whose key is not in the
+    /// key file yet); false when `stale` is still the database's key. It
+    /// reads on `conn`, the caller's transaction if it has one: another
+    /// connection of the pool might never come while every one waits for
+    /// this transaction.
+    async fn reload(&self, conn: &mut Conn, stale: &Arc<Key>) -> anyhow::Result<bool> {
+        if !Arc::ptr_eq(&self.current(), stale) {
+            return Ok(true);
+        }
+        let recorded: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(KEY_CHECK_SETTING)
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_default();
+        if recorded == stale.check {
+            return Ok(false);
+        }
+        let secrets = SecretBox::load(&self.file)
+            .ok()
+            .filter(|s| opens(s, &recorded));
+        let Some(secrets) = secrets else {
+            return Err(outdated_key());
+        };
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Key {
+            secrets,
+            check: recorded,
+        });
+        tracing::warn!(
+            key_file = %self.file.display(),
+            "the TOTP key was rotated: the new key in the key file is used from now on"
+        );
+        Ok(true)
+    }
+}
+
 /// Why a process refused to seal a secret: its key is no longer the
 /// database's (a rotation happened while it ran). Answered as an internal
 /// error (a Kaltura error object; the cause goes to the log only).
 pub fn outdated_key() -> anyhow::Error {
     anyhow::anyhow!(
-        "the TOTP key was rotated while this process ran: restart it with the new \
-         --secret-key-file"
+        "the TOTP key was rotated while this process ran and its key file does not hold \
+         the new key yet: move the new key over it (or restart with the new \
+         --secret-key-file)"
     )
 }

@@ -36,7 +36,6 @@ use crate::store::Pool;
 use axum::Router;
 use axum::response::IntoResponse as _;
 
-use crate::auth::crypto::SecretBox;
 use crate::auth::lockout::{Limits, Proof};
 use crate::auth::passwords::{DEFAULT_MAX_QUEUE, HashCost, Hasher};
 use crate::auth::rate_limit::ResetLimiter;
@@ -150,11 +149,8 @@ pub struct Inner {
     pub config: Config,
     /// Password hashing (one thread per CPU, bounded queue).
     pub hasher: Hasher,
-    /// TOTP secret encryption.
-    pub secrets: SecretBox,
-    /// The database's key check value that `secrets` opened at start: every
-    /// write of a secret requires it to be still current ([`keys`]).
-    pub key_check: String,
+    /// TOTP secret encryption, with the key the database has now.
+    pub secrets: keys::Keys,
     /// Outgoing mail.
     pub mailer: Mailer,
     /// Work done after the reply (mail), finished before a shutdown.
@@ -199,11 +195,7 @@ impl AppState {
             .secret_key_file
             .clone()
             .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
-        // A missing key file is an error, not a fresh key, once the database
-        // holds secrets sealed with the old one.
-        let db_has_secrets = store::has_totp_secrets(&pool).await?;
-        let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
-        let key_check = keys::check_key(&pool, &secrets, &key_file).await?;
+        let secrets = keys::Keys::open(&pool, key_file).await?;
         let mailer = match &opts.smtp_url {
             Some(url) => {
                 let ca_pem = match &opts.smtp_ca_file {
@@ -228,7 +220,6 @@ impl AppState {
             },
             hasher: Hasher::with_queue(opts.hash_cost, opts.max_hash_queue)?,
             secrets,
-            key_check,
             mailer,
             background: background::Background::default(),
             reset_limiter: ResetLimiter::default(),

@@ -440,9 +440,14 @@ async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result
 async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
     let state = cli_state(cli).await?;
     let new = kmc_server::auth::crypto::SecretBox::load(&args.new_key_file)?;
-    let count = kmc_server::keys::rotate(&state.pool, &state.secrets, &new, |done, total| {
-        eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
-    })
+    let count = kmc_server::keys::rotate(
+        &state.pool,
+        &state.secrets.current().secrets,
+        &new,
+        |done, total| {
+            eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
+        },
+    )
     .await?;
     let current = cli
         .secret_key_file
@@ -450,7 +455,8 @@ async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| cli.data_dir.join(kmc_server::KEY_FILE));
     eprintln!(
         "rotate-key: committed: {count} secret(s) now sealed under {new_key}; the old key opens \
-         nothing. Start every replica with --secret-key-file {new_key} (or move it over {old})",
+         nothing. Move {new_key} over every replica's key file ({old} here): running \
+         replicas take it up at their next use of a secret",
         new_key = args.new_key_file.display(),
         old = current.display()
     );

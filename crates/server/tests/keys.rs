@@ -36,17 +36,18 @@ fn now_step() -> i64 {
     i64::try_from(now).unwrap() / totp::STEP
 }
 
-fn sign_in(addr: &str, code: &str) -> serde_json::Value {
+fn sign_in(addr: &str, email: &str, code: &str) -> serde_json::Value {
     api(
         addr,
         "user",
         "loginByLoginId",
-        &json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": 100, "otp": code}),
+        &json!({"loginId": email, "password": PASSWORD, "partnerId": 100, "otp": code}),
     )
 }
 
 #[test]
-fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_is_refused() {
+fn after_rotate_key_a_running_server_takes_up_the_moved_key_file_and_a_start_with_the_old_key_is_refused()
+ {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
     let (ok, _, err) = run(
@@ -62,38 +63,42 @@ fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_
         None,
     );
     assert!(ok, "{err}");
-    let (ok, _, err) = run(
-        &[
-            "--data-dir",
-            dir,
-            "user",
-            "add",
-            "--partner",
-            "100",
-            "--email",
-            EMAIL,
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
-    assert!(ok, "{err}");
+    for email in [EMAIL, "bob@example.com"] {
+        let (ok, _, err) = run(
+            &[
+                "--data-dir",
+                dir,
+                "user",
+                "add",
+                "--partner",
+                "100",
+                "--email",
+                email,
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+        assert!(ok, "{err}");
+    }
 
-    // Enrolled and signed in with a code, on a server with the first key.
+    // Both enrolled, and Ada signed in with a code, on a server with the
+    // first key (the data dir's key file).
     let old = Serve::start(dir, false);
-    let link = outbox_links(d.path(), "/actions/auth-info/").pop().unwrap();
-    let hash_key = link.rsplit('/').next().unwrap();
-    let uri = api(
-        old.addr(),
-        "user",
-        "generateQrCode",
-        &json!({ "hashKey": hash_key }),
-    );
-    let secret = OtpAuthUri::parse(uri.as_str().unwrap())
-        .unwrap()
-        .secret_bytes()
-        .unwrap();
+    let mut secrets = std::collections::HashMap::new();
+    for link in outbox_links(d.path(), "/actions/auth-info/") {
+        let hash_key = link.rsplit('/').next().unwrap();
+        let uri = api(
+            old.addr(),
+            "user",
+            "generateQrCode",
+            &json!({ "hashKey": hash_key }),
+        );
+        let uri = OtpAuthUri::parse(uri.as_str().unwrap()).unwrap();
+        secrets.insert(uri.account.clone(), uri.secret_bytes().unwrap());
+    }
+    let (ada, bob) = (&secrets[EMAIL], &secrets["bob@example.com"]);
     let step = now_step();
-    let ks = sign_in(old.addr(), &totp::code_at_step(&secret, step).unwrap());
+    let ks = sign_in(old.addr(), EMAIL, &totp::code_at_step(ada, step).unwrap());
     assert!(ks.is_string(), "{ks}");
 
     let new_key = d.path().join("new.key");
@@ -109,12 +114,12 @@ fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_
         None,
     );
     assert!(ok, "{err}");
-    assert!(err.contains("committed: 1 secret(s)"), "{err}");
+    assert!(err.contains("committed: 2 secret(s)"), "{err}");
 
     // The server still holding the old key answers a code with a Kaltura
     // error object (HTTP 200), not a 500; its sessions still work.
-    let body = json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": 100,
-                      "otp": totp::code_at_step(&secret, step + 1).unwrap()});
+    let next = totp::code_at_step(ada, step + 1).unwrap();
+    let body = json!({"loginId": EMAIL, "password": PASSWORD, "partnerId": 100, "otp": next});
     let (status, reply) = http_exchange(
         old.addr(),
         "/api_v3/service/user/action/loginByLoginId?format=1",
@@ -124,6 +129,14 @@ fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(reply["objectType"], "KalturaAPIException", "{reply}");
     assert!(api(old.addr(), "user", "get", &json!({ "ks": ks })).is_object());
+
+    // Once the new key is moved over its key file, the same server signs
+    // the code in, without a restart.
+    let old_key = d.path().join("old.key");
+    std::fs::copy(d.path().join("secret.key"), &old_key).unwrap();
+    std::fs::rename(&new_key, d.path().join("secret.key")).unwrap();
+    let ks = sign_in(old.addr(), EMAIL, &next);
+    assert!(ks.is_string(), "{ks}");
     drop(old);
 
     // A start with the old key is refused, saying why.
@@ -131,6 +144,8 @@ fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_
         &[
             "--data-dir",
             dir,
+            "--secret-key-file",
+            old_key.to_str().unwrap(),
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -145,15 +160,12 @@ fn after_rotate_key_codes_sign_in_with_the_new_key_and_a_start_with_the_old_key_
         "{err}"
     );
 
-    // With the new key the same authenticator signs in.
-    let new = Serve::start_with(
-        dir,
-        false,
-        &["--secret-key-file", new_key.to_str().unwrap()],
-    );
+    // A server started with the new key signs Bob's authenticator in.
+    let new = Serve::start(dir, false);
     let ks = sign_in(
         new.addr(),
-        &totp::code_at_step(&secret, now_step() + 1).unwrap(),
+        "bob@example.com",
+        &totp::code_at_step(bob, now_step()).unwrap(),
     );
     assert!(ks.is_string(), "{ks}");
 }
@@ -284,7 +296,7 @@ async fn secrets_written_during_a_rotation_by_a_process_with_the_old_key_end_und
     for email in &emails {
         t.user(partner, email).await;
     }
-    store::add_sealed_logins(&t.state.pool, &t.state.secrets, 300)
+    store::add_sealed_logins(&t.state.pool, &t.state.secrets.current().secrets, 300)
         .await
         .unwrap();
     let mut bytes = [0u8; 32];
@@ -294,7 +306,11 @@ async fn secrets_written_during_a_rotation_by_a_process_with_the_old_key_end_und
     // This process keeps its old key while the rotation runs beside it and
     // resets authenticators (each writes a secret sealed with the old key).
     let rotation = {
-        let (pool, old, new) = (t.state.pool.clone(), t.state.secrets.clone(), new.clone());
+        let (pool, old, new) = (
+            t.state.pool.clone(),
+            t.state.secrets.current().secrets.clone(),
+            new.clone(),
+        );
         tokio::spawn(async move { kmc_server::keys::rotate(&pool, &old, &new, |_, _| {}).await })
     };
     let resets: Vec<_> = emails

@@ -171,12 +171,12 @@ pub struct Reset {
 pub async fn reset_two_factor(state: &AppState, email: &str) -> anyhow::Result<Reset> {
     let mut tx = store::begin_write(&state.pool).await?;
     let login = login_in(&mut tx, email).await?;
-    let sealed = state.secrets.seal(login.id, &totp::new_secret())?;
     // The secret first: on PostgreSQL its write waits for a key rotation in
     // progress, and must not hold the login's row meanwhile.
-    if !store::write_totp_secret(&mut tx, login.id, &sealed, &state.key_check).await? {
-        return Err(crate::keys::outdated_key());
-    }
+    state
+        .secrets
+        .write_secret(&mut tx, login.id, &totp::new_secret())
+        .await?;
     let sessions_ended = sessions::end_all_of_login(&mut tx, login.id, state.now()).await?;
     tx.commit().await?;
     tracing::info!(target: "audit", event = "twofa.reset", login_id = login.id, by = "cli");

@@ -204,7 +204,10 @@ pub async fn prove(
     }
     let step = match &login.totp_secret {
         Some(sealed) => {
-            let secret = state.secrets.open(login.id, sealed)?;
+            let secret = state
+                .secrets
+                .open_secret(&state.pool, login.id, sealed)
+                .await?;
             totp::matching_step(&secret, otp, state.now())
         }
         None => None,
@@ -424,10 +427,6 @@ pub async fn set_initial_password(
     } else {
         None
     };
-    let sealed = new_secret
-        .as_ref()
-        .map(|secret| state.secrets.seal(login.id, secret))
-        .transpose()?;
     // One transaction: the link is spent (of two parallel uses one wins),
     // the password set (ending every session of the login) and the new
     // secret stored, or none of it happens, even if the request is dropped
@@ -445,10 +444,11 @@ pub async fn set_initial_password(
     }
     // The secret first: its write waits for a key rotation in progress,
     // and must not hold the login's row meanwhile.
-    if let Some(sealed) = &sealed
-        && !store::write_totp_secret(&mut tx, login.id, sealed, &state.key_check).await?
-    {
-        return Err(crate::keys::outdated_key().into());
+    if let Some(secret) = &new_secret {
+        state
+            .secrets
+            .write_secret(&mut tx, login.id, secret)
+            .await?;
     }
     store::write_password(&mut tx, login.id, &hash, now, None).await?;
     tx.commit().await?;

@@ -294,20 +294,11 @@ pub async fn write_password(
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
 /// old codes belong to the old secret; only while `key_check` is still the
 /// database's key check value (see `crate::keys`): false, and nothing
-/// written, when a rotation has replaced the key the secret was sealed with.
-pub async fn set_totp_secret(
-    pool: &Pool,
-    login_id: i64,
-    sealed: &[u8],
-    key_check: &str,
-) -> sqlx::Result<bool> {
-    write_totp_secret(&mut *pool.acquire().await?, login_id, sealed, key_check).await
-}
-
-/// [`set_totp_secret`] inside a caller's transaction. On PostgreSQL it
-/// waits for a rotation in progress (it reads the key check `FOR SHARE`):
-/// run it before the transaction locks the login's row, so it never holds
-/// a row the rotation waits for.
+/// written, when a rotation has replaced the key the secret was sealed with
+/// (or the login is gone). On PostgreSQL it waits for a rotation in
+/// progress (it reads the key check `FOR SHARE`): in a transaction, run it
+/// before anything locks the login's row, so it never holds a row the
+/// rotation waits for.
 pub async fn write_totp_secret(
     tx: &mut Conn,
     login_id: i64,
