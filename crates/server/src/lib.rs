@@ -6,8 +6,7 @@
 //!   [`AppState`] so tests can drive it with `oneshot` and no socket;
 //! - [`serve_with`]: runs a router on a bound listener;
 //! - [`admin`]: the operator commands (partners, users, 2FA, demo data,
-//!   the help desk's commands, backups); [`keys`]: the key check and
-//!   `rotate-key`;
+//!   the help desk's commands, backups);
 //! - [`api`]: the handlers, one module per Kaltura service, and the one
 //!   table of actions;
 //! - [`auth`]: the security mechanisms and the sign-in service
@@ -21,7 +20,6 @@ pub mod auth;
 pub mod background;
 pub mod clock;
 pub mod error;
-pub mod keys;
 pub mod mail;
 pub mod net;
 pub mod params;
@@ -150,7 +148,7 @@ pub struct Inner {
     /// Password hashing (one thread per CPU, bounded queue).
     pub hasher: Hasher,
     /// TOTP secret encryption, with the key the database has now.
-    pub secrets: keys::Keys,
+    pub secrets: auth::keys::Keys,
     /// Outgoing mail.
     pub mailer: Mailer,
     /// Work done after the reply (mail), finished before a shutdown.
@@ -195,7 +193,7 @@ impl AppState {
             .secret_key_file
             .clone()
             .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
-        let secrets = keys::Keys::open(&pool, key_file).await?;
+        let secrets = auth::keys::Keys::open(&pool, key_file).await?;
         let mailer = match &opts.smtp_url {
             Some(url) => {
                 let ca_pem = match &opts.smtp_ca_file {

@@ -440,7 +440,7 @@ async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result
 async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
     let state = cli_state(cli).await?;
     let new = kmc_server::auth::crypto::SecretBox::load(&args.new_key_file)?;
-    let count = kmc_server::keys::rotate(
+    let count = kmc_server::auth::keys::rotate(
         &state.pool,
         &state.secrets.current().secrets,
         &new,

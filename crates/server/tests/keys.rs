@@ -271,7 +271,7 @@ fn a_rotation_killed_at_any_point_leaves_every_secret_under_the_old_key_or_every
             .block_on(the_one_key(&pool, &keys))
             .unwrap_or_else(|| panic!("round {round}: secrets under both keys"));
         // The key check moved with the secrets.
-        rt.block_on(kmc_server::keys::check_key(
+        rt.block_on(kmc_server::auth::keys::check_key(
             &pool,
             &keys[under],
             &paths[under],
@@ -311,7 +311,9 @@ async fn secrets_written_during_a_rotation_by_a_process_with_the_old_key_end_und
             t.state.secrets.current().secrets.clone(),
             new.clone(),
         );
-        tokio::spawn(async move { kmc_server::keys::rotate(&pool, &old, &new, |_, _| {}).await })
+        tokio::spawn(
+            async move { kmc_server::auth::keys::rotate(&pool, &old, &new, |_, _| {}).await },
+        )
     };
     let resets: Vec<_> = emails
         .iter()

@@ -38,7 +38,7 @@ pub async fn backup(pool: &Pool, to: &Path) -> anyhow::Result<()> {
     let path = to
         .to_str()
         .with_context(|| format!("{} is not a UTF-8 path", to.display()))?;
-    let copied = sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await;
+    let copied = store::vacuum_into(pool, path).await;
     if let Err(e) = copied {
         std::fs::remove_file(to).ok();
         return Err(e).context("copying the database");

@@ -293,7 +293,7 @@ pub async fn write_password(
 
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
 /// old codes belong to the old secret; only while `key_check` is still the
-/// database's key check value (see `crate::keys`): false, and nothing
+/// database's key check value (see `crate::auth::keys`): false, and nothing
 /// written, when a rotation has replaced the key the secret was sealed with
 /// (or the login is gone). On PostgreSQL it waits for a rotation in
 /// progress (it reads the key check `FOR SHARE`): in a transaction, run it
@@ -305,7 +305,7 @@ pub async fn write_totp_secret(
     sealed: &[u8],
     key_check: &str,
 ) -> sqlx::Result<bool> {
-    let guard = crate::keys::current_key_is(backend_of(tx), 3);
+    let guard = crate::auth::keys::current_key_is(backend_of(tx), 3);
     sqlx::query(&format!(
         "UPDATE logins SET totp_secret = $2, last_otp_step = NULL WHERE id = $1 AND {guard}"
     ))

@@ -6,7 +6,8 @@
 //!
 //! Its parts: opening, pragmas and migrations (`open`); the held unsynced
 //! connection and its leases (`held`); [`logins`] (logins, accounts and
-//! users) and [`settings`]; and, for tests only, `testing`. The rule for
+//! users) and [`settings`]; the copy `backup` writes (`copy`); and, for
+//! tests only, `testing`. The rule for
 //! where SQL lives (here: opening and plain reads and writes; the
 //! statements that enforce a guarantee: beside it in `crate::auth`) is in
 //! `docs/architecture.md`.
@@ -64,6 +65,7 @@
 //!   the row lock the upsert takes serialises parallel requests for one key
 //!   (always in the same order, so they cannot deadlock).
 
+mod copy;
 mod held;
 pub mod logins;
 mod open;
@@ -71,6 +73,7 @@ pub mod settings;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+pub use copy::vacuum_into;
 pub use held::{Batch, Lease, Unsynced, open_unsynced};
 pub use logins::*;
 pub use open::{DB_FILE, DbConfig, LOCK_FILE, create_private_dir, open, ping};
