@@ -422,7 +422,7 @@ async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result
                 }
                 helpdesk::Removed::Membership { last } => {
                     let partner = partner.unwrap_or_default();
-                    eprintln!("{email}: removed from account {partner}; its sessions ended");
+                    eprintln!("{email}: removed from account {partner}; its sessions there ended");
                     if last {
                         eprintln!(
                             "{email} is in no account now: the login is kept but can sign in \

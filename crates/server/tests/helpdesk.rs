@@ -247,15 +247,19 @@ async fn end_sessions_ends_every_session_of_that_login_and_no_other() {
 }
 
 #[tokio::test]
-async fn remove_with_a_partner_drops_that_membership_and_says_when_it_was_the_last() {
+async fn remove_with_a_partner_ends_that_membership_and_its_sessions_there_and_says_when_it_was_the_last()
+ {
     let t = revealing().await;
     let ids = t.login_in(&[("Media", false), ("Sandbox", false)]).await;
     let ks = t.login_to(ids[0], PASSWORD, "").await;
+    let other = t.login_to(ids[1], PASSWORD, "").await;
     let removed = helpdesk::remove(&t.state, EMAIL, Some(ids[0]))
         .await
         .unwrap();
     assert_eq!(removed, Removed::Membership { last: false });
     assert_error(&t.user_get(&ks).await, codes::INVALID_KS);
+    // Its session in the other account goes on.
+    assert!(code_of(&t.user_get(&other).await).is_none());
     assert_error(
         &t.login_to(ids[0], PASSWORD, "").await,
         codes::INVALID_PARTNER_ID,
@@ -320,4 +324,47 @@ async fn remove_without_a_partner_deletes_the_login_its_sessions_and_its_links()
             .await
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_session_in_an_account_survives_removal_from_it_even_one_signing_in_meanwhile() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let t = Arc::new(revealing().await);
+    let ids = t.login_in(&[("Media", false), ("Sandbox", false)]).await;
+    let media = ids[0];
+    let signed_in = Arc::new(AtomicUsize::new(0));
+    // Each task signs into Media until it is refused (the removal won).
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (t, signed_in) = (t.clone(), signed_in.clone());
+            tokio::spawn(async move {
+                let mut sessions = Vec::new();
+                loop {
+                    let v = t.login_to(media, PASSWORD, "").await;
+                    if !v.is_string() {
+                        assert_error(&v, codes::INVALID_PARTNER_ID);
+                        return sessions;
+                    }
+                    sessions.push(v);
+                    signed_in.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    while signed_in.load(Ordering::SeqCst) < 8 {
+        tokio::task::yield_now().await;
+    }
+    let removed = helpdesk::remove(&t.state, EMAIL, Some(media))
+        .await
+        .unwrap();
+    assert_eq!(removed, Removed::Membership { last: false });
+    let mut sessions = Vec::new();
+    for task in tasks {
+        sessions.extend(task.await.unwrap());
+    }
+    assert!(sessions.len() >= 8);
+    for ks in &sessions {
+        assert_error(&t.user_get(ks).await, codes::INVALID_KS);
+    }
 }

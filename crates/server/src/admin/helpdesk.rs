@@ -216,9 +216,10 @@ pub enum Removed {
 }
 
 /// `user remove`: without `partner`, the login and everything of it; with
-/// it, only its membership in that account, ending every session of the
-/// login (a session it was creating in that account at that moment
-/// included; its sessions in other accounts sign in again).
+/// it, only its membership in that account and its sessions there (a
+/// session is live only while its login is a user of its account, so one a
+/// sign-in was creating in that account at that moment ends too); its
+/// sessions in other accounts go on.
 pub async fn remove(
     state: &AppState,
     email: &str,
@@ -238,7 +239,7 @@ pub async fn remove(
     let Some(left) = left else {
         bail!("{email} is not a user of account {partner}");
     };
-    let ended = sessions::end_all_of_login(&mut tx, login.id, state.now()).await?;
+    let ended = sessions::end_in_partner(&mut tx, login.id, partner, state.now()).await?;
     tx.commit().await?;
     tracing::info!(target: "audit", event = "login.removed", login_id = login.id,
         partner_id = partner, by = "cli");
