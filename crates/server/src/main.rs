@@ -445,7 +445,11 @@ async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
         &state.secrets.current().secrets,
         &new,
         |done, total| {
-            eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
+            if done == 0 {
+                eprintln!("rotate-key: re-sealing {total} secret(s)");
+            } else {
+                eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
+            }
         },
     )
     .await?;
