@@ -76,6 +76,30 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Re-seal every TOTP secret under a new key, in one transaction.
+    RotateKey(RotateKeyArgs),
+    /// Write a consistent copy of the SQLite database (while `serve` runs).
+    Backup(BackupArgs),
+}
+
+#[derive(Args)]
+struct RotateKeyArgs {
+    /// A file of exactly 32 random bytes (`head -c 32 /dev/urandom`).
+    #[arg(long)]
+    new_key_file: PathBuf,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The copy to write; an existing file is never overwritten.
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(Args)]
@@ -185,6 +209,45 @@ enum UserCommand {
     ExpirePassword {
         #[arg(long)]
         email: String,
+    },
+    #[command(flatten)]
+    Helpdesk(HelpdeskCommand),
+}
+
+/// The help desk's `user` commands.
+#[derive(Subcommand)]
+enum HelpdeskCommand {
+    /// List logins: accounts and roles, enrolled, 2FA, last sign-in, block.
+    List {
+        /// Only the logins in this account.
+        #[arg(long)]
+        partner: Option<i64>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+    /// Lift a login's block and clear its failure counters.
+    Unblock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Lost phone: a new secret, every session ended, a new QR link emailed.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        email: String,
+    },
+    /// End every session of a login.
+    EndSessions {
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove a login (with its sessions and links), or with --partner only
+    /// its membership in that account.
+    Remove {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        partner: Option<i64>,
     },
 }
 
@@ -324,10 +387,100 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::ExpirePassword { email } => {
                     admin::expire_password(&state, email).await?;
                 }
+                UserCommand::Helpdesk(command) => helpdesk(&state, command).await?,
             }
             Ok(())
         }
+        Command::RotateKey(args) => rotate_key(&cli, args).await,
+        Command::Backup(args) => {
+            let pool = store::open(&cli.data_dir, &db_config(&cli)).await?;
+            admin::backup::backup(&pool, &args.to).await?;
+            eprintln!(
+                "database copied to {}; keep a copy of the key file with it",
+                args.to.display()
+            );
+            Ok(())
+        }
     }
+}
+
+/// The help desk's `user` commands.
+async fn helpdesk(state: &AppState, command: &HelpdeskCommand) -> anyhow::Result<()> {
+    use admin::helpdesk;
+    match command {
+        HelpdeskCommand::List { partner, format } => {
+            let logins = helpdesk::list(state, *partner).await?;
+            match format {
+                ListFormat::Table => print!("{}", helpdesk::table(&logins)),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&logins)?),
+            }
+        }
+        HelpdeskCommand::Unblock { email } => {
+            helpdesk::unblock(state, email).await?;
+            eprintln!("{email}: unblocked, failure counters cleared");
+        }
+        HelpdeskCommand::Reset2fa { email } => {
+            let done = helpdesk::reset_two_factor(state, email).await?;
+            eprintln!(
+                "{email}: authenticator reset (old codes no longer work); {} session(s) ended; \
+                 a new QR link was emailed",
+                done.sessions_ended
+            );
+        }
+        HelpdeskCommand::EndSessions { email } => {
+            let ended = helpdesk::end_sessions(state, email).await?;
+            eprintln!("{email}: {ended} session(s) ended");
+        }
+        HelpdeskCommand::Remove { email, partner } => {
+            match helpdesk::remove(state, email, *partner).await? {
+                helpdesk::Removed::Login => {
+                    eprintln!("{email}: login removed, with its sessions and links");
+                }
+                helpdesk::Removed::Membership { last } => {
+                    let partner = partner.unwrap_or_default();
+                    eprintln!("{email}: removed from account {partner}; its sessions there ended");
+                    if last {
+                        eprintln!(
+                            "{email} is in no account now: the login is kept but can sign in \
+                             nowhere (`user remove --email {email}` deletes it)"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `rotate-key`: re-seals every secret under the new key, reporting progress.
+async fn rotate_key(cli: &Cli, args: &RotateKeyArgs) -> anyhow::Result<()> {
+    let state = cli_state(cli).await?;
+    let new = kmc_server::auth::crypto::SecretBox::load(&args.new_key_file)?;
+    let count = kmc_server::auth::keys::rotate(
+        &state.pool,
+        &state.secrets.current().secrets,
+        &new,
+        |done, total| {
+            if done == 0 {
+                eprintln!("rotate-key: re-sealing {total} secret(s)");
+            } else {
+                eprintln!("rotate-key: {done}/{total} secret(s) re-sealed");
+            }
+        },
+    )
+    .await?;
+    let current = cli
+        .secret_key_file
+        .clone()
+        .unwrap_or_else(|| cli.data_dir.join(kmc_server::KEY_FILE));
+    eprintln!(
+        "rotate-key: committed: {count} secret(s) now sealed under {new_key}; the old key opens \
+         nothing. Move {new_key} over every replica's key file ({old} here): running \
+         replicas take it up at their next use of a secret",
+        new_key = args.new_key_file.display(),
+        old = current.display()
+    );
+    Ok(())
 }
 
 /// Binds the address without listening yet: the port is known (for the

@@ -12,11 +12,17 @@ use crate::store::{self, Login};
 /// The login's secret, created (and stored sealed) when it has none.
 pub async fn secret_of(state: &AppState, login: &Login) -> ApiResult<Vec<u8>> {
     if let Some(sealed) = &login.totp_secret {
-        return Ok(state.secrets.open(login.id, sealed)?);
+        return Ok(state
+            .secrets
+            .open_secret(&state.pool, login.id, sealed)
+            .await?);
     }
     let secret = totp::new_secret();
-    let sealed = state.secrets.seal(login.id, &secret)?;
-    store::set_totp_secret(&state.pool, login.id, &sealed).await?;
+    let mut conn = state.pool.acquire().await?;
+    state
+        .secrets
+        .write_secret(&mut conn, login.id, &secret)
+        .await?;
     Ok(secret)
 }
 

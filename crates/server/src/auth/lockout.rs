@@ -305,18 +305,38 @@ pub async fn succeed(
     refused(conn, r, proof, now).await
 }
 
+/// Lifts a block and clears both counters of the login with this email
+/// (the help desk's `user unblock`), in one statement; its id, or `None`
+/// when there is none. A check reserved before and still in flight is
+/// then resolved against the cleared counter, which only ever gives the
+/// login more room, never less.
+pub async fn unblock(pool: &Pool, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(&format!(
+        "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL
+         WHERE {} RETURNING id",
+        store::email_match(store::backend(pool))
+    ))
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await
+}
+
 /// The `UPDATE` of [`succeed`]: `$1` the login, `$2` now, `$3` the account
-/// to remember (or NULL), `$4` the code's step (a code only).
+/// to remember (or NULL), `$4` the code's step (a code only). An account to
+/// remember means a session is being created: then `now` is also the
+/// login's last sign-in.
 pub(crate) fn accept_sql(proof: Proof) -> &'static str {
     match proof {
         Proof::Password => {
             "UPDATE logins SET failed_attempts = code_failures,
-                last_partner_id = COALESCE($3, last_partner_id)
+                last_partner_id = COALESCE($3, last_partner_id),
+                last_signin_at = CASE WHEN $3 IS NULL THEN last_signin_at ELSE $2 END
              WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)"
         }
         Proof::Code { .. } => {
             "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-                last_otp_step = $4, last_partner_id = COALESCE($3, last_partner_id)
+                last_otp_step = $4, last_partner_id = COALESCE($3, last_partner_id),
+                last_signin_at = CASE WHEN $3 IS NULL THEN last_signin_at ELSE $2 END
              WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)
                AND (last_otp_step IS NULL OR last_otp_step < $4)"
         }

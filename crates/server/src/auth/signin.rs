@@ -234,7 +234,10 @@ pub async fn prove(
     }
     let step = match &login.totp_secret {
         Some(sealed) => {
-            let secret = state.secrets.open(login.id, sealed)?;
+            let secret = state
+                .secrets
+                .open_secret(&state.pool, login.id, sealed)
+                .await?;
             totp::matching_step(&secret, otp, state.now())
         }
         None => None,
@@ -466,10 +469,6 @@ pub async fn set_initial_password(
     } else {
         None
     };
-    let sealed = new_secret
-        .as_ref()
-        .map(|secret| state.secrets.seal(login.id, secret))
-        .transpose()?;
     // One transaction: the link is spent (of two parallel uses one wins),
     // the password set (ending every session of the login) and the new
     // secret stored, or none of it happens, even if the request is dropped
@@ -485,10 +484,15 @@ pub async fn set_initial_password(
                 .unwrap_or(LinkError::Invalid),
         ));
     }
-    store::write_password(&mut tx, login.id, &hash, now, None).await?;
-    if let Some(sealed) = &sealed {
-        store::write_totp_secret(&mut tx, login.id, sealed).await?;
+    // The secret first: its write waits for a key rotation in progress,
+    // and must not hold the login's row meanwhile.
+    if let Some(secret) = &new_secret {
+        state
+            .secrets
+            .write_secret(&mut tx, login.id, secret)
+            .await?;
     }
+    store::write_password(&mut tx, login.id, &hash, now, None).await?;
     tx.commit().await?;
     let otpauth_uri = if let Some(secret) = new_secret {
         if login.totp_secret.is_some() {

@@ -6,7 +6,8 @@
 //!
 //! Its parts: opening, pragmas and migrations (`open`); the held unsynced
 //! connection and its leases (`held`); [`logins`] (logins, accounts and
-//! users) and [`settings`]; row counts (`stats`); and, for tests only, `testing`. The rule for
+//! users) and [`settings`]; row counts (`stats`); the copy `backup` writes
+//! (`copy`); and, for tests only, `testing`. The rule for
 //! where SQL lives (here: opening and plain reads and writes; the
 //! statements that enforce a guarantee: beside it in `crate::auth`) is in
 //! `docs/architecture.md`.
@@ -70,6 +71,7 @@
 //!   once, and PostgreSQL's `SKIP LOCKED` keeps the batches of pruners on
 //!   several replicas apart.
 
+mod copy;
 mod held;
 pub mod logins;
 mod open;
@@ -78,6 +80,7 @@ mod stats;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+pub use copy::vacuum_into;
 pub use held::{Batch, Lease, Unsynced, open_unsynced};
 pub use logins::*;
 pub use open::{DB_FILE, DbConfig, LOCK_FILE, create_private_dir, open, ping};
@@ -159,4 +162,15 @@ pub async fn delete_batch(
         .execute(pool)
         .await
         .map(|d| d.rows_affected())
+}
+
+/// A transaction that will write: on SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`, waiting for it up to the busy timeout), since a
+/// transaction that read first could not take it once another process
+/// has written since; on PostgreSQL a plain `BEGIN`.
+pub async fn begin_write(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match backend(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
 }

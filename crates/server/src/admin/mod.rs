@@ -1,5 +1,9 @@
 //! Operator commands, shared by the CLI and `serve --demo`: accounts, users,
-//! turning 2FA on and off, expiring passwords, and the demo data.
+//! turning 2FA on and off, expiring passwords, and the demo data; the help
+//! desk's commands ([`helpdesk`]) and backups ([`backup`]).
+
+pub mod backup;
+pub mod helpdesk;
 
 use anyhow::{Context as _, bail};
 use lettre::Address;
@@ -123,7 +127,8 @@ pub async fn add_user(
     Ok(out)
 }
 
-async fn send_qr_link(
+/// Issues a QR link for the login and mails it; the link.
+pub(crate) async fn send_qr_link(
     state: &AppState,
     login_id: i64,
     email: &str,
