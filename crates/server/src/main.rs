@@ -443,8 +443,10 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     if args.dist.join("index.html").is_file() {
         o.config.dist = Some(args.dist.clone());
     } else {
-        eprintln!(
-            "kmc-server: no built app in {} (no index.html): serving the API only. \
+        // Through the log, as every line `serve` writes to stderr (one
+        // format for collectors).
+        tracing::warn!(
+            "no built app in {} (no index.html): serving the API only. \
              Build the app with `cargo xtask build` or `trunk build --release`.",
             args.dist.display()
         );
@@ -453,8 +455,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     let outbox = o.smtp_url.is_none().then(|| o.data_dir.join("outbox"));
     let state = AppState::open(o).await?;
     if let Some(outbox) = outbox {
-        eprintln!(
-            "kmc-server: no --smtp-url: mail is written to {} as .eml files, not sent",
+        tracing::warn!(
+            "no --smtp-url: mail is written to {} as .eml files, not sent",
             outbox.display()
         );
     }
@@ -470,8 +472,8 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
                 println!("demo login: {} / {}", demo.email, demo.password);
                 println!("demo QR link: {}", demo.qr_link);
             }
-            None => eprintln!(
-                "kmc-server: the data dir already has accounts and no demo login; \
+            None => tracing::warn!(
+                "the data dir already has accounts and no demo login; \
                  demo data not seeded (use an empty --data-dir for the demo)"
             ),
         }
