@@ -13,15 +13,19 @@
 //!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
 //!   SMTP and the messages; [`background`]: work done after a reply;
 //!   [`prune`]: the deletion of rows that no longer matter;
-//!   [`clock`]: injectable time.
+//!   [`clock`]: injectable time;
+//! - [`metrics`]: the Prometheus series and the `/metrics` endpoint;
+//!   [`audit`]: the security events of the audit log.
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod clock;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod net;
 pub mod params;
 pub mod prune;
@@ -159,6 +163,9 @@ pub struct Inner {
     pub reset_limiter: ResetLimiter,
     /// Per-client limits on password checks.
     pub client_throttle: Arc<ClientThrottle>,
+    /// The Prometheus series (no-ops unless `--metrics-listen` installed a
+    /// recorder before the state was built).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Inner {
@@ -224,6 +231,7 @@ impl AppState {
             background: background::Background::default(),
             reset_limiter: ResetLimiter::default(),
             client_throttle: Arc::new(ClientThrottle::new(opts.client_limits)),
+            metrics: crate::metrics::Metrics::register(),
         })))
     }
 

@@ -11,6 +11,7 @@
 use anyhow::bail;
 use serde::Serialize;
 
+use crate::audit;
 use crate::AppState;
 use crate::auth::{lockout, sessions, totp};
 use crate::store::{self, Login};
@@ -139,7 +140,7 @@ pub async fn unblock(state: &AppState, email: &str) -> anyhow::Result<i64> {
     let Some(id) = lockout::unblock(&state.pool, email).await? else {
         bail!("there is no login {email}");
     };
-    tracing::info!(target: "audit", event = "login.unblocked", login_id = id, by = "cli");
+    audit::login_unblocked(id);
     Ok(id)
 }
 
@@ -150,8 +151,7 @@ pub async fn end_sessions(state: &AppState, email: &str) -> anyhow::Result<u64> 
     let login = login_in(&mut tx, email).await?;
     let ended = sessions::end_all_of_login(&mut tx, login.id, state.now()).await?;
     tx.commit().await?;
-    tracing::info!(target: "audit", event = "session.revoked", login_id = login.id,
-        count = ended, by = "cli");
+    audit::sessions_revoked(login.id, ended);
     Ok(ended)
 }
 
@@ -179,9 +179,8 @@ pub async fn reset_two_factor(state: &AppState, email: &str) -> anyhow::Result<R
         .await?;
     let sessions_ended = sessions::end_all_of_login(&mut tx, login.id, state.now()).await?;
     tx.commit().await?;
-    tracing::info!(target: "audit", event = "twofa.reset", login_id = login.id, by = "cli");
-    tracing::info!(target: "audit", event = "session.revoked", login_id = login.id,
-        count = sessions_ended, by = "cli");
+    audit::two_factor_reset(login.id);
+    audit::sessions_revoked(login.id, sessions_ended);
     let accounts = store::partners_of(&state.pool, login.id).await?;
     let names: Vec<&str> = accounts
         .iter()
@@ -229,7 +228,7 @@ pub async fn remove(
         let Some(id) = store::remove_login(&state.pool, email).await? else {
             bail!("there is no login {email}");
         };
-        tracing::info!(target: "audit", event = "login.removed", login_id = id, by = "cli");
+        audit::login_removed(id, None);
         return Ok(Removed::Login);
     };
     known_partner(state, partner).await?;
@@ -241,10 +240,8 @@ pub async fn remove(
     };
     let ended = sessions::end_in_partner(&mut tx, login.id, partner, state.now()).await?;
     tx.commit().await?;
-    tracing::info!(target: "audit", event = "login.removed", login_id = login.id,
-        partner_id = partner, by = "cli");
-    tracing::info!(target: "audit", event = "session.revoked", login_id = login.id,
-        count = ended, by = "cli");
+    audit::login_removed(login.id, Some(partner));
+    audit::sessions_revoked(login.id, ended);
     Ok(Removed::Membership { last: left == 0 })
 }
 

@@ -174,6 +174,7 @@ pub async fn set_two_factor(
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
     store::set_two_factor(&state.pool, partner_id, on).await?;
+    crate::audit::two_factor(partner_id, on);
     let mut out = TwoFactorOn::default();
     if !on {
         return Ok(out);

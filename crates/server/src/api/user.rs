@@ -67,7 +67,7 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
 /// names the login's email (the address the link was mailed to).
 pub async fn validate_hash_key(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let login = signin::reset_link_login(&call.state, &req.hash_key).await?;
+    let login = signin::reset_link_login(&call.state, call.client_ip, &req.hash_key).await?;
     to_value(&KalturaAuthentication::for_login(login.email, None))
 }
 
@@ -141,6 +141,7 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
     )
     .await?;
     store::set_last_partner(&state.pool, login.id, target.id).await?;
+    state.metrics.session_opened();
     tracing::info!(login = login.id, partner = target.id, "switched account");
     to_value(&KalturaSessionResponse::new(ks, login.email, target.id))
 }

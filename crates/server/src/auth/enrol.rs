@@ -3,7 +3,10 @@
 
 use kaltura_api::{OtpAuthUri, codes};
 
+use std::net::IpAddr;
+
 use crate::AppState;
+use crate::audit;
 use crate::auth::links::{self, Kind};
 use crate::auth::totp;
 use crate::error::{ApiError, ApiResult};
@@ -42,17 +45,28 @@ pub fn otpauth_uri(state: &AppState, email: &str, secret: &[u8]) -> String {
 /// `client`.
 pub async fn redeem_qr_link(
     state: &AppState,
-    client: Option<std::net::IpAddr>,
+    client: Option<IpAddr>,
     hash_key: &str,
 ) -> ApiResult<String> {
     let invalid = || ApiError::new(codes::INVALID_HASH, "The link is invalid, used or expired");
     let login_id = links::consume(&state.pool, hash_key, Kind::Qr, state.now())
         .await?
-        .map_err(|_| invalid())?;
+        .map_err(|e| {
+            let reason = match e {
+                links::LinkError::Invalid => "invalid",
+                links::LinkError::Expired => "expired",
+            };
+            state.metrics.link(Kind::Qr, false);
+            audit::link_refused(client, Kind::Qr, reason);
+            invalid()
+        })?;
     let login = store::login_by_id(&state.pool, login_id)
         .await?
         .ok_or_else(invalid)?;
     let secret = secret_of(state, &login).await?;
+    state.metrics.link(Kind::Qr, true);
+    audit::link_used(login.id, client, Kind::Qr);
+    audit::authenticator_enrolled(login.id, client, "qr_link");
     crate::auth::signin::send_in_background(
         state,
         crate::mail::authenticator_notice(&login.email, &state.occasion(client)),

@@ -149,7 +149,7 @@ pub async fn rotate(
         .execute(&mut *conn)
         .await?;
     tx.commit().await?;
-    tracing::info!(target: "audit", event = "key.rotated", count = total, by = "cli");
+    crate::audit::key_rotated(total);
     Ok(total)
 }
 

@@ -78,6 +78,7 @@ pub async fn issue(pool: &Pool, login_id: i64, kind: Kind, now: i64) -> sqlx::Re
     .bind(now)
     .execute(pool)
     .await?;
+    crate::audit::link_issued(login_id, kind);
     Ok(token)
 }
 

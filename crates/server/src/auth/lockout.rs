@@ -140,8 +140,8 @@ pub enum Reserved {
     /// A check is reserved: the login (as the reservation left it) and its
     /// accounts, oldest membership first.
     Check(Box<Login>, Vec<Partner>, Reservation),
-    /// The login is blocked or its budget is spent.
-    Blocked,
+    /// The login (its id) is blocked or its budget is spent.
+    Blocked(i64),
     /// No login has this email.
     Unknown,
 }
@@ -196,7 +196,7 @@ pub async fn reserve_for_email(
         .await?;
     let Some(row) = row else {
         return Ok(match store::login_by_email_on(conn, email).await? {
-            Some(_) => Reserved::Blocked,
+            Some(login) => Reserved::Blocked(login.id),
             None => Reserved::Unknown,
         });
     };
@@ -450,7 +450,7 @@ mod tests {
             .unwrap()
         {
             Reserved::Check(_, _, r) => Some(r),
-            Reserved::Blocked => None,
+            Reserved::Blocked(_) => None,
             Reserved::Unknown => panic!("login 1 exists"),
         }
     }
@@ -487,7 +487,7 @@ mod tests {
         }
         assert!(matches!(
             reserve_email(&pool, "a@b.c").await.unwrap(),
-            Reserved::Blocked
+            Reserved::Blocked(_)
         ));
     }
 

@@ -368,3 +368,37 @@ impl NowSecs for ManualClock {
         self.now()
     }
 }
+
+/// One HTTP/1.1 request over a fresh connection to `addr`, as any client
+/// sends it (JSON body when given); the status and the body.
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// For a `kmc-server` process on the PostgreSQL pass
+/// (`KMC_TEST_DATABASE_URL`): a fresh database's URL; `None` on the SQLite
+/// pass (the data dir's database).
+pub fn process_database_url() -> Option<String> {
+    std::env::var("KMC_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(kmc_server::store::test_database_url())
+}
