@@ -264,11 +264,13 @@ fn a_scripted_run_is_counted_exactly_in_the_metrics_with_no_personal_label() {
     let run = Run::start(&["--dist", "/nonexistent", "--metrics-listen", "127.0.0.1:0"]);
     let secrets = script(&run);
     let addr = run.metrics_addr();
-    // The reset mail and the new-key notice go out after their replies.
+    // Four mails go out after their replies: the authenticator notice (the QR
+    // link used), the reset link, the new-key notice (the reset on a 2FA
+    // login) and the password-changed notice (the account page).
     let sent = r#"kmc_mails_total{outcome="sent"}"#;
     wait_until(
-        || sample(&scrape(addr), sent) == Some(2.0),
-        "two mails counted",
+        || sample(&scrape(addr), sent) == Some(4.0),
+        "four mails counted",
     );
     let m = scrape(addr);
     let expected = [
@@ -290,7 +292,7 @@ fn a_scripted_run_is_counted_exactly_in_the_metrics_with_no_personal_label() {
         (r#"kmc_links_refused_total{kind="reset"}"#, 0),
         (r#"kmc_reset_requests_total{outcome="accepted"}"#, 1),
         (r#"kmc_reset_requests_total{outcome="rate_limited"}"#, 0),
-        (r#"kmc_mails_total{outcome="sent"}"#, 2),
+        (r#"kmc_mails_total{outcome="sent"}"#, 4),
         (r#"kmc_mails_total{outcome="failed"}"#, 0),
         ("kmc_sessions_opened_total", 2),
         ("kmc_sessions_ended_total", 1),

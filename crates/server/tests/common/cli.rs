@@ -91,20 +91,22 @@ impl Serve {
         Self::start_with(dir, demo, &[])
     }
 
-    /// [`Serve::start`] with more global options (e.g. `--secret-key-file`).
+    /// [`Serve::start`] with more options, global or `serve`'s own.
     pub fn start_with(dir: &str, demo: bool, extra: &[&str]) -> Self {
-        let mut args = vec!["--data-dir", dir];
-        args.extend_from_slice(extra);
-        args.extend([
+        let mut args = vec![
+            "--data-dir",
+            dir,
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--dist",
             "/nonexistent-dist",
-        ]);
+        ];
         if demo {
             args.push("--demo");
         }
+        // After `serve`: global flags are taken there too, and serve's own only there.
+        args.extend_from_slice(extra);
         let mut cmd = Command::new(BIN);
         cmd.args(db_args(&args)).args(args).stderr(Stdio::null());
         let server = harness::start(cmd, None, std::time::Duration::from_secs(30)).unwrap();
