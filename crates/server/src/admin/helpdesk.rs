@@ -11,8 +11,8 @@
 use anyhow::bail;
 use serde::Serialize;
 
-use crate::audit;
 use crate::AppState;
+use crate::audit;
 use crate::auth::{lockout, sessions, totp};
 use crate::store::{self, Login};
 

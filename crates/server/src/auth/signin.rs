@@ -442,9 +442,15 @@ pub async fn change_password(
 ) -> ApiResult<Login> {
     let ticket = client_ticket(state, client)?;
     let result = async {
-        let (login, partners, r) =
-            check_password(state, client, email, password, wrong_old_password, &mut None)
-                .await?;
+        let (login, partners, r) = check_password(
+            state,
+            client,
+            email,
+            password,
+            wrong_old_password,
+            &mut None,
+        )
+        .await?;
         let needs_code = login.totp_secret.is_some() && partners.iter().any(|p| p.two_factor);
         accept(state, &login, r, needs_code, otp).await?;
         Ok::<_, ApiError>(login)
