@@ -36,7 +36,7 @@ pub mod totp;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Router};
+use leptos_router::components::Router;
 
 use crate::api::{ApiClient, provide_api};
 use crate::components::language_picker::LanguagePicker;
@@ -77,7 +77,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="card">
             <h1>{t("notfound.title")}</h1>
             <p>
-                <A href=routes::LOGIN>{t("notfound.link")}</A>
+                <a href=routes::LOGIN>{t("notfound.link")}</a>
             </p>
         </section>
     }
