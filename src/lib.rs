@@ -76,7 +76,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="card">
             <h1>{t("notfound.title")}</h1>
-            <p>
+            <p class="link-line">
                 <a href=routes::LOGIN>{t("notfound.link")}</a>
             </p>
         </section>

@@ -30,7 +30,7 @@ pub fn ResetRequestPage() -> impl IntoView {
                 result_test_id="reset-result"
                 initial_email=email.unwrap_or_default()
             />
-            <p>
+            <p class="link-line">
                 <a href=routes::LOGIN>{t("notfound.link")}</a>
             </p>
         </section>
