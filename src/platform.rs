@@ -69,6 +69,11 @@ pub fn browser_languages() -> Vec<String> {
     imp::browser_languages()
 }
 
+/// Moves the keyboard focus to the element with this `id`, if it is there.
+pub fn focus(id: &str) {
+    imp::focus(id);
+}
+
 /// Leaves the page by POSTing one hidden field `name` = `value` to `action`,
 /// with a form built and submitted at once (marked `data-testid`). The form is
 /// sent with `requestSubmit`, so a `submit` event fires first (the browser
@@ -149,6 +154,16 @@ mod imp {
         {
             let _ = html.set_attribute("lang", tag);
             let _ = html.set_attribute("dir", dir);
+        }
+    }
+
+    pub fn focus(id: &str) {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+        {
+            let _ = element.unchecked_ref::<web_sys::HtmlElement>().focus();
         }
     }
 
@@ -236,6 +251,9 @@ mod imp {
     pub fn set_document_language(tag: &str, dir: &str) {
         with(|b| b.html = (tag.to_owned(), dir.to_owned()));
     }
+
+    /// Natively there is no focus to move.
+    pub fn focus(_id: &str) {}
 
     /// Natively the browser names no language unless a test sets some.
     pub fn browser_languages() -> Vec<String> {

@@ -79,6 +79,8 @@ async fn switching_replaces_the_ks_and_ends_the_old_session() {
     );
     assert_eq!(fake.sent("user.get")[1]["ks"], "ks-media");
     assert!(find_test_id(&root, "switch-account-100").is_some());
+    // The pressed button is gone: the focus is on what happened.
+    assert_eq!(focused_test_id(), "account-status");
 }
 
 #[wasm_bindgen_test]

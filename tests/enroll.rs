@@ -13,8 +13,8 @@ use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
 use kmc_login::totp::{self, CodeCheck};
 use support::{
-    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_app, settle, text,
-    type_into,
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, focused_test_id, get, mount_app,
+    settle, text, type_into,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -63,6 +63,11 @@ async fn opening_the_link_calls_nothing_until_show_qr_code_is_pressed() {
     let page = mount_at(&format!("/actions/auth-info/{HASH_KEY}"), &fake);
     settle().await;
     assert!(fake.actions().is_empty(), "called {:?}", fake.actions());
+    assert_eq!(
+        focused_test_id(),
+        "page-heading",
+        "a new page starts at its heading"
+    );
     assert!(find(&page, "[data-testid=\"qr-code\"]").is_none());
     assert_eq!(text(&page, "show-qr"), "Show QR code");
     click(&page, "show-qr");
@@ -293,11 +298,17 @@ async fn a_network_failure_keeps_the_link_and_lets_the_user_try_again() {
     let fake = FakeKaltura::answering(&[("user.generateQrCode", Err(TransportError::Network))]);
     let page = enrolled_page(&fake).await;
     assert!(text(&page, "enroll-alert").contains("Can't reach the server"));
+    assert_eq!(focused_test_id(), "enroll-alert");
     assert_eq!(current_path(), format!("/actions/auth-info/{HASH_KEY}"));
     fake.reply("user.generateQrCode", &otpauth_reply());
     click(&page, "show-qr");
     settle().await;
     assert!(find(&page, "[data-testid=\"qr-code\"] svg").is_some());
+    assert_eq!(
+        focused_test_id(),
+        "page-heading",
+        "the key's view starts at its heading"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -105,7 +105,7 @@ async fn a_dashed_code_is_submitted_by_itself_and_the_ks_goes_to_session_storage
 }
 
 #[wasm_bindgen_test]
-async fn an_invalid_code_clears_the_field_keeps_focus_and_mentions_the_clock() {
+async fn an_invalid_code_clears_the_field_focuses_the_alert_and_mentions_the_clock() {
     let fake = FakeKaltura::default();
     fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
         .reply(
@@ -118,7 +118,7 @@ async fn an_invalid_code_clears_the_field_keeps_focus_and_mentions_the_clock() {
     settle().await;
 
     assert_eq!(input(&root, "login-otp").value(), "");
-    assert_eq!(focused_id(), "login-otp");
+    assert_eq!(focused_test_id(), "login-alert");
     let alert = text(&root, "login-alert");
     assert!(alert.contains("not accepted"), "{alert}");
     assert!(alert.contains("clock"), "{alert}");
@@ -331,6 +331,7 @@ async fn an_expired_password_is_replaced_with_the_code_then_signs_in_again() {
     settle().await;
     assert!(text(&root, "login-alert").contains("at least 8 characters"));
     assert_eq!(input(&root, "expired-new-password").value(), "");
+    assert_eq!(focused_test_id(), "login-alert");
 
     // The server wants the code: the step expands for it.
     type_into(&root, "expired-new-password", "a much longer passphrase");

@@ -12,8 +12,8 @@ mod support;
 use kmc_login::api::TransportError;
 use kmc_login::config::AppConfig;
 use support::{
-    FakeKaltura, Mounted, by_test_id, click, current_path, find, get, mount_app, settle, text,
-    type_into,
+    FakeKaltura, Mounted, by_test_id, click, current_path, find, focused_id, focused_test_id, get,
+    mount_app, settle, text, type_into,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -76,6 +76,11 @@ async fn opening_the_link_only_validates_it() {
         );
     }
     assert!(find(&page, "[data-testid=\"password-rules\"]").is_some());
+    assert_eq!(
+        focused_id(),
+        "new-password",
+        "a new page starts at its first field"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -133,6 +138,7 @@ async fn a_password_breaking_the_rules_is_not_sent() {
     settle().await;
     assert_eq!(fake.actions(), ["user.validateHashKey"]);
     assert!(text(&page, "set-password-alert").contains("rules"));
+    assert_eq!(focused_test_id(), "set-password-alert");
     assert_eq!(
         input_value(&page, "#new-password"),
         "short",
@@ -170,6 +176,7 @@ async fn a_structure_refusal_shows_the_servers_rules_next_to_the_field_and_clear
     );
     assert_eq!(input_value(&page, "#new-password"), "");
     assert_eq!(input_value(&page, "#confirm-password"), "");
+    assert_eq!(focused_test_id(), "password-error");
 }
 
 #[wasm_bindgen_test]
@@ -199,6 +206,7 @@ async fn a_network_failure_keeps_the_typed_passwords() {
     click(&page, "set-password-submit");
     settle().await;
     assert!(text(&page, "set-password-alert").contains("Can't reach the server"));
+    assert_eq!(focused_test_id(), "set-password-alert");
     assert_eq!(input_value(&page, "#new-password"), "a fine passphrase");
     assert_eq!(text(&page, "password-error"), "");
 }

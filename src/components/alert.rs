@@ -10,19 +10,20 @@ use crate::i18n::{Text, text};
 /// An error (`role="alert"`, announced at once) or, with `polite`, a status
 /// message (`role="status"`, `aria-live="polite"`). Renders nothing visible
 /// while `message` is `None`.
+///
+/// The region takes focus from script (`tabindex="-1"`, never in the Tab
+/// order): after an error the page moves the focus here, so a keyboard user
+/// reads the message first and Tab continues to the fields below it.
 #[component]
 pub fn Alert(
     /// The text to show; `None` leaves the region empty.
     #[prop(into)]
     message: Signal<Option<Text>>,
-    /// The `data-testid` of the region.
+    /// The `id` and `data-testid` of the region (pages focus it by id).
     test_id: &'static str,
     /// A polite status region instead of an assertive error.
     #[prop(optional)]
     polite: bool,
-    /// An `id` for `aria-describedby` references.
-    #[prop(optional)]
-    id: Option<&'static str>,
 ) -> impl IntoView {
     let (role, live, class) = if polite {
         ("status", "polite", "status")
@@ -31,11 +32,12 @@ pub fn Alert(
     };
     view! {
         <div
-            id=id
+            id=test_id
             class=class
             role=role
             aria-live=live
             aria-atomic="true"
+            tabindex="-1"
             data-testid=test_id
         >
             {text(move || message.get().map(|m| m.render()).unwrap_or_default())}

@@ -4,7 +4,6 @@
 //! surrounding spaces; [`normalize_code`] turns all of these into six digits,
 //! and the field submits by itself, once, as soon as six digits are present.
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::i18n::t;
@@ -56,9 +55,6 @@ pub fn CodeInput(
     /// Disables the input.
     #[prop(optional, into)]
     disabled: Signal<bool>,
-    /// A handle on the input, for moving focus to it.
-    #[prop(optional)]
-    node_ref: NodeRef<Input>,
     /// An element id describing the field (a hint, an error).
     #[prop(optional)]
     describedby: Option<&'static str>,
@@ -93,7 +89,6 @@ pub fn CodeInput(
                 spellcheck="false"
                 aria-describedby=describedby
                 disabled=move || disabled.get()
-                node_ref=node_ref
                 prop:value=move || value.get()
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
@@ -121,8 +116,6 @@ pub fn ExpandingCodeInput(
     /// Called with the six digits when the code is complete.
     #[prop(into)]
     on_complete: Callback<String>,
-    /// A handle on the input, for moving focus to it.
-    node_ref: NodeRef<Input>,
 ) -> impl IntoView {
     view! {
         <div class="code-wrap" class:expanded=move || shown.get()>
@@ -131,7 +124,6 @@ pub fn ExpandingCodeInput(
                     id=id
                     label="common.code-label"
                     value=value
-                    node_ref=node_ref
                     disabled=Signal::derive(move || !shown.get())
                     on_complete=on_complete
                 />

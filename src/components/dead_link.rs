@@ -5,6 +5,7 @@ use kaltura_api::codes;
 use leptos::prelude::*;
 
 use crate::api::ApiError;
+use crate::components::focus::Heading;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::t;
 
@@ -34,7 +35,7 @@ pub fn DeadLink(
 ) -> impl IntoView {
     view! {
         <div class="link-invalid" data-testid="link-invalid" role="alert">
-            <h1>{t(heading.unwrap_or("enroll.dead-title"))}</h1>
+            <Heading>{t(heading.unwrap_or("enroll.dead-title"))}</Heading>
             <p>{t("enroll.dead-why")}</p>
             <p>{t(explanation.unwrap_or("enroll.dead-next"))}</p>
         </div>

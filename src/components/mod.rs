@@ -4,7 +4,7 @@
 //! - [`password_field::PasswordField`] — a password input with a show/hide toggle;
 //! - [`code_input::CodeInput`] — the authenticator-code field (normalises, auto-submits);
 //! - [`reset_request::ResetRequestForm`] — "send me a reset link";
-//! - [`focus::focus_soon`] — the focus to a field a state change has just drawn;
+//! - [`focus::focus_soon`], [`focus::Heading`] — the focus where attention must go;
 //! - [`dead_link::DeadLink`] — a used, expired or unknown emailed link;
 //! - [`qr_code`], [`secret_key`], [`enrollment`] — the authenticator enrollment view;
 //! - [`signed_in_as::SignedInAs`] — "Signed in as {name} ({email})";

@@ -2,7 +2,6 @@
 //! beside it while Caps Lock is on (read from each key event's
 //! `getModifierState`, the only place a page can see it).
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::i18n::{t, text, tr};
@@ -29,9 +28,6 @@ pub fn PasswordField(
     /// An element id describing the field (rules, an error).
     #[prop(optional)]
     describedby: Option<&'static str>,
-    /// A handle on the input, for moving focus to it.
-    #[prop(optional)]
-    node_ref: NodeRef<Input>,
     /// Marks the field `required`.
     #[prop(optional)]
     required: bool,
@@ -55,7 +51,6 @@ pub fn PasswordField(
                     aria-describedby=describedby
                     required=required
                     disabled=move || disabled.get()
-                    node_ref=node_ref
                     bind:value=value
                     // Every key's release says whether Caps Lock is on, its own included.
                     on:keyup=move |ev| caps_lock.set(ev.get_modifier_state("CapsLock"))

@@ -29,6 +29,7 @@ use kaltura_api::{KalturaApiError, codes};
 
 use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
+use crate::components::focus::{Heading, focus_soon};
 use crate::i18n::{Text, t, use_title};
 use crate::routes::{self, use_navigator};
 use crate::session::{self, SESSION_ENDED, use_login_prefill};
@@ -50,6 +51,8 @@ pub fn AccountPage() -> impl IntoView {
     let alert = RwSignal::new(None::<Text>);
     let status = RwSignal::new(None::<Text>);
     let relogin = RwSignal::new(None::<KalturaPartner>);
+    // After a switch the pressed button is gone: the focus goes to what
+    // happened, the new account's name or the error.
 
     // Leaves for the sign-in card; `notice` explains why, `target` is the
     // account the next sign-in should go to.
@@ -100,6 +103,7 @@ pub fn AccountPage() -> impl IntoView {
                     let _ = old.end_session().await;
                     let label = account_label(&target).render();
                     status.set(Some(Text::with("account.switched", "account", label)));
+                    focus_soon("account-status");
                     client.set(Some(api.signed_in(new)));
                 }
                 Err(e) => match switch_outcome(&Err(e)) {
@@ -107,7 +111,10 @@ pub fn AccountPage() -> impl IntoView {
                     SwitchOutcome::SessionEnded => {
                         to_login(Some(Text::key(SESSION_ENDED)), None, None)
                     }
-                    SwitchOutcome::Failed(message) => alert.set(Some(message)),
+                    SwitchOutcome::Failed(message) => {
+                        alert.set(Some(message));
+                        focus_soon("account-alert");
+                    }
                     SwitchOutcome::Switched => {}
                 },
             }
@@ -133,7 +140,7 @@ pub fn AccountPage() -> impl IntoView {
 
     view! {
         <section class="card wide" data-testid="account-card">
-            <h1>{t("account.title")}</h1>
+            <Heading>{t("account.title")}</Heading>
             <Alert message=alert test_id="account-alert" />
             <Alert message=status test_id="account-status" polite=true />
             {move || match data.get() {

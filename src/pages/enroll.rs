@@ -14,6 +14,7 @@ use crate::api::{ApiError, use_api};
 use crate::components::alert::Alert;
 use crate::components::dead_link::{DeadLink, is_dead_link};
 use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
+use crate::components::focus::{Heading, focus_soon};
 use std::sync::Arc;
 
 use crate::i18n::{Text, slotted, t, text, tr, use_title};
@@ -107,6 +108,18 @@ fn EnrollFlow(
         Some(QrOutcome::Failed(message)) => Some(message),
         _ => None,
     });
+    Effect::new(move |_| {
+        if alert.with(Option::is_some) {
+            focus_soon("enroll-alert");
+        }
+    });
+    // Which view shows; it changes only when the page does, so an error
+    // redraws its alert, not the page (whose heading would take the focus).
+    let key_shown = Memo::new(move |_| match outcome.get() {
+        Some(QrOutcome::Key(_)) => Some(true),
+        Some(QrOutcome::InvalidLink) => Some(false),
+        _ => None,
+    });
 
     let intro = move || {
         view! {
@@ -152,16 +165,16 @@ fn EnrollFlow(
 
     view! {
         <section class="card enroll-page">
-            {move || match outcome.get() {
-                Some(QrOutcome::Key(key)) => {
+            {move || match (key_shown.get(), outcome.get_untracked()) {
+                (Some(true), Some(QrOutcome::Key(key))) => {
                     view! {
-                        <h1>{t("enroll.title")}</h1>
+                        <Heading>{t("enroll.title")}</Heading>
                         <EnrollmentView enrollment=key />
                     }
                         .into_any()
                 }
-                Some(QrOutcome::InvalidLink) => view! { <DeadLink /> }.into_any(),
-                _ => view! { <h1>{t("enroll.title")}</h1> {intro()} }.into_any(),
+                (Some(false), _) => view! { <DeadLink /> }.into_any(),
+                _ => view! { <Heading>{t("enroll.title")}</Heading> {intro()} }.into_any(),
             }}
         </section>
     }

@@ -141,9 +141,9 @@ pub fn LoginPage() -> impl IntoView {
     if !crate::handover::focus_was_kept() {
         let empty = card.email.get_untracked().is_empty();
         focus_soon(if empty {
-            card.email_ref
+            "login-email"
         } else {
-            card.password_ref
+            "login-password"
         });
     }
     use_title("page.login");
@@ -156,7 +156,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>
                 {text(move || tr(if expired.get() { "login.expired-title" } else { "login.title" }))}
             </h1>
-            <Alert message=card.alert test_id="login-alert" />
+            <Alert message=card.alert test_id=card::ALERT />
             <Show when=move || card.retry.get()>
                 <button type="button" class="secondary" data-testid="retry" on:click=move |_| submit.run(())>
                     {t("common.try-again")}

@@ -9,20 +9,22 @@
 
 use leptos::prelude::*;
 
+use crate::components::focus::Heading;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::{t, use_title};
 use crate::routes;
 use crate::session::use_login_prefill;
 
 /// What a reset brings (a new QR code), the reset form started with the
-/// card's email, and the way back to the card.
+/// card's email, and the way back to the card. The focus starts at the
+/// heading, so the explanation is read before the form.
 #[component]
 pub fn ResetRequestPage() -> impl IntoView {
     use_title("page.reset-request");
     let email = use_login_prefill().get_untracked().email;
     view! {
         <section class="card" data-testid="reset-request-page">
-            <h1>{t("login.lost-authenticator")}</h1>
+            <Heading>{t("login.lost-authenticator")}</Heading>
             <p>{t("enroll.dead-next")}</p>
             <ResetRequestForm
                 email_id="reset-email"

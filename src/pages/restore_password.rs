@@ -25,6 +25,7 @@ use leptos::prelude::*;
 
 use crate::api::use_api;
 use crate::components::dead_link::{DeadLink, is_dead_link};
+use crate::components::focus::Heading;
 use crate::i18n::{t, use_title};
 use crate::routes::{self, use_link_key, use_navigator};
 use crate::session::use_login_prefill;
@@ -122,7 +123,7 @@ fn RestoreFlow(
                 (_, Some(Err(e))) if is_dead_link(&e) => view! { <DeadLink heading="restore.dead-title" explanation="restore.dead-next" /> }.into_any(),
                 (_, Some(Err(_))) => {
                     view! {
-                        <h1>{t("restore.title")}</h1>
+                        <Heading>{t("restore.title")}</Heading>
                         <p class="alert" role="alert" data-testid="set-password-alert">
                             {t("restore.check-unreachable")}
                         </p>

@@ -249,6 +249,17 @@ pub fn focused_id() -> String {
         .unwrap_or_default()
 }
 
+/// The `data-testid` of the focused element (empty when it has none).
+pub fn focused_test_id() -> String {
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element()
+        .and_then(|e| e.get_attribute("data-testid"))
+        .unwrap_or_default()
+}
+
 /// Lets Leptos run its effects and the app's zero-delay focus timers.
 pub async fn settle() {
     for _ in 0..4 {

@@ -16,6 +16,7 @@
 //! - [`browser`]: chromedriver + Chromium and wait-until helpers;
 //! - [`axe`]: the accessibility gate's checks (axe-core and WCAG 2.2), and the looks;
 //! - [`flows`]: the user's steps on the sign-in card;
+//! - [`keyboard`]: Tab, Shift+Tab, typing, Space and Enter, and where the focus is;
 //! - [`qr`]: decoding a QR code from a screenshot;
 //! - [`screenshots`]: the README screenshots under `docs/`.
 //!
@@ -29,6 +30,7 @@ pub mod authenticator;
 pub mod axe;
 pub mod browser;
 pub mod flows;
+pub mod keyboard;
 pub mod mail;
 pub mod proxy;
 pub mod qr;

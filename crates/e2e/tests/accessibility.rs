@@ -82,6 +82,13 @@ impl Gate {
                     .then_some(())
             })
             .await;
+        // The static sign-in card of index.html gives way to the app's: fields found before
+        // that would go stale under the test's hands.
+        self.browser
+            .wait_until("the app to take over from the static card", || async {
+                self.browser.find_id("boot").await.is_none().then_some(())
+            })
+            .await;
     }
 }
 

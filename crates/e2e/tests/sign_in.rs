@@ -151,7 +151,7 @@ async fn wrong_authenticator_code_is_refused_with_a_message_and_the_field_cleare
             browser.value("login-otp").await.is_empty().then_some(())
         })
         .await;
-    assert_eq!(browser.focused_id().await, "login-otp");
+    assert_eq!(browser.focused_id().await, "login-alert");
 
     // The right code still works afterwards.
     let code = account.authenticator().fresh_code().await;

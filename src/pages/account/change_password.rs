@@ -2,7 +2,6 @@
 //! twice, and the authenticator code when the login needs one. The session
 //! that asks stays signed in (kmc-server ends the login's other sessions).
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::api::SignedInClient;
@@ -12,6 +11,9 @@ use crate::components::focus::focus_soon;
 use crate::components::password_field::PasswordField;
 use crate::i18n::{Text, t, text, tr};
 use crate::password_change::{PasswordChange, check_new_password};
+
+/// The `id` of the form's message region.
+const RESULT: &str = "change-password-result";
 
 /// One password change: email, current password, new password, code.
 type Change = (String, String, String, Option<String>);
@@ -30,8 +32,6 @@ pub(super) fn ChangePasswordForm(
     let code = RwSignal::new(String::new());
     let code_needed = RwSignal::new(false);
     let result = RwSignal::new(None::<Text>);
-    let code_ref = NodeRef::<Input>::new();
-    let new_password_ref = NodeRef::<Input>::new();
 
     let change = Action::new_local(move |(email, old, new, otp): &Change| {
         let (email, old, new, otp) = (email.clone(), old.clone(), new.clone(), otp.clone());
@@ -57,15 +57,21 @@ pub(super) fn ChangePasswordForm(
             if done || change == PasswordChange::WrongCurrent {
                 current.set(String::new());
             }
-            if code_needed.get_untracked() {
-                focus_soon(code_ref);
-            } else if refused_new {
-                focus_soon(new_password_ref);
+            // The server asking for the code is a prompt, not an error: the
+            // field it needs takes the focus. Anything else is read first.
+            if change == PasswordChange::CodeNeeded {
+                focus_soon("change-otp");
+            } else {
+                focus_soon(RESULT);
             }
         }
     });
     let pending = change.pending();
 
+    let refuse = move |why: &'static str| {
+        result.set(Some(Text::key(why)));
+        focus_soon(RESULT);
+    };
     let submit = Callback::new(move |()| {
         let Some(email) = email.get_untracked() else {
             return;
@@ -75,11 +81,11 @@ pub(super) fn ChangePasswordForm(
         }
         let (old, new) = (current.get_untracked(), new_password.get_untracked());
         if old.is_empty() {
-            result.set(Some(Text::key("account.enter-current")));
+            refuse("account.enter-current");
             return;
         }
         if let Err(why) = check_new_password(&old, &new, &confirm.get_untracked()) {
-            result.set(Some(Text::key(why)));
+            refuse(why);
             return;
         }
         let otp = match code_needed.get_untracked() {
@@ -87,8 +93,7 @@ pub(super) fn ChangePasswordForm(
             true => match complete_code(&code.get_untracked()) {
                 Some(code) => Some(code),
                 None => {
-                    result.set(Some(Text::key("common.enter-code-digits")));
-                    focus_soon(code_ref);
+                    refuse("common.enter-code-digits");
                     return;
                 }
             },
@@ -116,7 +121,6 @@ pub(super) fn ChangePasswordForm(
                 label="password.new"
                 value=new_password
                 autocomplete="new-password"
-                node_ref=new_password_ref
             />
             <PasswordField
                 id="change-confirm-password"
@@ -128,7 +132,6 @@ pub(super) fn ChangePasswordForm(
                 id="change-otp"
                 shown=code_needed
                 value=code
-                node_ref=code_ref
                 on_complete=move |_| submit.run(())
             />
             <button
@@ -139,7 +142,7 @@ pub(super) fn ChangePasswordForm(
             >
                 {text(move || tr(if pending.get() { "account.changing" } else { "account.change-submit" }))}
             </button>
-            <Alert message=result test_id="change-password-result" />
+            <Alert message=result test_id=RESULT />
         </form>
     }
 }

@@ -1,7 +1,6 @@
 //! The sign-in card's state ([`Card`]), shared by the page and its forms, and
 //! the two requests it sends ([`LoginAttempt`], [`UpdateAttempt`]).
 
-use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::steps::{Focus, LoginStep, Transition};
@@ -10,6 +9,9 @@ use crate::components::focus::focus_soon;
 use crate::i18n::Text;
 use crate::password_change::check_new_password;
 use crate::session::{self, LoginPrefill};
+
+/// The `id` of the card's error region.
+pub(super) const ALERT: &str = "login-alert";
 
 /// One sign-in request.
 #[derive(Clone)]
@@ -48,11 +50,6 @@ pub(super) struct Card {
     /// The password the server last answered `MISSING_OTP` to, i.e.
     /// accepted; memory only, dropped with the page.
     pub(super) accepted_password: StoredValue<Option<String>>,
-    pub(super) email_ref: NodeRef<Input>,
-    pub(super) password_ref: NodeRef<Input>,
-    pub(super) code_ref: NodeRef<Input>,
-    pub(super) new_password_ref: NodeRef<Input>,
-    pub(super) expired_code_ref: NodeRef<Input>,
 }
 
 impl Card {
@@ -78,11 +75,6 @@ impl Card {
             confirm_password: RwSignal::new(String::new()),
             expired_code: RwSignal::new(String::new()),
             accepted_password: StoredValue::new(None),
-            email_ref: NodeRef::new(),
-            password_ref: NodeRef::new(),
-            code_ref: NodeRef::new(),
-            new_password_ref: NodeRef::new(),
-            expired_code_ref: NodeRef::new(),
         }
     }
 
@@ -101,23 +93,25 @@ impl Card {
             self.confirm_password.set(String::new());
         }
         match (t.focus, t.step) {
-            (Focus::Code, LoginStep::Code) => focus_soon(self.code_ref),
-            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon(self.expired_code_ref),
-            (Focus::NewPassword, _) => focus_soon(self.new_password_ref),
+            (Focus::Code, LoginStep::Code) => focus_soon("login-otp"),
+            (Focus::Code, LoginStep::ExpiredPassword { .. }) => focus_soon("expired-otp"),
+            (Focus::NewPassword, _) => focus_soon("expired-new-password"),
+            (Focus::Alert, _) => focus_soon(ALERT),
             _ => {}
         }
     }
 
-    /// The complete code typed in `field`, or an alert and the focus there.
-    pub(super) fn complete_code(
-        &self,
-        field: RwSignal<String>,
-        target: NodeRef<Input>,
-    ) -> Option<String> {
+    /// Shows an error found before sending, with the focus on it.
+    fn refuse(&self, why: &'static str) {
+        self.alert.set(Some(Text::key(why)));
+        focus_soon(ALERT);
+    }
+
+    /// The complete code typed in `field`, or an alert saying it is not.
+    fn complete_code(&self, field: RwSignal<String>) -> Option<String> {
         let code = complete_code(&field.get_untracked());
         if code.is_none() {
-            self.alert.set(Some(Text::key("common.enter-code-digits")));
-            focus_soon(target);
+            self.refuse("common.enter-code-digits");
         }
         code
     }
@@ -132,11 +126,11 @@ impl Card {
         match self.step.get_untracked() {
             step @ (LoginStep::Credentials | LoginStep::Code) => {
                 if email.is_empty() || password.is_empty() {
-                    self.alert.set(Some(Text::key("login.enter-credentials")));
+                    self.refuse("login.enter-credentials");
                     return None;
                 }
                 let otp = match step {
-                    LoginStep::Code => self.complete_code(self.code, self.code_ref)?,
+                    LoginStep::Code => self.complete_code(self.code)?,
                     _ => String::new(),
                 };
                 let partner_id = self.partner_id.get_untracked();
@@ -151,11 +145,11 @@ impl Card {
                 let new = self.new_password.get_untracked();
                 let confirm = self.confirm_password.get_untracked();
                 if let Err(why) = check_new_password(&password, &new, &confirm) {
-                    self.alert.set(Some(Text::key(why)));
+                    self.refuse(why);
                     return None;
                 }
                 let otp = match code_needed {
-                    true => Some(self.complete_code(self.expired_code, self.expired_code_ref)?),
+                    true => Some(self.complete_code(self.expired_code)?),
                     false => None,
                 };
                 Some(Err(UpdateAttempt {
@@ -180,6 +174,6 @@ impl Card {
         self.retry.set(false);
         self.status
             .set(Some(Text::key("login.another-account-status")));
-        focus_soon(self.email_ref);
+        focus_soon("login-email");
     }
 }

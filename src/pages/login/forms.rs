@@ -53,7 +53,6 @@ pub(super) fn CredentialsForm(
                     autocapitalize="off"
                     spellcheck="false"
                     required=true
-                    node_ref=card.email_ref
                     bind:value=card.email
                 />
             </div>
@@ -63,7 +62,6 @@ pub(super) fn CredentialsForm(
                 value=card.password
                 autocomplete="current-password"
                 toggle_test_id="toggle-password"
-                node_ref=card.password_ref
                 required=true
             />
             <div class="code-step" aria-hidden=move || if code_step.get() { "false" } else { "true" }>
@@ -71,7 +69,6 @@ pub(super) fn CredentialsForm(
                     id="login-otp"
                     label="common.code-label"
                     value=card.code
-                    node_ref=card.code_ref
                     describedby="login-otp-hint"
                     disabled=Signal::derive(move || !code_step.get())
                     on_complete=move |_| submit.run(())
@@ -140,7 +137,6 @@ pub(super) fn ExpiredPasswordForm(
                 label="password.new"
                 value=card.new_password
                 autocomplete="new-password"
-                node_ref=card.new_password_ref
                 required=true
             />
             <PasswordField
@@ -154,7 +150,6 @@ pub(super) fn ExpiredPasswordForm(
                 id="expired-otp"
                 shown=code_needed
                 value=card.expired_code
-                node_ref=card.expired_code_ref
                 on_complete=move |_| submit.run(())
             />
             <button

@@ -34,6 +34,8 @@ pub enum Focus {
     Code,
     /// The new-password field of the expired-password step.
     NewPassword,
+    /// The alert that explains an error: read first, then Tab to the fields.
+    Alert,
 }
 
 /// What the card does with the outcome of a request.
@@ -88,6 +90,7 @@ pub fn after_login(
         return Transition {
             alert: Some(Text::key(UNREACHABLE)),
             retry: true,
+            focus: Focus::Alert,
             ..Transition::stay(step)
         };
     }
@@ -100,7 +103,7 @@ pub fn after_login(
         Some(codes::INVALID_OTP) => Transition {
             alert: Some(Text::key(CODE_REJECTED)),
             clear_code: true,
-            focus: Focus::Code,
+            focus: Focus::Alert,
             ..Transition::stay(LoginStep::Code)
         },
         Some(codes::PASSWORD_EXPIRED) => Transition {
@@ -111,11 +114,13 @@ pub fn after_login(
         Some(codes::USER_WRONG_PASSWORD) if step == LoginStep::Code && password_accepted => {
             Transition {
                 alert: Some(Text::key(BLOCKED_ON_CODE_STEP)),
+                focus: Focus::Alert,
                 ..Transition::stay(step)
             }
         }
         _ => Transition {
             alert: Some(login_error_message(err)),
+            focus: Focus::Alert,
             ..Transition::stay(step)
         },
     }
@@ -137,6 +142,7 @@ pub fn after_password_change(code_needed: bool, change: &PasswordChange) -> Tran
         PasswordChange::Unreachable => Transition {
             alert: Some(message),
             retry: true,
+            focus: Focus::Alert,
             ..Transition::stay(here)
         },
         PasswordChange::CodeNeeded => Transition {
@@ -147,17 +153,18 @@ pub fn after_password_change(code_needed: bool, change: &PasswordChange) -> Tran
         PasswordChange::CodeRejected => Transition {
             alert: Some(message),
             clear_code: true,
-            focus: Focus::Code,
+            focus: Focus::Alert,
             ..Transition::stay(here)
         },
         PasswordChange::NewPasswordRefused(_) => Transition {
             alert: Some(message),
             clear_new_password: true,
-            focus: Focus::NewPassword,
+            focus: Focus::Alert,
             ..Transition::stay(here)
         },
         PasswordChange::WrongCurrent | PasswordChange::Failed(_) => Transition {
             alert: Some(message),
+            focus: Focus::Alert,
             ..Transition::stay(here)
         },
     }
@@ -202,11 +209,11 @@ mod tests {
     }
 
     #[test]
-    fn invalid_otp_clears_the_code_keeps_focus_and_mentions_the_clock() {
+    fn invalid_otp_clears_the_code_focuses_the_alert_and_mentions_the_clock() {
         let t = after_login(LoginStep::Code, true, &Err(api(codes::INVALID_OTP)));
         assert_eq!(t.step, LoginStep::Code);
         assert!(t.clear_code);
-        assert_eq!(t.focus, Focus::Code);
+        assert_eq!(t.focus, Focus::Alert);
         let alert = t.alert.unwrap().to_string();
         assert!(alert.contains("not accepted") && alert.contains("clock"));
     }
@@ -278,7 +285,7 @@ mod tests {
         );
         let t = after_password_change(false, &changed(Err(rules)));
         assert!(t.clear_new_password);
-        assert_eq!(t.focus, Focus::NewPassword);
+        assert_eq!(t.focus, Focus::Alert);
         assert!(
             t.alert
                 .unwrap()
@@ -296,6 +303,40 @@ mod tests {
             shown(&t.alert).as_deref(),
             Some("The current password is incorrect.")
         );
+    }
+
+    #[test]
+    fn every_error_moves_the_focus_to_its_alert_and_every_prompt_to_its_field() {
+        let errors = [
+            ApiError::Network,
+            ApiError::Timeout,
+            ApiError::Garbled,
+            api(codes::MISSING_OTP),
+            api(codes::INVALID_OTP),
+            api(codes::PASSWORD_EXPIRED),
+            api(codes::USER_WRONG_PASSWORD),
+            api(codes::LOGIN_BLOCKED),
+            api(codes::WRONG_OLD_PASSWORD),
+            api(codes::PASSWORD_STRUCTURE_INVALID),
+            api("SOMETHING_NEW"),
+        ];
+        let mut transitions = Vec::new();
+        for e in errors {
+            for step in [LoginStep::Credentials, LoginStep::Code] {
+                for accepted in [false, true] {
+                    transitions.push(after_login(step, accepted, &Err(e.clone())));
+                }
+            }
+            for code_needed in [false, true] {
+                transitions.push(after_password_change(code_needed, &changed(Err(e.clone()))));
+            }
+        }
+        for t in transitions {
+            match (&t.alert, t.focus) {
+                (Some(_), focus) => assert_eq!(focus, Focus::Alert, "{t:?}"),
+                (None, focus) => assert_ne!(focus, Focus::Alert, "{t:?}"),
+            }
+        }
     }
 
     #[test]

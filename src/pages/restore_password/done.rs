@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::MAYBE_SET;
 use crate::components::enrollment::{EnrollmentKey, EnrollmentView};
+use crate::components::focus::Heading;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::t;
 use crate::routes::{self, use_navigator};
@@ -50,7 +51,7 @@ pub(super) fn PasswordSet(
 ) -> impl IntoView {
     match key {
         Some(key) => view! {
-            <h1>{t("restore.set-title")}</h1>
+            <Heading>{t("restore.set-title")}</Heading>
             <p class="warning" role="note" data-testid="old-authenticator-warning">
                 {t("restore.old-authenticator")}
             </p>
@@ -59,7 +60,7 @@ pub(super) fn PasswordSet(
         .into_any(),
         None => view! {
             <div data-testid="password-set">
-                <h1>{t("restore.set-title")}</h1>
+                <Heading>{t("restore.set-title")}</Heading>
                 <p>{t("restore.sign-in-new")}</p>
                 <ContinueToSignIn email=email label="common.continue-to-sign-in" />
             </div>
@@ -77,7 +78,7 @@ pub(super) fn MaybeSet(
 ) -> impl IntoView {
     view! {
         <div data-testid="password-maybe-set" role="alert">
-            <h1>{t("restore.maybe-title")}</h1>
+            <Heading>{t("restore.maybe-title")}</Heading>
             <p>{t(MAYBE_SET)}</p>
         </div>
         <ContinueToSignIn email=email label="restore.sign-in-with-new" />

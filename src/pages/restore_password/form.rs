@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::SetOutcome;
 use crate::components::alert::Alert;
+use crate::components::focus::focus_soon;
 use crate::components::password_field::PasswordField;
 use crate::i18n::{Text, t, text, tr};
 use crate::password_rules::{
@@ -30,8 +31,16 @@ pub(super) fn SetPasswordForm(
         email.with(|email| password_rules::check(&password.get(), &confirm.get(), email.as_deref()))
     });
     let attempted = RwSignal::new(false);
+    // A new page: the first field takes the focus; after a refusal, the
+    // message that explains it (below).
+    focus_soon("new-password");
     let pending = submit.pending();
     let outcome = submit.value();
+    Effect::new(move |_| match outcome.get() {
+        Some(SetOutcome::Failed(_)) => focus_soon("set-password-alert"),
+        Some(SetOutcome::Refused(..)) => focus_soon("password-error"),
+        _ => {}
+    });
     let password_error = Signal::derive(move || match outcome.get() {
         Some(SetOutcome::Refused(message, _)) if !pending.get() => Some(message),
         _ => None,
@@ -49,6 +58,8 @@ pub(super) fn SetPasswordForm(
         attempted.set(true);
         if rules.get_untracked().all_met() {
             submit.dispatch(password.get_untracked());
+        } else {
+            focus_soon("set-password-alert");
         }
     };
     let pending = Signal::from(pending);
@@ -74,7 +85,7 @@ pub(super) fn SetPasswordForm(
                 describedby="password-error"
                 disabled=pending
             />
-            <p id="password-error" class="field-error" role="alert" data-testid="password-error">
+            <p id="password-error" class="field-error" role="alert" tabindex="-1" data-testid="password-error">
                 {text(move || password_error.get().map(|m| m.render()).unwrap_or_default())}
             </p>
             <Alert message=alert test_id="set-password-alert" />
