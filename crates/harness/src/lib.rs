@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 /// The line `kmc-server serve` prints once it accepts connections, before its URL.
 pub const READY_PREFIX: &str = "kmc-server listening on ";
 
+/// The line `kmc-server serve --metrics-listen` prints before the ready line, before the
+/// metrics URL.
+pub const METRICS_PREFIX: &str = "kmc-server metrics on ";
+
 /// A running `kmc-server serve`; SIGKILLed and reaped when dropped.
 #[derive(Debug)]
 pub struct Server {
@@ -29,6 +33,15 @@ pub struct Server {
 }
 
 impl Server {
+    /// The address of the metrics listener (`--metrics-listen`), from the line it printed
+    /// before it was ready; `None` without one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.printed.iter().find_map(|l| {
+            let url = l.trim().strip_prefix(METRICS_PREFIX)?;
+            parse_addr(url.strip_suffix("/metrics").unwrap_or(url)).ok()
+        })
+    }
+
     /// The process id.
     pub fn id(&self) -> u32 {
         self.child.id()

@@ -5,23 +5,30 @@
 //!   `GET /healthz`, and the built app from `--dist`), built from an
 //!   [`AppState`] so tests can drive it with `oneshot` and no socket;
 //! - [`serve_with`]: runs a router on a bound listener;
-//! - [`admin`]: the operator commands (partners, users, 2FA, demo data);
+//! - [`admin`]: the operator commands (partners, users, 2FA, demo data,
+//!   the help desk's commands, backups);
 //! - [`api`]: the handlers, one module per Kaltura service, and the one
 //!   table of actions;
 //! - [`auth`]: the security mechanisms and the sign-in service
 //!   ([`auth::signin`]); [`store`]: the database; [`mail`]: the outbox /
 //!   SMTP and the messages; [`background`]: work done after a reply;
-//!   [`clock`]: injectable time.
+//!   [`prune`]: the deletion of rows that no longer matter;
+//!   [`clock`]: injectable time;
+//! - [`metrics`]: the Prometheus series and the `/metrics` endpoint;
+//!   [`audit`]: the security events of the audit log.
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod background;
 pub mod clock;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod net;
 pub mod params;
+pub mod prune;
 pub mod store;
 pub mod web;
 
@@ -33,7 +40,6 @@ use crate::store::Pool;
 use axum::Router;
 use axum::response::IntoResponse as _;
 
-use crate::auth::crypto::SecretBox;
 use crate::auth::lockout::{Limits, Proof};
 use crate::auth::passwords::{DEFAULT_MAX_QUEUE, HashCost, Hasher};
 use crate::auth::rate_limit::ResetLimiter;
@@ -147,8 +153,8 @@ pub struct Inner {
     pub config: Config,
     /// Password hashing (one thread per CPU, bounded queue).
     pub hasher: Hasher,
-    /// TOTP secret encryption.
-    pub secrets: SecretBox,
+    /// TOTP secret encryption, with the key the database has now.
+    pub secrets: auth::keys::Keys,
     /// Outgoing mail.
     pub mailer: Mailer,
     /// Work done after the reply (mail), finished before a shutdown.
@@ -157,6 +163,9 @@ pub struct Inner {
     pub reset_limiter: ResetLimiter,
     /// Per-client limits on password checks.
     pub client_throttle: Arc<ClientThrottle>,
+    /// The Prometheus series (no-ops unless `--metrics-listen` installed a
+    /// recorder before the state was built).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Inner {
@@ -193,11 +202,7 @@ impl AppState {
             .secret_key_file
             .clone()
             .unwrap_or_else(|| opts.data_dir.join(KEY_FILE));
-        // A missing key file is an error, not a fresh key, once the database
-        // holds secrets sealed with the old one.
-        let db_has_secrets = store::has_totp_secrets(&pool).await?;
-        let secrets = SecretBox::load_or_create_checked(&key_file, db_has_secrets)?;
-        check_key(&pool, &secrets, &key_file).await?;
+        let secrets = auth::keys::Keys::open(&pool, key_file).await?;
         let mailer = match &opts.smtp_url {
             Some(url) => {
                 let ca_pem = match &opts.smtp_ca_file {
@@ -226,6 +231,7 @@ impl AppState {
             background: background::Background::default(),
             reset_limiter: ResetLimiter::default(),
             client_throttle: Arc::new(ClientThrottle::new(opts.client_limits)),
+            metrics: crate::metrics::Metrics::register(),
         })))
     }
 
@@ -234,43 +240,20 @@ impl AppState {
         self.clock.now()
     }
 
+    /// When (now) and from where (`client`) an event a notice reports
+    /// happened, and the sign-in page that notices point to for help.
+    pub fn occasion(&self, client: Option<std::net::IpAddr>) -> mail::Occasion {
+        mail::Occasion {
+            at: self.now(),
+            from: client,
+            sign_in_url: format!("{}/login", self.config.public_url),
+        }
+    }
+
     /// The full URL of a link token.
     pub fn link_url(&self, kind: auth::links::Kind, token: &str) -> String {
         format!("{}{}{}", self.config.public_url, kind.path(), token)
     }
-}
-
-/// Settings key of a constant sealed with the TOTP key the database was
-/// first used with.
-const KEY_CHECK_SETTING: &str = "secret_key_check";
-
-/// Refuses a key file other than the one the database was first used with:
-/// replicas (or a CLI run) with different keys would seal secrets that the
-/// others cannot read. The first process records a constant sealed with its
-/// key (associated data 0: no login has that id); every later one must open it.
-async fn check_key(pool: &store::Pool, secrets: &SecretBox, key_file: &Path) -> anyhow::Result<()> {
-    use base64::Engine as _;
-    const PLAIN: &[u8] = b"kmc-server secret key check";
-    let b64 = base64::engine::general_purpose::STANDARD;
-    if store::setting(pool, KEY_CHECK_SETTING).await?.is_none() {
-        let sealed = secrets.seal(0, PLAIN)?;
-        store::add_setting_if_absent(pool, KEY_CHECK_SETTING, &b64.encode(sealed)).await?;
-    }
-    let recorded = store::setting(pool, KEY_CHECK_SETTING)
-        .await?
-        .unwrap_or_default();
-    let opens = b64
-        .decode(recorded)
-        .ok()
-        .and_then(|sealed| secrets.open(0, &sealed).ok())
-        .is_some_and(|plain| plain == PLAIN);
-    anyhow::ensure!(
-        opens,
-        "the key file {} is not the key this database was first used with: every replica (and \
-         every CLI command) must use the same --secret-key-file",
-        key_file.display()
-    );
-    Ok(())
 }
 
 /// The whole HTTP application: the API, the built app, and the headers

@@ -5,75 +5,8 @@
 mod common;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kmc-server");
-
-/// On the PostgreSQL pass (`KMC_TEST_DATABASE_URL`): `--database-url` of a
-/// fresh database per data dir named in `args`, the same one for every
-/// command on that data dir. Otherwise nothing (SQLite in the data dir).
-fn db_args(args: &[&str]) -> Vec<String> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static DATABASES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    if std::env::var("KMC_TEST_DATABASE_URL").map_or(true, |u| u.trim().is_empty()) {
-        return Vec::new();
-    }
-    let Some(dir) = args
-        .windows(2)
-        .find(|w| w[0] == "--data-dir")
-        .map(|w| w[1].to_owned())
-    else {
-        return Vec::new();
-    };
-    let mut dbs = DATABASES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let url = dbs.entry(dir).or_insert_with(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(kmc_server::store::test_database_url())
-            .unwrap()
-    });
-    vec!["--database-url".to_owned(), url.clone()]
-}
-
-fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = Command::new(BIN)
-        .args(db_args(args))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    } else {
-        drop(child.stdin.take());
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
-    let mut out = vec![];
-    for text in common::eml_texts(&dir.join("outbox")) {
-        out.extend(
-            text.lines()
-                .filter(|l| l.contains(path))
-                .map(|l| l.trim().to_owned()),
-        );
-    }
-    out
-}
+use common::cli::{Serve, http_post, outbox_links, run};
 
 #[test]
 fn partner_add_prints_the_id_alone_and_ids_start_at_100() {
@@ -206,54 +139,6 @@ fn cli_errors_print_one_line_and_exit_non_zero() {
     assert!(err.contains("no login"), "{err}");
 }
 
-/// A `kmc-server serve` on `127.0.0.1:0` over `dir`, with what it printed
-/// before it was ready; killed and reaped when dropped (by the harness).
-struct Serve {
-    _server: harness::Server,
-    url: String,
-    addr: String,
-    demo_login: Option<String>,
-    qr_link: Option<String>,
-}
-
-impl Serve {
-    fn start(dir: &str, demo: bool) -> Self {
-        let mut args = vec![
-            "--data-dir",
-            dir,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--dist",
-            "/nonexistent-dist",
-        ];
-        if demo {
-            args.push("--demo");
-        }
-        let mut cmd = Command::new(BIN);
-        cmd.args(db_args(&args)).args(args).stderr(Stdio::null());
-        let server = harness::start(cmd, None, std::time::Duration::from_secs(30)).unwrap();
-        let printed = |prefix: &str| {
-            server
-                .printed
-                .iter()
-                .find_map(|l| l.strip_prefix(prefix).map(str::to_owned))
-        };
-        Self {
-            url: server.url.clone(),
-            addr: server.addr.to_string(),
-            demo_login: printed("demo login: "),
-            qr_link: printed("demo QR link: "),
-            _server: server,
-        }
-    }
-
-    /// `host:port`.
-    fn addr(&self) -> &str {
-        &self.addr
-    }
-}
-
 #[test]
 fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins() {
     let d = tempfile::tempdir().unwrap();
@@ -324,20 +209,6 @@ fn serve_demo_prints_the_login_and_qr_link_then_the_address_and_answers_logins()
     let links = outbox_links(d.path(), "/actions/auth-info/");
     assert_eq!(links.len(), 1);
     assert!(links.iter().all(|l| l.starts_with(&url)), "{links:?}");
-}
-
-fn http_post(addr: &str, path: &str, body: &str) -> String {
-    use std::io::Read as _;
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.rsplit("\r\n\r\n").next().unwrap().to_owned()
 }
 
 #[test]
@@ -423,4 +294,139 @@ fn serve_answers_healthz_once_it_prints_its_address() {
     std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("ok\n"), "{reply}");
+}
+
+#[test]
+fn serve_deletes_an_ended_session_on_its_own_one_prune_interval_after_its_end() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let server = Serve::start_with(dir, true, &["--prune-interval-secs", "1"]);
+    let (email, password) = server
+        .demo_login
+        .clone()
+        .unwrap()
+        .split_once(" / ")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    let addr = server.addr();
+    let body = format!(r#"{{"loginId":"{email}","password":"{password}","partnerId":101}}"#);
+    let ks = http_post(
+        addr,
+        "/api_v3/service/user/action/loginByLoginId?format=1",
+        &body,
+    );
+    assert!(ks.starts_with('"'), "{ks}");
+    let with_ks = format!(r#"{{"ks":{ks}}}"#);
+    let end = http_post(
+        addr,
+        "/api_v3/service/session/action/end?format=1",
+        &with_ks,
+    );
+    assert_eq!(end, "null");
+    let ksid = || {
+        let reply = http_post(addr, "/api_v3/service/user/action/get?format=1", &with_ks);
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        v["args"]["KSID"].as_str().unwrap_or_default().to_owned()
+    };
+    // Answered as ended until a pass finds it ended a whole interval ago;
+    // then the row is gone and the KS is unknown.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match ksid().as_str() {
+            "LOGOUT" => {}
+            "INVALID" => break,
+            other => panic!("a KS answered {other:?}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ended session was never deleted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn help_desk_commands_say_what_they_did_and_exit_non_zero_on_an_unknown_email_or_account() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_str().unwrap();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--data-dir", dir];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    cli(&["partner", "add", "--name", "Media", "--two-factor"]);
+    let (ok, _, err) = run(
+        &[
+            "--data-dir",
+            dir,
+            "user",
+            "add",
+            "--partner",
+            "100",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(ok, "{err}");
+
+    let (ok, out, _) = cli(&["user", "list"]);
+    assert!(ok);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("EMAIL"), "{out}");
+    assert!(lines[1].contains("100 Media (user, 2FA)"), "{out}");
+    let (ok, out, _) = cli(&["user", "list", "--partner", "100", "--format", "json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["email"], "ada@example.com");
+    assert_eq!(v[0]["enrolled"], false);
+
+    let (ok, _, err) = cli(&["user", "reset-2fa", "--email", "ada@example.com"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("a new QR link was emailed"), "{err}");
+    assert_eq!(outbox_links(d.path(), "/actions/auth-info/").len(), 2);
+    let (ok, _, err) = cli(&["user", "end-sessions", "--email", "ada@example.com"]);
+    assert!(ok && err.contains("0 session(s) ended"), "{err}");
+    let (ok, _, err) = cli(&["user", "unblock", "--email", "ada@example.com"]);
+    assert!(ok && err.contains("unblocked"), "{err}");
+
+    for args in [
+        &["user", "list", "--partner", "555"][..],
+        &["user", "unblock", "--email", "nobody@example.com"],
+        &["user", "reset-2fa", "--email", "nobody@example.com"],
+        &["user", "end-sessions", "--email", "nobody@example.com"],
+        &["user", "remove", "--email", "nobody@example.com"],
+        &[
+            "user",
+            "remove",
+            "--email",
+            "ada@example.com",
+            "--partner",
+            "555",
+        ],
+    ] {
+        let (ok, _, err) = cli(args);
+        assert!(!ok, "{args:?} succeeded");
+        assert!(
+            err.contains("there is no login nobody@example.com")
+                || err.contains("there is no account with id 555"),
+            "{args:?}: {err}"
+        );
+    }
+    let (ok, _, err) = cli(&[
+        "user",
+        "remove",
+        "--email",
+        "ada@example.com",
+        "--partner",
+        "100",
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("is in no account now"), "{err}");
+    let (ok, _, err) = cli(&["user", "remove", "--email", "ada@example.com"]);
+    assert!(ok && err.contains("login removed"), "{err}");
+    let (_, out, _) = cli(&["user", "list", "--format", "json"]);
+    assert_eq!(out.trim(), "[]");
 }

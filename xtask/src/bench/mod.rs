@@ -3,7 +3,8 @@
 //! measures the first load against its budget ([`crate::size_budget`]), then hands over to `loadtest bench` for the page
 //! loads and the sign-in throughput, with the sizes as the report's first section.
 //!
-//! Options: `--only sizes|page|lighthouse|login|stores` (repeatable), `--loads N` (default 30),
+//! Options: `--only sizes|page|lighthouse|login|stores|soak` (repeatable; the soak runs only
+//! when named), `--loads N` (default 30),
 //! `--seconds S` per concurrency level (default 30), `--no-build` (measure the `dist/` and
 //! release server already built). `KMC_SERVER_BIN` names another server binary.
 //! The report goes to stdout and to `<target>/bench-report.md`.

@@ -11,6 +11,9 @@
 //!    over PostgreSQL, each next to the argon2id ceiling, and the database round trips of one
 //!    sign-in.
 //!
+//! Apart, only when named (`--only soak`): [`soak`], many sign-ins and logouts with each
+//! table's row count and the database file's size sampled over time.
+//!
 //! The report goes to stdout and to `<report dir>/bench-report.md`.
 
 mod cpu;
@@ -18,6 +21,7 @@ mod lighthouse;
 mod loadgen;
 mod login;
 mod pageload;
+mod soak;
 mod stores;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +44,8 @@ pub enum Section {
     Login,
     /// Sign-in throughput by store.
     Stores,
+    /// Row counts and file size over many sign-ins and logouts (only when named).
+    Soak,
 }
 
 /// What to measure, and with what.
@@ -75,11 +81,25 @@ pub struct Options {
     /// Empty PostgreSQL databases for the stores section: one for one replica, then one for two.
     #[arg(long = "postgres-database")]
     pub postgres: Vec<String>,
+    /// Sign-ins (each followed by its logout) of the soak.
+    #[arg(long, default_value_t = 100_000)]
+    pub soak_signins: u64,
+    /// Seconds between two samples of the soak's tables.
+    #[arg(long, default_value_t = 15)]
+    pub soak_sample_secs: u64,
+    /// The server's `--prune-interval-secs` during the soak.
+    #[arg(long, default_value_t = 5)]
+    pub soak_prune_secs: u64,
 }
 
 impl Options {
+    /// Whether to run `s`: every section but the soak by default, the named ones with `--only`.
     fn wants(&self, s: Section) -> bool {
-        self.only.is_empty() || self.only.contains(&s)
+        if self.only.is_empty() {
+            s != Section::Soak
+        } else {
+            self.only.contains(&s)
+        }
     }
 }
 
@@ -125,6 +145,9 @@ pub fn run(o: Options) -> Result<()> {
     }
     if o.wants(Section::Stores) {
         section("Login throughput by store", stores::run(&o));
+    }
+    if o.wants(Section::Soak) {
+        section("Soak", soak::run(&o));
     }
 
     let path = crate::write_report(&o.report_dir, "bench-report.md", &report)?;
@@ -215,6 +238,8 @@ mod tests {
         );
         assert!(o.wants(Section::Login) && !o.wants(Section::Page));
         assert!(parse(&[]).unwrap().wants(Section::Stores));
+        assert!(!parse(&[]).unwrap().wants(Section::Soak));
+        assert!(parse(&["--only", "soak"]).unwrap().wants(Section::Soak));
         assert!(parse(&["--only", "nope"]).is_err());
         assert!(parse(&["--loads", "many"]).is_err());
     }

@@ -31,7 +31,7 @@ pub async fn update_password(call: &Call, p: &Params) -> ApiResult<Value> {
     }
     let login = signin::change_password(
         &call.state,
-        call.client_key().as_deref(),
+        call.client_ip,
         &req.email,
         &req.password,
         req.otp.as_deref(),

@@ -153,20 +153,25 @@ async fn handle(
     path: Result<Path<(String, String)>, PathRejection>,
     req: Request,
 ) -> Response {
-    match dispatch(state, path, req).await {
+    let started = std::time::Instant::now();
+    let (index, result) = match find(path, req.method()) {
+        Ok(index) => (Some(index), dispatch(&state, index, req).await),
+        Err(e) => (None, Err(e)),
+    };
+    // Measured to the reply's value, before it is rendered.
+    state.metrics.request(index, started.elapsed());
+    match result {
         Ok(value) => json_response(StatusCode::OK, &value),
         Err(e) => e.into_response(),
     }
 }
 
-async fn dispatch(
-    state: AppState,
-    path: Result<Path<(String, String)>, PathRejection>,
-    req: Request,
-) -> ApiResult<Value> {
+/// The index in [`ACTIONS`] of the action a request names, or the error
+/// Kaltura answers for it.
+fn find(path: Result<Path<(String, String)>, PathRejection>, method: &Method) -> ApiResult<usize> {
     let Path((service, action)) =
         path.map_err(|_| ApiError::invalid_request("The service or action name is not valid"))?;
-    if req.method() != Method::POST {
+    if method != Method::POST {
         return Err(ApiError::invalid_request(
             "Use POST with the parameters in the body",
         ));
@@ -177,21 +182,28 @@ async fn dispatch(
     {
         return Err(service_does_not_exist(&printable(&service)));
     }
-    let Some(found) = ACTIONS.iter().find(|a| {
-        a.service.eq_ignore_ascii_case(&service) && a.action.eq_ignore_ascii_case(&action)
-    }) else {
-        let service_lc = service.to_ascii_lowercase();
-        return Err(ApiError::new(
-            codes::ACTION_DOES_NOT_EXISTS,
-            format!(
-                "Action \"{}\" does not exist for service \"{service_lc}\"",
-                printable(&action)
-            ),
-        )
-        .with_arg("ACTION_NAME", printable(&action))
-        .with_arg("SERVICE_NAME", service_lc));
-    };
+    ACTIONS
+        .iter()
+        .position(|a| {
+            a.service.eq_ignore_ascii_case(&service) && a.action.eq_ignore_ascii_case(&action)
+        })
+        .ok_or_else(|| {
+            let service_lc = service.to_ascii_lowercase();
+            ApiError::new(
+                codes::ACTION_DOES_NOT_EXISTS,
+                format!(
+                    "Action \"{}\" does not exist for service \"{service_lc}\"",
+                    printable(&action)
+                ),
+            )
+            .with_arg("ACTION_NAME", printable(&action))
+            .with_arg("SERVICE_NAME", service_lc)
+        })
+}
 
+/// Reads the parameters of a request to the action at `index` of
+/// [`ACTIONS`] and runs its handler.
+async fn dispatch(state: &AppState, index: usize, req: Request) -> ApiResult<Value> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -211,9 +223,11 @@ async fn dispatch(
         .await
         .map_err(|_| ApiError::TooLarge)?;
     let params = Params::from_body(&parts.headers, &bytes)?;
-    let call = Call { state, client_ip };
-
-    (found.handler)(&call, &params).await
+    let call = Call {
+        state: state.clone(),
+        client_ip,
+    };
+    (ACTIONS[index].handler)(&call, &params).await
 }
 
 /// A name from the URL, safe to echo: printable ASCII, at most 64 characters.

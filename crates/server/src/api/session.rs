@@ -13,6 +13,8 @@ pub async fn end(call: &Call, p: &Params) -> ApiResult<Value> {
     let now = state.now();
     let session = sessions::check(&state.pool, p.ks.as_deref(), now).await?;
     sessions::revoke(&state.pool, session.id, now).await?;
+    state.metrics.session_ended();
+    crate::audit::session_ended(session.login_id, call.client_ip);
     tracing::info!(login = session.login_id, "session ended");
     Ok(Value::Null)
 }

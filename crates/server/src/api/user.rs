@@ -29,7 +29,7 @@ fn parse_login(p: &Params) -> ApiResult<LoginByLoginId> {
 /// `user.loginByLoginId` → a KS.
 pub async fn login_by_login_id(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = parse_login(p)?;
-    let ks = signin::sign_in(&call.state, call.client_key().as_deref(), &req).await?;
+    let ks = signin::sign_in(&call.state, call.client_ip, &req).await?;
     Ok(Value::String(ks))
 }
 
@@ -42,7 +42,7 @@ fn hash_key(p: &Params) -> ApiResult<HashKeyParams> {
 /// `user.generateQrCode` → the `otpauth://` URI; consumes the QR link.
 pub async fn generate_qr_code(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let uri = enrol::redeem_qr_link(&call.state, &req.hash_key).await?;
+    let uri = enrol::redeem_qr_link(&call.state, call.client_ip, &req.hash_key).await?;
     Ok(Value::String(uri))
 }
 
@@ -67,7 +67,7 @@ pub async fn reset_password(call: &Call, p: &Params) -> ApiResult<Value> {
 /// names the login's email (the address the link was mailed to).
 pub async fn validate_hash_key(call: &Call, p: &Params) -> ApiResult<Value> {
     let req = hash_key(p)?;
-    let login = signin::reset_link_login(&call.state, &req.hash_key).await?;
+    let login = signin::reset_link_login(&call.state, call.client_ip, &req.hash_key).await?;
     to_value(&KalturaAuthentication::for_login(login.email, None))
 }
 
@@ -79,7 +79,13 @@ pub async fn set_initial_password(call: &Call, p: &Params) -> ApiResult<Value> {
         hash_key: p.non_empty("hashKey")?,
         new_password: p.string("newPassword")?,
     };
-    let set = signin::set_initial_password(&call.state, &req.hash_key, &req.new_password).await?;
+    let set = signin::set_initial_password(
+        &call.state,
+        call.client_ip,
+        &req.hash_key,
+        &req.new_password,
+    )
+    .await?;
     to_value(&KalturaAuthentication::for_login(
         set.login.email,
         set.otpauth_uri,
@@ -135,6 +141,7 @@ pub async fn login_by_ks(call: &Call, p: &Params) -> ApiResult<Value> {
     )
     .await?;
     store::set_last_partner(&state.pool, login.id, target.id).await?;
+    state.metrics.session_opened();
     tracing::info!(login = login.id, partner = target.id, "switched account");
     to_value(&KalturaSessionResponse::new(ks, login.email, target.id))
 }

@@ -45,6 +45,11 @@ impl SecretBox {
             OsRng.fill_bytes(&mut key);
             write_new_key_file(path, &key)?;
         }
+        Self::load(path)
+    }
+
+    /// Reads an existing key file: exactly 32 bytes.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
         let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {

@@ -13,6 +13,11 @@ use super::{random_token, token_hash};
 pub const QR_TTL: i64 = 72 * 3600;
 /// Reset / set-password link lifetime in seconds (24 h).
 pub const RESET_TTL: i64 = 24 * 3600;
+/// How long an expired link is kept before it is deleted (7 days): until
+/// then its page says the link expired rather than that it is unknown. A
+/// spent link is deleted as it is used. There is one row per login and
+/// kind at most, so the table is bounded by the logins either way.
+pub const EXPIRED_KEPT: i64 = 7 * 24 * 3600;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +78,7 @@ pub async fn issue(pool: &Pool, login_id: i64, kind: Kind, now: i64) -> sqlx::Re
     .bind(now)
     .execute(pool)
     .await?;
+    crate::audit::link_issued(login_id, kind);
     Ok(token)
 }
 
@@ -133,4 +139,18 @@ pub async fn consume(
             .await
             .map(|r| r.and(Err(LinkError::Invalid))),
     }
+}
+
+/// Deletes at most `batch` links that expired [`EXPIRED_KEPT`] or more
+/// before `now` (see [`crate::prune`]); the number deleted.
+pub async fn prune(pool: &Pool, now: i64, batch: i64) -> sqlx::Result<u64> {
+    crate::store::delete_batch(
+        pool,
+        "link_tokens",
+        "token_hash",
+        "expires_at <= $1",
+        now - EXPIRED_KEPT,
+        batch,
+    )
+    .await
 }

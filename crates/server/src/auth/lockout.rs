@@ -54,12 +54,25 @@ pub struct Reservation {
     login_id: i64,
     /// This reservation's place in the budget (1-based).
     number: i64,
+    /// The client address the check was asked from, when known (for the
+    /// notice a block sends).
+    client: Option<std::net::IpAddr>,
 }
 
 impl Reservation {
     /// The login the reservation is for.
     pub fn login_id(&self) -> i64 {
         self.login_id
+    }
+
+    /// The client address the check was asked from, when known.
+    pub fn client(&self) -> Option<std::net::IpAddr> {
+        self.client
+    }
+
+    /// The same reservation, asked from `client`.
+    pub fn from_client(self, client: Option<std::net::IpAddr>) -> Self {
+        Self { client, ..self }
     }
 }
 
@@ -79,8 +92,13 @@ pub enum Guess {
 pub enum Failure {
     /// Below the limit: answer with the failure's own code.
     Counted,
-    /// This failure spent the budget: `LOGIN_RETRIES_EXCEEDED`.
+    /// This failure spent the budget: `LOGIN_RETRIES_EXCEEDED`; a parallel
+    /// failure had already set the block.
     LimitReached,
+    /// This failure spent the budget and set the block: the one failure per
+    /// block for which the login's owner is told. Also answered
+    /// `LOGIN_RETRIES_EXCEEDED`.
+    Blocked,
 }
 
 /// What a correct answer means.
@@ -122,8 +140,8 @@ pub enum Reserved {
     /// A check is reserved: the login (as the reservation left it) and its
     /// accounts, oldest membership first.
     Check(Box<Login>, Vec<Partner>, Reservation),
-    /// The login is blocked or its budget is spent.
-    Blocked,
+    /// The login (its id) is blocked or its budget is spent.
+    Blocked(i64),
     /// No login has this email.
     Unknown,
 }
@@ -178,7 +196,7 @@ pub async fn reserve_for_email(
         .await?;
     let Some(row) = row else {
         return Ok(match store::login_by_email_on(conn, email).await? {
-            Some(_) => Reserved::Blocked,
+            Some(login) => Reserved::Blocked(login.id),
             None => Reserved::Unknown,
         });
     };
@@ -187,12 +205,17 @@ pub async fn reserve_for_email(
     let r = Reservation {
         login_id: row.login.id,
         number: row.failed_attempts,
+        client: None,
     };
     Ok(Reserved::Check(Box::new(row.login), partners, r))
 }
 
 /// A wrong password or code: the reservation stays counted; the one that
-/// held the last place of the budget sets the block.
+/// held the last place of the budget sets the block. Whether this failure
+/// set the block is decided by the `UPDATE` that sets it (`WHERE
+/// blocked_until IS NULL`): of failures racing for the last place (a give
+/// back can hand it out twice), on any number of replicas, exactly one sees
+/// [`Failure::Blocked`].
 pub async fn fail(
     pool: &Pool,
     r: Reservation,
@@ -200,19 +223,29 @@ pub async fn fail(
     now: i64,
     limits: Limits,
 ) -> sqlx::Result<Failure> {
+    let code_failure = i64::from(guess == Guess::Code);
     let last = r.number >= limits.max_attempts;
-    sqlx::query(
-        "UPDATE logins SET
-            code_failures = code_failures + $2,
-            blocked_until = CASE WHEN $4 = 1 AND blocked_until IS NULL THEN $3 ELSE blocked_until END
-         WHERE id = $1",
-    )
-    .bind(r.login_id)
-    .bind(i64::from(guess == Guess::Code))
-    .bind(now + limits.block_seconds)
-    .bind(i64::from(last))
-    .execute(pool)
-    .await?;
+    if last {
+        let blocked = sqlx::query(
+            "UPDATE logins SET code_failures = code_failures + $2, blocked_until = $3
+             WHERE id = $1 AND blocked_until IS NULL",
+        )
+        .bind(r.login_id)
+        .bind(code_failure)
+        .bind(now + limits.block_seconds)
+        .execute(pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if blocked {
+            return Ok(Failure::Blocked);
+        }
+    }
+    sqlx::query("UPDATE logins SET code_failures = code_failures + $2 WHERE id = $1")
+        .bind(r.login_id)
+        .bind(code_failure)
+        .execute(pool)
+        .await?;
     Ok(if last {
         Failure::LimitReached
     } else {
@@ -272,18 +305,38 @@ pub async fn succeed(
     refused(conn, r, proof, now).await
 }
 
+/// Lifts a block and clears both counters of the login with this email
+/// (the help desk's `user unblock`), in one statement; its id, or `None`
+/// when there is none. A check reserved before and still in flight is
+/// then resolved against the cleared counter, which only ever gives the
+/// login more room, never less.
+pub async fn unblock(pool: &Pool, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(&format!(
+        "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL
+         WHERE {} RETURNING id",
+        store::email_match(store::backend(pool))
+    ))
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await
+}
+
 /// The `UPDATE` of [`succeed`]: `$1` the login, `$2` now, `$3` the account
-/// to remember (or NULL), `$4` the code's step (a code only).
+/// to remember (or NULL), `$4` the code's step (a code only). An account to
+/// remember means a session is being created: then `now` is also the
+/// login's last sign-in.
 pub(crate) fn accept_sql(proof: Proof) -> &'static str {
     match proof {
         Proof::Password => {
             "UPDATE logins SET failed_attempts = code_failures,
-                last_partner_id = COALESCE($3, last_partner_id)
+                last_partner_id = COALESCE($3, last_partner_id),
+                last_signin_at = CASE WHEN $3 IS NULL THEN last_signin_at ELSE $2 END
              WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)"
         }
         Proof::Code { .. } => {
             "UPDATE logins SET failed_attempts = 0, code_failures = 0, blocked_until = NULL,
-                last_otp_step = $4, last_partner_id = COALESCE($3, last_partner_id)
+                last_otp_step = $4, last_partner_id = COALESCE($3, last_partner_id),
+                last_signin_at = CASE WHEN $3 IS NULL THEN last_signin_at ELSE $2 END
              WHERE id = $1 AND (blocked_until IS NULL OR blocked_until <= $2)
                AND (last_otp_step IS NULL OR last_otp_step < $4)"
         }
@@ -397,7 +450,7 @@ mod tests {
             .unwrap()
         {
             Reserved::Check(_, _, r) => Some(r),
-            Reserved::Blocked => None,
+            Reserved::Blocked(_) => None,
             Reserved::Unknown => panic!("login 1 exists"),
         }
     }
@@ -434,7 +487,7 @@ mod tests {
         }
         assert!(matches!(
             reserve_email(&pool, "a@b.c").await.unwrap(),
-            Reserved::Blocked
+            Reserved::Blocked(_)
         ));
     }
 
@@ -513,13 +566,36 @@ mod tests {
         }
         assert_eq!(
             results,
-            [Failure::Counted, Failure::Counted, Failure::LimitReached]
+            [Failure::Counted, Failure::Counted, Failure::Blocked]
         );
         assert_eq!(counters(&pool).await, (3, 0, Some(160)));
         assert!(reserve(&pool, 159).await.is_none());
         let fresh = reserve(&pool, 160).await.unwrap();
         assert_eq!(fresh.number, 1);
         assert_eq!(counters(&pool).await, (1, 0, None));
+    }
+
+    #[tokio::test]
+    async fn of_two_failures_holding_the_last_place_only_the_one_that_blocks_says_so() {
+        let (_d, pool) = pool_with_login().await;
+        let _first = reserve(&pool, 100).await.unwrap();
+        let given_back = reserve(&pool, 100).await.unwrap();
+        let last = reserve(&pool, 100).await.unwrap();
+        // A right password with no code gives its place back: the last
+        // place is handed out a second time.
+        give_back(&pool, given_back).await.unwrap();
+        let last_again = reserve(&pool, 100).await.unwrap();
+        assert_eq!((last.number, last_again.number), (3, 3));
+        let outcomes = [
+            fail(&pool, last, Guess::Password, 100, LIMITS)
+                .await
+                .unwrap(),
+            fail(&pool, last_again, Guess::Code, 100, LIMITS)
+                .await
+                .unwrap(),
+        ];
+        assert_eq!(outcomes, [Failure::Blocked, Failure::LimitReached]);
+        assert_eq!(counters(&pool).await, (3, 1, Some(160)));
     }
 
     #[tokio::test]

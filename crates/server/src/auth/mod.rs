@@ -5,6 +5,8 @@
 //!   handlers and the CLI call;
 //! - [`enrol`]: a login's authenticator secret and its otpauth URI;
 //! - [`crypto`]: encryption of TOTP secrets at rest;
+//! - [`keys`]: the key a process uses, the database's key check, the
+//!   guard on every write of a secret, and `rotate-key`;
 //! - [`lockout`]: the atomic per-login failed-attempt counter;
 //! - [`links`]: single-use link tokens (hash keys);
 //! - [`sessions`]: opaque KS tokens;
@@ -13,6 +15,7 @@
 
 pub mod crypto;
 pub mod enrol;
+pub mod keys;
 pub mod links;
 pub mod lockout;
 pub mod passwords;

@@ -73,6 +73,8 @@ pub struct Hasher {
     /// A real hash of a random password, verified for unknown logins so they
     /// take as long as known ones.
     dummy: Arc<str>,
+    /// `kmc_hash_queue_wait_seconds`: how long each hash waited for a thread.
+    wait: ::metrics::Histogram,
 }
 
 /// One hash to compute, with the working memory of the thread that takes it:
@@ -205,6 +207,7 @@ impl Hasher {
             admitted: Arc::new(AtomicUsize::new(0)),
             max_admitted: threads + max_queue,
             dummy: dummy.into(),
+            wait: ::metrics::histogram!("kmc_hash_queue_wait_seconds"),
         })
     }
 
@@ -215,8 +218,10 @@ impl Hasher {
         f: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
+        let (wait, queued) = (self.wait.clone(), std::time::Instant::now());
         self.jobs
             .send(Box::new(move |memory: &mut Memory| {
+                wait.record(queued.elapsed());
                 if !reply.is_closed() {
                     let _ = reply.send(f(memory));
                 }

@@ -58,7 +58,8 @@ impl ResetLimiter {
         now: i64,
     ) -> sqlx::Result<bool> {
         if self.requests.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            prune_requests(pool, now, WINDOW).await?;
+            // Each request adds at most two keys: a batch of this size keeps up.
+            prune_requests(pool, now, WINDOW, 4 * PRUNE_EVERY as i64).await?;
         }
         let email_key = key("reset-email", &email.trim().to_ascii_lowercase());
         let mut tx = pool.begin().await?;
@@ -107,15 +108,20 @@ pub async fn take_request(
     Ok(count.is_some())
 }
 
-/// Forgets the limit windows that ended `window` seconds before `now` (they
-/// would restart at the next request anyway): keeps the table to the keys
-/// seen in the last window.
-pub async fn prune_requests(pool: &Pool, now: i64, window: i64) -> sqlx::Result<u64> {
-    sqlx::query("DELETE FROM request_limits WHERE window_start <= $1")
-        .bind(now - window)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected())
+/// Forgets at most `batch` limit windows that ended (opened `window` or
+/// more seconds before `now`; they would restart at the next request
+/// anyway): keeps the table to the keys seen in the last window. The number
+/// deleted.
+pub async fn prune_requests(pool: &Pool, now: i64, window: i64, batch: i64) -> sqlx::Result<u64> {
+    crate::store::delete_batch(
+        pool,
+        "request_limits",
+        "key",
+        "window_start <= $1",
+        now - window,
+        batch,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -158,12 +158,15 @@ struct Row {
     login_epoch: i64,
     #[sqlx(try_from = "crate::store::Flag")]
     account_requires_code: bool,
+    #[sqlx(try_from = "crate::store::Flag")]
+    member: bool,
 }
 
 /// The session a KS names, or the `INVALID_KS` error to answer. A session
 /// is dead when it was ended, when its login's password changed since it
 /// was created (epoch), when its account now requires a code it was not
-/// proven with, or past its expiry. All of this is read in one statement,
+/// proven with, when its login is no longer a user of its account, or past
+/// its expiry. All of this is read in one statement,
 /// so a session created while one of those changes was being made is
 /// judged by the change.
 pub async fn check(pool: &Pool, ks: Option<&str>, now: i64) -> Result<Session, ApiError> {
@@ -176,9 +179,11 @@ pub async fn check(pool: &Pool, ks: Option<&str>, now: i64) -> Result<Session, A
     let row: Option<Row> = sqlx::query_as(
         "SELECT s.id, s.login_id, s.partner_id, s.expires_at, s.revoked_at,
                 s.proven_with_code, s.epoch, l.session_epoch AS login_epoch,
-                COALESCE(p.two_factor, 0) AS account_requires_code
+                COALESCE(p.two_factor, 0) AS account_requires_code,
+                CAST(CASE WHEN u.login_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS member
          FROM sessions s JOIN logins l ON l.id = s.login_id
          LEFT JOIN partners p ON p.id = s.partner_id
+         LEFT JOIN users u ON u.login_id = s.login_id AND u.partner_id = s.partner_id
          WHERE s.ks_hash = $1",
     )
     .bind(token_hash(ks.trim()))
@@ -188,6 +193,7 @@ pub async fn check(pool: &Pool, ks: Option<&str>, now: i64) -> Result<Session, A
         return Err(ApiError::invalid_ks("INVALID"));
     };
     let revoked = row.revoked_at.is_some()
+        || !row.member
         || row.epoch != row.login_epoch
         || (row.account_requires_code && !row.proven_with_code);
     if revoked {
@@ -216,6 +222,50 @@ pub async fn revoke(pool: &Pool, id: i64, now: i64) -> sqlx::Result<()> {
         .map(|_| ())
 }
 
+/// Ends every session of a login (the help desk's `user end-sessions` and
+/// `user reset-2fa`): its session epoch is raised,
+/// so a session a sign-in is creating at this moment (stamped with the old
+/// epoch it read) is dead at birth too, and the sessions still live are
+/// marked ended. Run it in a transaction; how many were live.
+pub async fn end_all_of_login(conn: &mut Conn, login_id: i64, now: i64) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE logins SET session_epoch = session_epoch + 1 WHERE id = $1")
+        .bind(login_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $2
+         WHERE login_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(login_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|d| d.rows_affected())
+}
+
+/// Marks the live sessions of a login in one account ended (the help
+/// desk's `user remove --partner`, in the transaction that removes the
+/// membership); how many. [`check`] refuses a session whose login is no
+/// longer a user of its account anyway, also one a sign-in was creating
+/// at that moment; the mark keeps them dead if the login is added again.
+pub async fn end_in_partner(
+    conn: &mut Conn,
+    login_id: i64,
+    partner_id: i64,
+    now: i64,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $3
+         WHERE login_id = $1 AND partner_id = $2 AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(login_id)
+    .bind(partner_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|d| d.rows_affected())
+}
+
 /// Revokes the sessions of an account that were not proven with a code
 /// (2FA was turned on for it). [`check`] refuses them anyway while the
 /// account requires a code; the mark keeps them dead if 2FA is turned off
@@ -234,6 +284,23 @@ pub async fn revoke_unproven_in_partner(
     .execute(pool)
     .await
     .map(|d| d.rows_affected())
+}
+
+/// Sessions that no longer matter at a cutoff `$1`: ended (by
+/// `session.end`, or 2FA turned on for the account) at or before it.
+const ENDED_BY: &str = "revoked_at <= $1";
+/// Sessions that expired at or before the cutoff `$1`. A session ended by a
+/// password change (its epoch) carries no time of its end: it goes once it
+/// expires, at most [`MAX_EXPIRY`] after it was created.
+const EXPIRED_BY: &str = "expires_at <= $1";
+
+/// Deletes at most `batch` sessions ended, and at most `batch` expired, at
+/// or before `cutoff` (see [`crate::prune`]); the number deleted. A KS
+/// whose row is gone is answered `INVALID_KS` like any unknown one.
+pub async fn prune(pool: &Pool, cutoff: i64, batch: i64) -> sqlx::Result<u64> {
+    let ended = store::delete_batch(pool, "sessions", "id", ENDED_BY, cutoff, batch).await?;
+    let expired = store::delete_batch(pool, "sessions", "id", EXPIRED_BY, cutoff, batch).await?;
+    Ok(ended + expired)
 }
 
 #[cfg(test)]

@@ -15,12 +15,16 @@
 use kaltura_api::codes;
 use kaltura_api::requests::LoginByLoginId;
 
+use std::net::IpAddr;
+
 use crate::AppState;
+use crate::audit;
 use crate::auth::links::{self, Kind, LinkError};
 use crate::auth::lockout::{self, Failure, Proof, Reservation, Reserved, Success};
 use crate::auth::throttle::ClientTicket;
 use crate::auth::{enrol, passwords, sessions, totp};
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::SigninOutcome;
 use crate::store::{self, Login, Partner};
 
 pub use crate::auth::lockout::Guess;
@@ -87,14 +91,17 @@ pub fn mask(state: &AppState, e: ApiError, replacement: fn() -> ApiError) -> Api
 }
 
 /// Reserves a place in the budget of password checks of the client
-/// `client` (a [`crate::net::client_key`]), or answers
+/// `client` (keyed by [`crate::net::client_key`]), or answers
 /// `RESOURCE_IS_RESERVED` when it is spent. Without a known client (tests
 /// through the router) nothing is limited.
-fn client_ticket(state: &AppState, client: Option<&str>) -> ApiResult<Option<ClientTicket>> {
-    let Some(key) = client else {
+fn client_ticket(state: &AppState, client: Option<IpAddr>) -> ApiResult<Option<ClientTicket>> {
+    let Some(ip) = client else {
         return Ok(None);
     };
-    match state.client_throttle.reserve(key, state.now()) {
+    match state
+        .client_throttle
+        .reserve(&crate::net::client_key(ip), state.now())
+    {
         Some(ticket) => Ok(Some(ticket)),
         None => {
             tracing::info!("password check refused by the per-client limit");
@@ -121,22 +128,54 @@ fn finish_ticket<T>(ticket: Option<ClientTicket>, result: &ApiResult<T>) {
 
 /// Counts a failed check and picks the answer: the failure's own error
 /// below the limit, `LOGIN_RETRIES_EXCEEDED` for the check that spent the
-/// budget.
+/// budget. The one failure that set the block also has the login's owner
+/// told, by a mail sent in the background: the answer, and its timing, are
+/// the same as for any other failure that spends the budget.
 pub async fn count_failure(
     state: &AppState,
     r: Reservation,
     guess: Guess,
     own: ApiError,
 ) -> ApiResult<ApiError> {
+    let (login_id, client) = (r.login_id(), r.client());
     Ok(
         match lockout::fail(&state.pool, r, guess, state.now(), state.config.limits).await? {
             Failure::Counted => own,
-            Failure::LimitReached => ApiError::new(
-                codes::LOGIN_RETRIES_EXCEEDED,
-                "Too many failed attempts: this login is blocked for a while",
-            ),
+            outcome @ (Failure::LimitReached | Failure::Blocked) => {
+                // Only the failure that set the block counts it, logs it and
+                // mails the owner: once per block, however many race.
+                if outcome == Failure::Blocked {
+                    state.metrics.login_blocked();
+                    audit::login_blocked(login_id);
+                    notify_blocked(state, login_id, client);
+                }
+                ApiError::new(
+                    codes::LOGIN_RETRIES_EXCEEDED,
+                    "Too many failed attempts: this login is blocked for a while",
+                )
+            }
         },
     )
+}
+
+/// Mails the owner of a login that has just been blocked, after the reply.
+fn notify_blocked(state: &AppState, login_id: i64, client: Option<IpAddr>) {
+    let task_state = state.clone();
+    let occasion = state.occasion(client);
+    state.background.spawn(async move {
+        let state = task_state;
+        let sent = async {
+            let Some(login) = store::login_by_id(&state.pool, login_id).await? else {
+                return Ok(());
+            };
+            let minutes = state.config.limits.block_seconds / 60;
+            let mail = crate::mail::blocked_notice(&login.email, minutes, &occasion);
+            state.mailer.send(&state.config.mail_from, mail).await
+        };
+        if let Err(e) = sent.await {
+            tracing::error!(error = %e, "sending the blocked-login notice failed");
+        }
+    });
 }
 
 /// Checks the login's password. A check is reserved from the login's guess
@@ -147,12 +186,15 @@ pub async fn count_failure(
 /// and `wrong` is the error below the limit. Returns the login, its
 /// accounts (oldest first) and the reservation, which the caller must
 /// resolve ([`prove`] then [`lockout::succeed`], [`accept`], or
-/// [`lockout::give_back`]).
+/// [`lockout::give_back`]). `seen` is set to the login's id once it is
+/// known, whatever the outcome (for the audit log).
 pub async fn check_password(
     state: &AppState,
+    client: Option<IpAddr>,
     email: &str,
     password: &str,
     wrong: fn() -> ApiError,
+    seen: &mut Option<i64>,
 ) -> ApiResult<(Login, Vec<Partner>, Reservation)> {
     // A place in the hashing queue first: past it, a fast "busy" answer,
     // before any guess budget is touched.
@@ -165,13 +207,19 @@ pub async fn check_password(
         lockout::reserve_for_email(&mut conn, email, state.now(), state.config.limits).await?;
     drop(conn);
     let (login, partners, r) = match reserved {
-        Reserved::Check(login, partners, r) => (*login, partners, r),
+        Reserved::Check(login, partners, r) => (*login, partners, r.from_client(client)),
         refused => {
             state.hasher.verify(None, password).await?;
-            let blocked = matches!(refused, Reserved::Blocked);
-            return Err(if blocked { login_blocked() } else { wrong() });
+            return Err(match refused {
+                Reserved::Blocked(id) => {
+                    *seen = Some(id);
+                    login_blocked()
+                }
+                _ => wrong(),
+            });
         }
     };
+    *seen = Some(login.id);
     if !state
         .hasher
         .verify(login.password_hash.as_deref(), password)
@@ -204,7 +252,10 @@ pub async fn prove(
     }
     let step = match &login.totp_secret {
         Some(sealed) => {
-            let secret = state.secrets.open(login.id, sealed)?;
+            let secret = state
+                .secrets
+                .open_secret(&state.pool, login.id, sealed)
+                .await?;
             totp::matching_step(&secret, otp, state.now())
         }
         None => None,
@@ -240,32 +291,77 @@ pub async fn accept(
 /// Called with no transaction open, since counting writes.
 async fn refusal(state: &AppState, r: Reservation, refused: Success) -> ApiResult<ApiError> {
     Ok(match refused {
-        Success::Replay => count_failure(state, r, Guess::Code, invalid_otp()).await?,
+        Success::Replay => {
+            state.metrics.code_replay_refused();
+            audit::code_replay_refused(r.login_id());
+            count_failure(state, r, Guess::Code, invalid_otp()).await?
+        }
         Success::Blocked | Success::Accepted => login_blocked(),
     })
 }
 
 /// `user.loginByLoginId`: a KS for a right email, password (and code, on a
-/// 2FA account), from the client `client` (see [`client_ticket`]). Errors
-/// are masked unless the operator reveals them.
+/// 2FA account), from the client address `client` (limited by its key, see
+/// [`client_ticket`]). Errors are masked unless the operator reveals them.
+/// Every outcome is counted (`kmc_signins_total`) and written to the audit
+/// log.
 pub async fn sign_in(
     state: &AppState,
-    client: Option<&str>,
+    client: Option<IpAddr>,
     req: &LoginByLoginId,
 ) -> ApiResult<String> {
+    let record = |login_id, outcome| {
+        state.metrics.signin(outcome);
+        audit::signin(login_id, client, outcome);
+    };
     if !is_email(&req.login_id) {
         // No login can have it: refused before any state or hashing.
+        record(None, SigninOutcome::UnknownLogin);
         return Err(wrong_password());
     }
-    let ticket = client_ticket(state, client)?;
-    let result = sign_in_checked(state, req).await;
+    let ticket = client_ticket(state, client).inspect_err(|_| {
+        record(None, SigninOutcome::Throttled);
+    })?;
+    let mut login_id = None;
+    let result = sign_in_checked(state, client, req, &mut login_id).await;
     finish_ticket(ticket, &result);
+    record(login_id, outcome_of(&result, login_id.is_some()));
     result.map_err(|e| mask(state, e, wrong_password))
 }
 
-async fn sign_in_checked(state: &AppState, req: &LoginByLoginId) -> ApiResult<String> {
-    let (login, partners, r) =
-        check_password(state, &req.login_id, &req.password, wrong_password).await?;
+/// The outcome of a sign-in past the client's limit, from its unmasked
+/// answer; `known`: the email is a login's.
+fn outcome_of(result: &ApiResult<String>, known: bool) -> SigninOutcome {
+    let Err(e) = result else {
+        return SigninOutcome::SignedIn;
+    };
+    match e.code() {
+        codes::USER_WRONG_PASSWORD if known => SigninOutcome::WrongPassword,
+        codes::USER_WRONG_PASSWORD => SigninOutcome::UnknownLogin,
+        codes::INVALID_OTP => SigninOutcome::WrongCode,
+        codes::MISSING_OTP => SigninOutcome::CodeNeeded,
+        codes::LOGIN_BLOCKED | codes::LOGIN_RETRIES_EXCEEDED => SigninOutcome::Blocked,
+        codes::RESOURCE_IS_RESERVED => SigninOutcome::Busy,
+        codes::PASSWORD_EXPIRED => SigninOutcome::PasswordExpired,
+        _ => SigninOutcome::Other,
+    }
+}
+
+async fn sign_in_checked(
+    state: &AppState,
+    client: Option<IpAddr>,
+    req: &LoginByLoginId,
+    seen: &mut Option<i64>,
+) -> ApiResult<String> {
+    let (login, partners, r) = check_password(
+        state,
+        client,
+        &req.login_id,
+        &req.password,
+        wrong_password,
+        seen,
+    )
+    .await?;
     let target = match req.partner_id {
         Some(id) => partners.iter().find(|p| p.id == id).ok_or_else(|| {
             ApiError::new(
@@ -315,6 +411,7 @@ async fn sign_in_checked(state: &AppState, req: &LoginByLoginId) -> ApiResult<St
         Ok(ks) => ks,
         Err(refused) => return Err(refusal(state, r, refused).await?),
     };
+    state.metrics.session_opened();
     tracing::info!(login = login.id, partner = target.id, "signed in");
     Ok(ks)
 }
@@ -331,12 +428,12 @@ pub async fn check_new_password(state: &AppState, login: &Login, new: &str) -> A
 
 /// A password change proven with the current password (and the
 /// authenticator code when the login has a 2FA account), from the client
-/// `client`. Every session of the login ends, except the one `ks` names if
-/// it is a live session of that login (the page that asked stays signed
-/// in). Returns the login.
+/// address `client`. Every session of the login ends, except the one `ks`
+/// names if it is a live session of that login (the page that asked stays
+/// signed in), and the login's owner is told by mail. Returns the login.
 pub async fn change_password(
     state: &AppState,
-    client: Option<&str>,
+    client: Option<IpAddr>,
     email: &str,
     password: &str,
     otp: Option<&str>,
@@ -346,7 +443,8 @@ pub async fn change_password(
     let ticket = client_ticket(state, client)?;
     let result = async {
         let (login, partners, r) =
-            check_password(state, email, password, wrong_old_password).await?;
+            check_password(state, client, email, password, wrong_old_password, &mut None)
+                .await?;
         let needs_code = login.totp_secret.is_some() && partners.iter().any(|p| p.two_factor);
         accept(state, &login, r, needs_code, otp).await?;
         Ok::<_, ApiError>(login)
@@ -365,6 +463,12 @@ pub async fn change_password(
     };
     let hash = state.hasher.hash(new_password).await?;
     store::set_password(&state.pool, login.id, &hash, state.now(), keep).await?;
+    audit::password_changed(login.id, client, "account_page");
+    send_in_background(
+        state,
+        crate::mail::password_changed_notice(&login.email, &state.occasion(client)),
+        "the password-changed notice",
+    );
     tracing::info!(
         login = login.id,
         kept_session = keep.is_some(),
@@ -386,11 +490,27 @@ pub fn link_error(e: LinkError) -> ApiError {
     }
 }
 
+/// The refusal of a set-password link presented by `client`: counted,
+/// logged, answered.
+fn refuse_link(state: &AppState, client: Option<IpAddr>, e: LinkError) -> ApiError {
+    let reason = match e {
+        LinkError::Invalid => "invalid",
+        LinkError::Expired => "expired",
+    };
+    state.metrics.link(Kind::Reset, false);
+    audit::link_refused(client, Kind::Reset, reason);
+    link_error(e)
+}
+
 /// The login a set-password link is for, without using the link.
-pub async fn reset_link_login(state: &AppState, hash_key: &str) -> ApiResult<Login> {
+pub async fn reset_link_login(
+    state: &AppState,
+    client: Option<IpAddr>,
+    hash_key: &str,
+) -> ApiResult<Login> {
     let login_id = links::peek(&state.pool, hash_key, Kind::Reset, state.now())
         .await?
-        .map_err(link_error)?;
+        .map_err(|e| refuse_link(state, client, e))?;
     store::login_by_id(&state.pool, login_id)
         .await?
         .ok_or_else(|| link_error(LinkError::Invalid))
@@ -409,13 +529,14 @@ pub struct InitialPassword {
 /// the password set (ending every session of the login) and, on a login
 /// with a 2FA account, a new secret stored, all in one transaction. An
 /// enrolled login's old authenticator is told by mail that its key no
-/// longer works.
+/// longer works (with when, and from `client`).
 pub async fn set_initial_password(
     state: &AppState,
+    client: Option<IpAddr>,
     hash_key: &str,
     new_password: &str,
 ) -> ApiResult<InitialPassword> {
-    let login = reset_link_login(state, hash_key).await?;
+    let login = reset_link_login(state, client, hash_key).await?;
     let _admission = state.hasher.admit()?;
     check_new_password(state, &login, new_password).await?;
     let hash = state.hasher.hash(new_password).await?;
@@ -424,10 +545,6 @@ pub async fn set_initial_password(
     } else {
         None
     };
-    let sealed = new_secret
-        .as_ref()
-        .map(|secret| state.secrets.seal(login.id, secret))
-        .transpose()?;
     // One transaction: the link is spent (of two parallel uses one wins),
     // the password set (ending every session of the login) and the new
     // secret stored, or none of it happens, even if the request is dropped
@@ -436,18 +553,28 @@ pub async fn set_initial_password(
     let mut tx = state.pool.begin().await?;
     if links::consume_in(&mut tx, hash_key, Kind::Reset, now).await? != Some(login.id) {
         drop(tx);
-        return Err(link_error(
-            links::peek(&state.pool, hash_key, Kind::Reset, now)
-                .await?
-                .err()
-                .unwrap_or(LinkError::Invalid),
-        ));
+        let e = links::peek(&state.pool, hash_key, Kind::Reset, now)
+            .await?
+            .err()
+            .unwrap_or(LinkError::Invalid);
+        return Err(refuse_link(state, client, e));
+    }
+    // The secret first: its write waits for a key rotation in progress,
+    // and must not hold the login's row meanwhile.
+    if let Some(secret) = &new_secret {
+        state
+            .secrets
+            .write_secret(&mut tx, login.id, secret)
+            .await?;
     }
     store::write_password(&mut tx, login.id, &hash, now, None).await?;
-    if let Some(sealed) = &sealed {
-        store::write_totp_secret(&mut tx, login.id, sealed).await?;
-    }
     tx.commit().await?;
+    state.metrics.link(Kind::Reset, true);
+    audit::link_used(login.id, client, Kind::Reset);
+    audit::password_changed(login.id, client, "reset_link");
+    if new_secret.is_some() {
+        audit::authenticator_enrolled(login.id, client, "reset_link");
+    }
     let otpauth_uri = if let Some(secret) = new_secret {
         if login.totp_secret.is_some() {
             // An enrolled login is told apart from the page: whoever holds
@@ -455,7 +582,7 @@ pub async fn set_initial_password(
             // when someone else used the link.
             send_in_background(
                 state,
-                crate::mail::new_key_notice_mail(&login.email),
+                crate::mail::new_key_notice_mail(&login.email, &state.occasion(client)),
                 "the new-authenticator-key notice",
             );
         }
@@ -481,9 +608,11 @@ pub async fn request_reset(state: &AppState, client: Option<&str>, email: &str) 
         .allow(&state.pool, email, client, state.now())
         .await?
     {
+        state.metrics.reset_request(false);
         tracing::info!("password reset request dropped by the rate limit");
         return Ok(());
     }
+    state.metrics.reset_request(true);
     let task_state = state.clone();
     let email = email.to_owned();
     state.background.spawn(async move {
@@ -515,7 +644,7 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
 }
 
 /// Sends a mail after the reply, logging (not answering) a failure.
-fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
+pub(crate) fn send_in_background(state: &AppState, mail: crate::mail::Mail, what: &'static str) {
     let task_state = state.clone();
     state.background.spawn(async move {
         if let Err(e) = task_state

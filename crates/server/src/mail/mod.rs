@@ -21,12 +21,15 @@
 //! given, the PEM certificates of a private CA (`--smtp-ca-file`).
 //!
 //! Its parts: [`smtp`] (the SMTP set-up: URL, password, CA), the transports
-//! ([`Mailer`]: outbox or relay) and the [`templates`].
+//! ([`Mailer`]: outbox or relay), the [`templates`] of the messages with
+//! links, and the security [`notices`].
 
+pub mod notices;
 pub mod smtp;
 pub mod templates;
 mod transport;
 
+pub use notices::*;
 pub use smtp::{SMTP_PASSWORD_ENV, SmtpSecurity, SmtpUrl, is_loopback, smtp_password};
 pub use templates::*;
 pub use transport::Mailer;

@@ -62,24 +62,6 @@ pub fn codes_required_mail(to: &str, account_name: &str) -> Mail {
     }
 }
 
-/// The notice that a password reset replaced the login's authenticator key
-/// (sent beside the QR code the reset shows, so the owner hears of it even
-/// when someone else used the link).
-pub fn new_key_notice_mail(to: &str) -> Mail {
-    Mail {
-        to: to.to_owned(),
-        subject: "Your Kaltura password was changed and a new authenticator key was issued".into(),
-        body: "Hello,\n\n\
-             Your Kaltura password was changed through a reset link, and a new authenticator\n\
-             key was issued: codes from the key you had before no longer work. Every session\n\
-             signed in before the change was ended.\n\n\
-             If this was not you, someone can read your email: secure your email account, then\n\
-             use \"Forgot password?\" on the sign-in page to choose a new password, and tell\n\
-             your administrator.\n"
-            .into(),
-    }
-}
-
 /// The new-user message with a set-password link.
 pub fn new_user_mail(to: &str, account_name: &str, link: &str) -> Mail {
     Mail {

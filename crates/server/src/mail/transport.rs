@@ -102,7 +102,7 @@ impl Mailer {
                 ContentTransferEncoding::SevenBit,
             ))
             .context("building the message")?;
-        match self {
+        let sent = match self {
             Self::Outbox(dir) => write_eml(dir, &message.formatted())
                 .await
                 .context("writing to the outbox"),
@@ -111,7 +111,9 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .context("sending over SMTP"),
-        }
+        };
+        crate::metrics::mail_done(sent.is_ok());
+        sent
     }
 }
 

@@ -292,19 +292,29 @@ pub async fn write_password(
 }
 
 /// Stores a (sealed) TOTP secret and forgets the last used step, since the
-/// old codes belong to the old secret.
-pub async fn set_totp_secret(pool: &Pool, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
-    write_totp_secret(&mut *pool.acquire().await?, login_id, sealed).await
-}
-
-/// [`set_totp_secret`] inside a caller's transaction.
-pub async fn write_totp_secret(tx: &mut Conn, login_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logins SET totp_secret = $2, last_otp_step = NULL WHERE id = $1")
-        .bind(login_id)
-        .bind(sealed)
-        .execute(&mut *tx)
-        .await
-        .map(|_| ())
+/// old codes belong to the old secret; only while `key_check` is still the
+/// database's key check value (see `crate::auth::keys`): false, and nothing
+/// written, when a rotation has replaced the key the secret was sealed with
+/// (or the login is gone). On PostgreSQL it waits for a rotation in
+/// progress (it reads the key check `FOR SHARE`): in a transaction, run it
+/// before anything locks the login's row, so it never holds a row the
+/// rotation waits for.
+pub async fn write_totp_secret(
+    tx: &mut Conn,
+    login_id: i64,
+    sealed: &[u8],
+    key_check: &str,
+) -> sqlx::Result<bool> {
+    let guard = crate::auth::keys::current_key_is(backend_of(tx), 3);
+    sqlx::query(&format!(
+        "UPDATE logins SET totp_secret = $2, last_otp_step = NULL WHERE id = $1 AND {guard}"
+    ))
+    .bind(login_id)
+    .bind(sealed)
+    .bind(key_check)
+    .execute(&mut *tx)
+    .await
+    .map(|d| d.rows_affected() > 0)
 }
 
 /// Remembers the account a login used last (the default for the next login).
@@ -406,4 +416,97 @@ pub async fn logins_with_password_in(pool: &Pool, partner_id: i64) -> sqlx::Resu
     .bind(partner_id)
     .fetch_all(pool)
     .await
+}
+
+/// A login as the operator's list shows it (no secret, no hash).
+#[derive(Debug, Clone, FromRow)]
+pub struct LoginRow {
+    pub id: i64,
+    pub email: String,
+    /// A secret is set and a code of it has been accepted (the step of the
+    /// last one is kept until the secret is replaced).
+    #[sqlx(try_from = "Flag")]
+    pub enrolled: bool,
+    pub last_signin_at: Option<i64>,
+    pub blocked_until: Option<i64>,
+}
+
+/// One login's membership in one account, as the operator's list shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Membership {
+    pub login_id: i64,
+    pub partner_id: i64,
+    pub partner_name: String,
+    #[sqlx(try_from = "Flag")]
+    pub two_factor: bool,
+    #[sqlx(try_from = "Flag")]
+    pub is_admin: bool,
+}
+
+/// Every login (or those in account `partner`), by email, and all their
+/// memberships, oldest first.
+pub async fn list_logins(
+    pool: &Pool,
+    partner: Option<i64>,
+) -> sqlx::Result<(Vec<LoginRow>, Vec<Membership>)> {
+    let only = "($1 IS NULL OR EXISTS (SELECT 1 FROM users f
+                 WHERE f.login_id = l.id AND f.partner_id = $1))";
+    let logins = sqlx::query_as(&format!(
+        "SELECT l.id, l.email,
+                CAST(CASE WHEN l.totp_secret IS NOT NULL AND l.last_otp_step IS NOT NULL
+                     THEN 1 ELSE 0 END AS BIGINT) AS enrolled,
+                l.last_signin_at, l.blocked_until
+         FROM logins l WHERE {only} ORDER BY lower(l.email), l.id"
+    ))
+    .bind(partner)
+    .fetch_all(pool)
+    .await?;
+    let memberships = sqlx::query_as(&format!(
+        "SELECT u.login_id, p.id AS partner_id, p.name AS partner_name, p.two_factor,
+                u.is_admin
+         FROM users u JOIN partners p ON p.id = u.partner_id
+         JOIN logins l ON l.id = u.login_id
+         WHERE {only} ORDER BY u.login_id, u.created_at, p.id"
+    ))
+    .bind(partner)
+    .fetch_all(pool)
+    .await?;
+    Ok((logins, memberships))
+}
+
+/// Deletes the login with this email and everything of it (its
+/// memberships, sessions, links and password history go with it, by the
+/// schema's cascades); its id, or `None` when there is none.
+pub async fn remove_login(pool: &Pool, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(&format!(
+        "DELETE FROM logins WHERE {} RETURNING id",
+        email_match(backend(pool))
+    ))
+    .bind(email.trim())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Deletes a login's membership in one account, inside the caller's
+/// transaction; how many memberships the login has left, or `None` when it
+/// was not a user of that account.
+pub async fn remove_user(
+    tx: &mut Conn,
+    login_id: i64,
+    partner_id: i64,
+) -> sqlx::Result<Option<i64>> {
+    let deleted = sqlx::query("DELETE FROM users WHERE login_id = $1 AND partner_id = $2")
+        .bind(login_id)
+        .bind(partner_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE login_id = $1")
+        .bind(login_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map(Some)
 }

@@ -6,7 +6,8 @@
 //!
 //! Its parts: opening, pragmas and migrations (`open`); the held unsynced
 //! connection and its leases (`held`); [`logins`] (logins, accounts and
-//! users) and [`settings`]; and, for tests only, `testing`. The rule for
+//! users) and [`settings`]; row counts (`stats`); the copy `backup` writes
+//! (`copy`); and, for tests only, `testing`. The rule for
 //! where SQL lives (here: opening and plain reads and writes; the
 //! statements that enforce a guarantee: beside it in `crate::auth`) is in
 //! `docs/architecture.md`.
@@ -62,19 +63,29 @@
 //!   refuses a full window, inside a transaction that takes the email's key
 //!   and then the client's, so a refusal of the second undoes the first;
 //!   the row lock the upsert takes serialises parallel requests for one key
-//!   (always in the same order, so they cannot deadlock).
+//!   (always in the same order, so they cannot deadlock);
+//! - **one notice per block**: the failure that spends the budget sets the
+//!   block in an `UPDATE … WHERE blocked_until IS NULL`, re-checked the same
+//!   way, so of racing failures exactly one changes the row and sends it;
+//! - **pruning** ([`delete_batch`]): deleting a dead row twice deletes it
+//!   once, and PostgreSQL's `SKIP LOCKED` keeps the batches of pruners on
+//!   several replicas apart.
 
+mod copy;
 mod held;
 pub mod logins;
 mod open;
 pub mod settings;
+mod stats;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
+pub use copy::vacuum_into;
 pub use held::{Batch, Lease, Unsynced, open_unsynced};
 pub use logins::*;
 pub use open::{DB_FILE, DbConfig, LOCK_FILE, create_private_dir, open, ping};
 pub use settings::{add_setting_if_absent, set_setting, setting};
+pub use stats::{TABLES, row_counts};
 #[cfg(any(test, feature = "test-support"))]
 pub use testing::*;
 
@@ -117,4 +128,49 @@ pub(crate) fn backend_of_url(url: &str) -> Backend {
 /// The backend of a connection.
 pub fn backend_of(conn: &Conn) -> Backend {
     backend_of_name(conn.backend_name())
+}
+
+/// Deletes at most `batch` rows of `table` that match `dead`, a condition
+/// that reads a cutoff time as `$1` (the callers in `crate::auth` say what
+/// is dead); the number deleted. `key` is a unique column of the table.
+///
+/// Small batches keep each write short, so sign-ins wait for no more than
+/// one batch. Safe with pruners on several replicas at once: deleting a row
+/// already deleted deletes nothing, and on PostgreSQL the rows are picked
+/// `FOR UPDATE SKIP LOCKED`, so two pruners take disjoint batches instead of
+/// waiting on (or deadlocking with) each other or with a request writing one
+/// of the rows; SQLite runs every write serialised.
+pub async fn delete_batch(
+    pool: &Pool,
+    table: &'static str,
+    key: &'static str,
+    dead: &'static str,
+    cutoff: i64,
+    batch: i64,
+) -> sqlx::Result<u64> {
+    let lock = match backend(pool) {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "DELETE FROM {table} WHERE {key} IN
+             (SELECT {key} FROM {table} WHERE {dead} LIMIT $2{lock})"
+    );
+    sqlx::query(&sql)
+        .bind(cutoff)
+        .bind(batch)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+}
+
+/// A transaction that will write: on SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`, waiting for it up to the busy timeout), since a
+/// transaction that read first could not take it once another process
+/// has written since; on PostgreSQL a plain `BEGIN`.
+pub async fn begin_write(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match backend(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
 }

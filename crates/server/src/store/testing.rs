@@ -166,3 +166,35 @@ pub async fn connection_is_clean(conn: &mut Conn) -> bool {
         }
     }
 }
+
+/// For tests: the secret [`add_sealed_logins`] gives login `id`.
+pub fn bulk_secret(id: i64) -> Vec<u8> {
+    format!("bulk secret of login {id:>8}").into_bytes()
+}
+
+/// For tests: `n` logins (`bulk-<i>@example.com`), each with its
+/// [`bulk_secret`] sealed with `key`, in one transaction; their ids.
+pub async fn add_sealed_logins(
+    pool: &Pool,
+    key: &crate::auth::crypto::SecretBox,
+    n: usize,
+) -> anyhow::Result<Vec<i64>> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO logins (email, created_at) VALUES ($1, 0) RETURNING id",
+        )
+        .bind(format!("bulk-{i}@example.com"))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE logins SET totp_secret = $2 WHERE id = $1")
+            .bind(id)
+            .bind(key.seal(id, &bulk_secret(id))?)
+            .execute(&mut *tx)
+            .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -78,6 +80,28 @@ pub async fn spawn_app() -> (TestApp, SocketAddr) {
 }
 
 impl TestApp {
+    /// Another state on this app's database, data dir and clock, as a
+    /// second replica (or a CLI command) beside it would open it.
+    pub async fn second_state(&self) -> AppState {
+        let mut o = Options::new(self.dir.path());
+        o.db.url = self.db_url.clone();
+        o.hash_cost = HashCost::TEST;
+        o.clock = self.clock.clone();
+        o.config.public_url = "http://kmc.test".into();
+        AppState::open(o).await.unwrap()
+    }
+
+    /// The number of rows in `table`.
+    pub async fn rows(&self, table: &str) -> i64 {
+        kmc_server::store::row_counts(&self.state.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(t, _)| *t == table)
+            .unwrap_or_else(|| panic!("no table {table}"))
+            .1
+    }
+
     /// Serves this app on a real socket (127.0.0.1, port 0) with `limits`,
     /// as `kmc-server` serves it, until the test ends; the address.
     pub async fn listen(&self, limits: ConnLimits) -> SocketAddr {
@@ -173,6 +197,26 @@ impl TestApp {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
+        json_of(self.send(req).await).await
+    }
+
+    /// [`TestApp::call`] as a client at `from` would make it over a socket
+    /// (the listener passes each request its peer address the same way).
+    pub async fn call_from(
+        &self,
+        from: std::net::IpAddr,
+        service: &str,
+        action: &str,
+        body: Value,
+    ) -> Value {
+        let mut req = Request::post(format!(
+            "/api_v3/service/{service}/action/{action}?format=1"
+        ))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::new(from, 50_000)));
         json_of(self.send(req).await).await
     }
 
@@ -323,4 +367,38 @@ impl NowSecs for ManualClock {
         use kmc_server::clock::Clock as _;
         self.now()
     }
+}
+
+/// One HTTP/1.1 request over a fresh connection to `addr`, as any client
+/// sends it (JSON body when given); the status and the body.
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// For a `kmc-server` process on the PostgreSQL pass
+/// (`KMC_TEST_DATABASE_URL`): a fresh database's URL; `None` on the SQLite
+/// pass (the data dir's database).
+pub fn process_database_url() -> Option<String> {
+    std::env::var("KMC_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(kmc_server::store::test_database_url())
 }

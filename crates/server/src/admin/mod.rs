@@ -1,5 +1,9 @@
 //! Operator commands, shared by the CLI and `serve --demo`: accounts, users,
-//! turning 2FA on and off, expiring passwords, and the demo data.
+//! turning 2FA on and off, expiring passwords, and the demo data; the help
+//! desk's commands ([`helpdesk`]) and backups ([`backup`]).
+
+pub mod backup;
+pub mod helpdesk;
 
 use anyhow::{Context as _, bail};
 use lettre::Address;
@@ -123,7 +127,8 @@ pub async fn add_user(
     Ok(out)
 }
 
-async fn send_qr_link(
+/// Issues a QR link for the login and mails it; the link.
+pub(crate) async fn send_qr_link(
     state: &AppState,
     login_id: i64,
     email: &str,
@@ -169,6 +174,7 @@ pub async fn set_two_factor(
         .await?
         .ok_or_else(|| anyhow::anyhow!("there is no account with id {partner_id}"))?;
     store::set_two_factor(&state.pool, partner_id, on).await?;
+    crate::audit::two_factor(partner_id, on);
     let mut out = TwoFactorOn::default();
     if !on {
         return Ok(out);
