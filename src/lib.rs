@@ -36,7 +36,7 @@ pub mod totp;
 pub mod wire;
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Router};
+use leptos_router::components::Router;
 
 use crate::api::{ApiClient, provide_api};
 use crate::components::language_picker::LanguagePicker;
@@ -76,8 +76,8 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <section class="card">
             <h1>{t("notfound.title")}</h1>
-            <p>
-                <A href=routes::LOGIN>{t("notfound.link")}</A>
+            <p class="link-line">
+                <a href=routes::LOGIN>{t("notfound.link")}</a>
             </p>
         </section>
     }

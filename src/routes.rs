@@ -7,6 +7,9 @@
 //!   ([`crate::pages::login::SignedInOffer`]) instead of an unusable card;
 //! - [`ACCOUNT`] without a session opens [`LOGIN`] in its place, and sign-in
 //!   comes back here;
+//! - [`RESET_REQUEST`] asks for a reset link, started with the email the
+//!   sign-in card passed in memory ([`crate::session::LoginPrefill`]), never
+//!   in the URL;
 //! - the two link paths are Kaltura's own, so links in emails sent by a real
 //!   Kaltura server open the matching pages here. The link's key is the
 //!   route's `hash_key` param; once the server has answered, the page takes
@@ -23,6 +26,7 @@ use leptos_router::{NavigateOptions, path};
 use crate::pages::account::AccountPage;
 use crate::pages::enroll::EnrollPage;
 use crate::pages::login::{LoginPage, SignedInOffer};
+use crate::pages::reset_request::ResetRequestPage;
 use crate::pages::restore_password::RestorePasswordPage;
 use crate::session;
 
@@ -30,6 +34,8 @@ use crate::session;
 pub const LOGIN: &str = "/login";
 /// The signed-in account page.
 pub const ACCOUNT: &str = "/account";
+/// The reset request ("Lost your authenticator?" on the code step).
+pub const RESET_REQUEST: &str = "/reset-password";
 /// The enrollment (QR) link, without its key: `/actions/auth-info/{hashKey}`.
 pub const AUTH_INFO: &str = "/actions/auth-info";
 /// The set-new-password link, without its key: `/actions/restore-password/{hashKey}`.
@@ -43,6 +49,7 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/") view=|| use_navigator().replace(LOGIN) />
             <Route path=path!("/login") view=LoginRoute />
             <Route path=path!("/account") view=AccountRoute />
+            <Route path=path!("/reset-password") view=ResetRequestPage />
             <Route path=path!("/actions/auth-info/:hash_key?") view=EnrollPage />
             <Route path=path!("/actions/restore-password/:hash_key?") view=RestorePasswordPage />
         </FlatRoutes>

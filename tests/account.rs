@@ -258,3 +258,40 @@ async fn open_kmc_appears_only_with_a_kmc_url() {
     until(|| find_test_id(&root, "signed-in-as").is_some()).await;
     assert_eq!(text(&root, "open-kmc"), "Open KMC");
 }
+
+#[wasm_bindgen_test]
+async fn a_password_change_is_sent_once_per_press_and_again_after_the_reply() {
+    let fake = FakeKaltura::default();
+    account_load(&fake, MEDIA);
+    for _ in 0..2 {
+        fake.push(
+            "adminUser.updatePassword",
+            Reply::Delayed(300, error("WRONG_OLD_PASSWORD", "Wrong old password")),
+        );
+    }
+    signed_in("ks-media");
+    let root = mount_app(&fake, "/account", AppConfig::default());
+    until(|| find_test_id(&root, "signed-in-as").is_some()).await;
+    type_into(&root, "change-current-password", "correct horse battery");
+    type_into(&root, "change-new-password", "a much longer passphrase");
+    type_into(&root, "change-confirm-password", "a much longer passphrase");
+    settle().await;
+    let form = "[data-testid=\"change-password-form\"]";
+    press_enter(&root, form);
+    press_enter(&root, form);
+    click(&root, "change-password-submit");
+    settle().await;
+    assert_eq!(fake.count("adminUser.updatePassword"), 1);
+    let button = by_test_id(&root, "change-password-submit");
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+    until(|| !is_disabled(&root, "change-password-submit")).await;
+    assert_eq!(fake.count("adminUser.updatePassword"), 1);
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("false"));
+    // The refusal emptied the current password; type it again and press once more.
+    type_into(&root, "change-current-password", "correct horse battery");
+    settle().await;
+    press_enter(&root, form);
+    settle().await;
+    assert_eq!(fake.count("adminUser.updatePassword"), 2);
+    clear_storage();
+}

@@ -137,6 +137,26 @@ async fn cant_scan_reveals_the_grouped_key_account_and_parameters_and_the_app_li
 }
 
 #[wasm_bindgen_test]
+async fn the_qr_code_is_also_a_link_to_the_key_the_add_to_app_button_carries() {
+    let fake = FakeKaltura::answering(&[("user.generateQrCode", Ok(&otpauth_reply()))]);
+    let page = enrolled_page(&fake).await;
+    let button = by_test_id(&page, "otpauth-link");
+    let qr_link = by_test_id(&page, "qr-link");
+    let uri = button.get_attribute("href").unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/") && uri.contains(SECRET),
+        "{uri}"
+    );
+    assert_eq!(qr_link.get_attribute("href"), Some(uri));
+    // The picture is inside the link, so a tap on it opens the app.
+    assert!(find(&qr_link, "[data-testid=\"qr-code\"] svg").is_some());
+    assert!(button.class_list().contains("button"));
+    assert_eq!(text(&page, "otpauth-link"), "Add to authenticator app");
+    // Both links go to the app without asking the server again.
+    assert_eq!(fake.actions(), ["user.generateQrCode"]);
+}
+
+#[wasm_bindgen_test]
 async fn copy_puts_the_key_without_spaces_on_the_clipboard_and_says_so() {
     js_sys::eval(
         "Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { \

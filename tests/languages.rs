@@ -156,7 +156,14 @@ async fn every_page_in(lang: Lang) {
     click(&root, "login-submit");
     settle().await;
     assert!(!text(&root, "login-alert").is_empty());
-    assert_translated(lang, "code step alert", &root);
+    key_up(&root, "login-password", true);
+    settle().await;
+    assert!(!text(&root, "login-password-caps-lock").is_empty());
+    assert_translated(lang, "code step alert, Caps Lock on", &root);
+    // "Lost your authenticator?": the reset request.
+    click(&root, "lost-authenticator-link");
+    until(|| find_test_id(&root, "reset-request-page").is_some()).await;
+    assert_translated(lang, "reset request", &root);
     drop(root);
 
     // The expired-password step.
@@ -349,6 +356,7 @@ async fn the_picker_shows_the_language_the_page_opens_in() {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
+    hold_the_routers_process_wide_hook();
     let handle = leptos::mount::mount_to(root.clone(), || {
         view! { <kmc_login::App config=AppConfig::default() /> }
     });
@@ -367,6 +375,7 @@ async fn the_picker_switches_the_page_live_and_remembers_the_choice() {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
+    hold_the_routers_process_wide_hook();
     let handle = leptos::mount::mount_to(root.clone(), || {
         view! { <kmc_login::App config=AppConfig::default() /> }
     });

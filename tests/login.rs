@@ -423,3 +423,188 @@ async fn a_link_path_with_more_than_one_key_segment_is_not_a_page() {
     assert!(find(&page, "a[href=\"/login\"]").is_some());
     assert!(fake.actions().is_empty());
 }
+
+// One request per press.
+
+/// Presses Enter twice and then clicks "Log in", all while the first request
+/// is in flight, and checks that one request went out and the button said it
+/// was working; then, after the reply, one more press sends one more.
+#[wasm_bindgen_test]
+async fn enter_enter_and_a_click_send_one_sign_in_and_a_press_after_the_reply_sends_another() {
+    let fake = FakeKaltura::default();
+    for _ in 0..2 {
+        fake.push(
+            LOGIN,
+            Reply::Delayed(300, error("USER_WRONG_PASSWORD", "Wrong password")),
+        );
+    }
+    let root = mount(&fake).await;
+    type_into(&root, "login-email", "ada@example.com");
+    type_into(&root, "login-password", "correct horse battery");
+    settle().await;
+    let button = by_test_id(&root, "login-submit");
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("false"));
+    press_enter(&root, "[data-testid=\"login-form\"]");
+    press_enter(&root, "[data-testid=\"login-form\"]");
+    settle().await;
+    click(&root, "login-submit");
+    settle().await;
+    assert_eq!(fake.count(LOGIN), 1);
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+    assert_eq!(text(&root, "login-submit"), "Signing in…");
+
+    until(|| !is_disabled(&root, "login-submit")).await;
+    assert_eq!(fake.count(LOGIN), 1);
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("false"));
+    press_enter(&root, "[data-testid=\"login-form\"]");
+    settle().await;
+    assert_eq!(fake.count(LOGIN), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_typed_code_then_enter_and_a_click_check_the_code_once() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"))
+        .push(
+            LOGIN,
+            Reply::Delayed(300, error("INVALID_OTP", "Invalid OTP")),
+        );
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    // Six digits submit by themselves; Enter and a click follow at once.
+    type_into(&root, "login-otp", "123456");
+    press_enter(&root, "[data-testid=\"login-form\"]");
+    click(&root, "login-submit");
+    settle().await;
+    assert_eq!(fake.count(LOGIN), 2);
+    until(|| !is_disabled(&root, "login-submit")).await;
+    assert_eq!(fake.count(LOGIN), 2);
+    assert_eq!(fake.sent(LOGIN)[1]["otp"], "123456");
+}
+
+#[wasm_bindgen_test]
+async fn an_expired_password_change_is_sent_once_per_press() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("PASSWORD_EXPIRED", "Password expired"))
+        .push(
+            "adminUser.updatePassword",
+            Reply::Delayed(300, error("WRONG_OLD_PASSWORD", "Wrong old password")),
+        );
+    let root = mount(&fake).await;
+    log_in(&root).await;
+    type_into(&root, "expired-new-password", "a much longer passphrase");
+    type_into(
+        &root,
+        "expired-confirm-password",
+        "a much longer passphrase",
+    );
+    settle().await;
+    press_enter(&root, "[data-testid=\"expired-form\"]");
+    press_enter(&root, "[data-testid=\"expired-form\"]");
+    click(&root, "expired-submit");
+    settle().await;
+    assert_eq!(
+        by_test_id(&root, "expired-submit")
+            .get_attribute("aria-busy")
+            .as_deref(),
+        Some("true")
+    );
+    until(|| !is_disabled(&root, "expired-submit")).await;
+    assert_eq!(fake.count("adminUser.updatePassword"), 1);
+}
+
+// "Lost your authenticator?"
+
+/// Opens the code step for ada@example.com.
+async fn code_step(fake: &FakeKaltura) -> Mounted {
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"));
+    let root = mount(fake).await;
+    log_in(&root).await;
+    root
+}
+
+#[wasm_bindgen_test]
+async fn lost_authenticator_shows_only_on_the_code_step_and_says_a_reset_brings_a_new_qr_code() {
+    let fake = FakeKaltura::default();
+    fake.reply(LOGIN, &error("MISSING_OTP", "OTP is missing"));
+    let root = mount(&fake).await;
+    assert!(find_test_id(&root, "lost-authenticator").is_none());
+    log_in(&root).await;
+    let help = text(&root, "lost-authenticator");
+    assert!(help.starts_with("Lost your authenticator?"), "{help}");
+    assert!(help.contains("new QR code"), "{help}");
+    let link = by_test_id(&root, "lost-authenticator-link");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("/reset-password")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn after_a_wrong_code_the_lost_authenticator_help_is_still_there() {
+    let fake = FakeKaltura::default();
+    let root = code_step(&fake).await;
+    fake.reply(LOGIN, &error("INVALID_OTP", "Invalid OTP"));
+    type_into(&root, "login-otp", "000000");
+    settle().await;
+    until(|| text(&root, "login-alert").contains("not accepted")).await;
+    assert!(text(&root, "lost-authenticator").contains("new QR code"));
+    assert!(find_test_id(&root, "lost-authenticator-link").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn lost_authenticator_opens_the_reset_request_with_the_email_filled_but_not_in_the_url() {
+    let fake = FakeKaltura::default();
+    fake.reply("user.resetPassword", "null");
+    let root = code_step(&fake).await;
+    let before = history_length();
+    click(&root, "lost-authenticator-link");
+    settle().await;
+    // Through the router: a new history entry, no reload, no email in the address.
+    assert_eq!(current_path(), "/reset-password");
+    assert_eq!(history_length(), before + 1);
+    let href = web_sys::window().unwrap().location().href().unwrap();
+    assert!(
+        !href.contains("ada") && !href.contains("example.com"),
+        "{href}"
+    );
+    assert!(find_test_id(&root, "reset-request-page").is_some());
+    assert!(text(&root, "reset-request-page").contains("new QR code"));
+    assert_eq!(input(&root, "reset-email").value(), "ada@example.com");
+
+    click(&root, "reset-submit");
+    settle().await;
+    assert_eq!(
+        fake.sent("user.resetPassword")[0]["email"],
+        "ada@example.com"
+    );
+    assert!(text(&root, "reset-result").starts_with("If an account exists"));
+
+    // Back to sign-in through the router, with the email still filled.
+    let back: web_sys::HtmlElement = get(
+        &root,
+        "[data-testid=\"reset-request-page\"] a[href=\"/login\"]",
+    )
+    .unchecked_into();
+    back.click();
+    settle().await;
+    assert_eq!(current_path(), "/login");
+    assert_eq!(input(&root, "login-email").value(), "ada@example.com");
+}
+
+// Caps Lock.
+
+#[wasm_bindgen_test]
+async fn caps_lock_is_announced_politely_beside_the_password_while_it_is_on() {
+    let fake = FakeKaltura::default();
+    let root = mount(&fake).await;
+    let note = by_test_id(&root, "login-password-caps-lock");
+    assert_eq!(note.get_attribute("aria-live").as_deref(), Some("polite"));
+    assert_eq!(text(&root, "login-password-caps-lock"), "");
+    key_up(&root, "login-password", true);
+    settle().await;
+    assert_eq!(text(&root, "login-password-caps-lock"), "Caps Lock is on.");
+    key_up(&root, "login-password", false);
+    settle().await;
+    assert_eq!(text(&root, "login-password-caps-lock"), "");
+}

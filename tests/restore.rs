@@ -263,3 +263,26 @@ async fn with_a_qr_code_the_new_key_is_shown_with_a_warning_about_the_old_entry(
             .contains("expanded")
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_new_password_is_sent_once_per_press() {
+    let fake = FakeKaltura::default();
+    fake.reply("user.validateHashKey", VALID_WITH_EMAIL).push(
+        "user.setInitialPassword",
+        support::Reply::Delayed(300, VALID_WITH_EMAIL.to_owned()),
+    );
+    let page = open_page(&fake).await;
+    choose(&page, "correct horse battery", "correct horse battery").await;
+    support::press_enter(&page, "form.set-password");
+    support::press_enter(&page, "form.set-password");
+    click(&page, "set-password-submit");
+    settle().await;
+    assert_eq!(
+        by_test_id(&page, "set-password-submit")
+            .get_attribute("aria-busy")
+            .as_deref(),
+        Some("true")
+    );
+    support::until(|| find(&page, "[data-testid=\"password-set\"]").is_some()).await;
+    assert_eq!(fake.count("user.setInitialPassword"), 1);
+}

@@ -6,7 +6,9 @@
 //! - the QR code, drawn in the browser ([`QrCode`]), or a real Kaltura's PNG;
 //! - "Can't scan it?" with the manual key ([`SecretKey`]);
 //! - "Add to authenticator app", the `otpauth://` link, for someone reading
-//!   the email on the phone that holds the app;
+//!   the email on the phone that holds the app: a large button, first on a
+//!   touch screen (`pointer: coarse`, in the stylesheet); the QR code is the
+//!   same link;
 //! - "Check your code", computed in the browser ([`crate::totp`]), so a wrong
 //!   scan or a phone clock that is off shows up now rather than at sign-in;
 //! - Continue, to the sign-in card with the email filled and the code step open.
@@ -147,21 +149,26 @@ pub fn EnrollmentView(
             let parameters = describe_parameters(uri.digits, uri.period, &uri.algorithm);
             let link = uri.to_uri();
             let text = link.clone();
+            // One DOM for every device: on a coarse pointer the stylesheet
+            // moves "Add to authenticator app" above the QR code (a phone
+            // cannot scan its own screen). The QR code is the same link, so a
+            // tap on it works, and a screen reader meets a working link first.
             view! {
-                <QrCode text=text label=label />
+                <a class="qr-link" href=link.clone() data-testid="qr-link" rel="noreferrer">
+                    <QrCode text=text label=label />
+                </a>
                 <p class="scan-hint">{t("enroll.scan-hint")}</p>
                 <SecretKey
                     secret=uri.secret.clone()
                     account=uri.label()
                     parameters=parameters
                 />
-                <p class="same-phone">
-                    {t("enroll.same-phone")}
-                    " "
-                    <a href=link data-testid="otpauth-link" rel="noreferrer">
+                <div class="add-to-app" data-testid="add-to-app">
+                    <p>{t("enroll.same-phone")}</p>
+                    <a class="button" href=link data-testid="otpauth-link" rel="noreferrer">
                         {t("enroll.add-to-app")}
                     </a>
-                </p>
+                </div>
                 <CheckCode uri=uri />
             }
             .into_any()

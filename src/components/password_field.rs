@@ -1,4 +1,6 @@
-//! A password input with a show/hide toggle.
+//! A password input with a show/hide toggle, and a polite "Caps Lock is on"
+//! beside it while Caps Lock is on (read from each key event's
+//! `getModifierState`, the only place a page can see it).
 
 use leptos::prelude::*;
 
@@ -31,6 +33,7 @@ pub fn PasswordField(
     required: bool,
 ) -> impl IntoView {
     let shown = RwSignal::new(false);
+    let caps_lock = RwSignal::new(false);
     let toggle_test_id = toggle_test_id
         .map(str::to_owned)
         .unwrap_or_else(|| format!("toggle-{id}"));
@@ -49,6 +52,8 @@ pub fn PasswordField(
                     required=required
                     disabled=move || disabled.get()
                     bind:value=value
+                    // Every key's release says whether Caps Lock is on, its own included.
+                    on:keyup=move |ev| caps_lock.set(ev.get_modifier_state("CapsLock"))
                 />
                 <button
                     type="button"
@@ -64,6 +69,10 @@ pub fn PasswordField(
                     {text(move || tr(if shown.get() { "password.hide" } else { "password.show" }))}
                 </button>
             </div>
+            // Always in the DOM: a live region announces only changes to itself.
+            <p class="caps-lock" aria-live="polite" data-testid=format!("{id}-caps-lock")>
+                {text(move || if caps_lock.get() { tr("password.caps-lock") } else { String::new() })}
+            </p>
         </div>
     }
 }

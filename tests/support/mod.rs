@@ -190,6 +190,27 @@ pub fn type_into(root: &Element, id: &str, text: &str) {
     field.dispatch_event(&event).unwrap();
 }
 
+/// Releases a key in the input with this id, with Caps Lock on or off, as a
+/// keyboard would report it (`getModifierState("CapsLock")`).
+pub fn key_up(root: &Element, id: &str, caps_lock: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_bubbles(true);
+    init.set_key("a");
+    init.set_modifier_caps_lock(caps_lock);
+    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keyup", &init).unwrap();
+    input(root, id).dispatch_event(&event).unwrap();
+}
+
+/// Submits the form `selector` finds the way Enter in one of its fields
+/// does, but even while its submit button is disabled (a browser stops Enter
+/// there; the page must not rely on it).
+pub fn press_enter(root: &Element, selector: &str) {
+    get(root, selector)
+        .unchecked_into::<web_sys::HtmlFormElement>()
+        .request_submit()
+        .unwrap();
+}
+
 /// Ticks the checkbox with this id.
 pub fn check(root: &Element, id: &str) {
     let field = input(root, id);
@@ -325,8 +346,8 @@ impl Drop for Mounted {
 /// server-function redirect hook, set once), which keeps that router alive with its window
 /// listeners after its test unmounts it: it would then take the link clicks of every later
 /// test. A first router that never mounts a page, under a base no link points into, holds
-/// that hook instead and lets every click through.
-fn hold_the_routers_process_wide_hook() {
+/// that hook instead and lets every click through. Call it before mounting a whole `App`.
+pub fn hold_the_routers_process_wide_hook() {
     thread_local! {
         static HELD: std::cell::OnceCell<()> = const { std::cell::OnceCell::new() };
     }

@@ -148,6 +148,11 @@ fn spawn(replicas: usize) -> TestApp {
     let mut urls = Vec::new();
     for _ in 0..replicas {
         let mut cmd = Command::new(&server_bin);
+        // The access log (one line per answered request, see `requests_to`).
+        cmd.env(
+            "RUST_LOG",
+            "info,sqlx=warn,tower_http=debug,kmc_server::web=debug",
+        );
         cmd.arg("--data-dir")
             .arg(&data_dir)
             .args(&db_args)
@@ -290,6 +295,16 @@ impl TestApp {
     /// What the server has logged so far (for failure messages).
     pub fn server_log(&self) -> String {
         std::fs::read_to_string(self.root.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// How many requests to `service.action` of the API the server has answered so far,
+    /// read from its access log: counted where they arrive, not where they are sent.
+    pub fn requests_to(&self, service: &str, action: &str) -> usize {
+        let path = format!("path=/api_v3/service/{service}/action/{action}}}");
+        self.server_log()
+            .lines()
+            .filter(|line| line.contains("finished processing request") && line.contains(&path))
+            .count()
     }
 
     // ---- the operator's CLI, on the same data directory -------------------

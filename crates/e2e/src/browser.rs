@@ -39,6 +39,9 @@ pub const CHROMIUM_FLAGS: [&str; 10] = [
 /// 2-core machine may take many seconds to compile the wasm on first load).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The phone [`Browser::emulate_phone`] makes: width and height in CSS pixels.
+pub const PHONE: (u32, u32) = (390, 844);
+
 /// How often conditions are polled.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -209,6 +212,40 @@ impl Browser {
         self.cdp(
             "Network.setBlockedURLs",
             json!({ "urls": ["*.wasm", "*.wasm.br", "*.wasm.gz"] }),
+        )
+        .await;
+    }
+
+    /// Makes this browser a phone held upright, for the rest of its life: a 390 x 844
+    /// CSS-pixel screen (two device pixels each) with touch as its only pointer, so
+    /// `(pointer: coarse)` matches and the page lays itself out as on a phone.
+    pub async fn emulate_phone(&self) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await;
+    }
+
+    /// Makes this browser's network slower for the rest of its life: `latency_ms` added to
+    /// every request and reply (so what a person does while a request is in flight can be
+    /// tested without racing it), and downloads limited to `bytes_per_second` (`None`: no
+    /// limit, as again after a limit).
+    pub async fn emulate_network(&self, latency_ms: u32, bytes_per_second: Option<u32>) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({
+                "offline": false,
+                "latency": latency_ms,
+                "downloadThroughput": bytes_per_second.map_or(-1.0, f64::from),
+                "uploadThroughput": -1,
+            }),
         )
         .await;
     }

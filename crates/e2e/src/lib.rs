@@ -12,6 +12,7 @@
 //! - [`mail`]: reading `.eml` files and the links inside them;
 //! - [`proxy`]: a round-robin proxy in front of two server replicas;
 //! - [`authenticator`]: TOTP codes the way a phone computes them;
+//! - [`rfc6238`]: a second authenticator written from the RFCs, with no TOTP crate;
 //! - [`browser`]: chromedriver + Chromium and wait-until helpers;
 //! - [`axe`]: the accessibility gate's checks (axe-core and WCAG 2.2), and the looks;
 //! - [`flows`]: the user's steps on the sign-in card;
@@ -33,6 +34,7 @@ pub mod keyboard;
 pub mod mail;
 pub mod proxy;
 pub mod qr;
+pub mod rfc6238;
 pub mod screenshots;
 
 pub use app::{Account, LinkKind, TestApp, spawn_app, spawn_replicated_app};

@@ -2,7 +2,7 @@
 //! WCAG 2.2 checks axe does not make, in every language, against the real server.
 //!
 //! Each language walks the same path through the app (the sign-in card, the reset request,
-//! the code step, a wrong code, the account page, the set-new-password page and its new key,
+//! the code step, a wrong code, "Lost your authenticator?", the account page, the set-new-password page and its new key,
 //! the expired-password step, the enrollment intro, QR, manual key and a checked code, a dead
 //! link) and checks each state where it stands. Every language is checked light at 1000 px;
 //! English and Hebrew (left to right and right to left) also light at 320 px and dark at both
@@ -161,6 +161,13 @@ async fn walk(gate: &mut Gate, app: &TestApp, logins: &Logins) {
     enter_code(&gate.browser, &account.authenticator().wrong_code()).await;
     gate.browser.wait_any_text("login-alert").await;
     gate.check("wrong code").await;
+    // "Lost your authenticator?" opens the reset request; then back to the code step.
+    gate.browser.click_testid("lost-authenticator-link").await;
+    gate.browser.wait_testid("reset-request-page").await;
+    gate.check("lost authenticator: reset request").await;
+    gate.open(app, "/login").await;
+    submit_credentials(&gate.browser, &account.email, &account.password).await;
+    wait_code_step(&gate.browser).await;
     let code = account.authenticator().fresh_code().await;
     enter_code(&gate.browser, &code).await;
     gate.browser.wait_path("/account").await;

@@ -226,24 +226,6 @@ async fn two_factor_login_signs_in_again_after_logout_with_the_next_code() {
     browser.close().await;
 }
 
-/// Slows every download to `bytes_per_second` (so the module takes seconds to arrive while
-/// the small HTML is there at once), or lifts the limit with `None`.
-async fn throttle(browser: &Browser, bytes_per_second: Option<u32>) {
-    browser.cdp("Network.enable", serde_json::json!({})).await;
-    let rate = bytes_per_second.map_or(-1.0, f64::from);
-    browser
-        .cdp(
-            "Network.emulateNetworkConditions",
-            serde_json::json!({
-                "offline": false,
-                "latency": 0,
-                "downloadThroughput": rate,
-                "uploadThroughput": -1,
-            }),
-        )
-        .await;
-}
-
 #[tokio::test]
 async fn the_first_html_already_shows_the_card_and_a_loading_page_for_links_without_the_module() {
     let app = spawn_app();
@@ -306,7 +288,7 @@ async fn text_typed_into_the_static_card_before_the_app_takes_over_is_kept_with_
     let account = app.password_only_account("Sandbox Studio", "ada@example.com");
     let browser = Browser::start().await;
     // 30 KB/s: the page is there in a fraction of a second, the module only seconds later.
-    throttle(&browser, Some(30_000)).await;
+    browser.emulate_network(0, Some(30_000)).await;
     browser.goto(&app.url("/login")).await;
     browser.fill("login-email", &account.email).await;
     browser.fill("login-password", &account.password).await;
@@ -316,7 +298,7 @@ async fn text_typed_into_the_static_card_before_the_app_takes_over_is_kept_with_
     );
     assert_eq!(browser.focused_id().await, "login-password");
 
-    throttle(&browser, None).await;
+    browser.emulate_network(0, None).await;
     browser.wait_testid("login-card").await;
     assert!(
         browser.find_id("boot").await.is_none(),
@@ -344,4 +326,100 @@ async fn text_typed_into_the_static_card_before_the_app_takes_over_is_kept_with_
         assert_eq!(fetched, 1, "{suffix} is fetched once (the preload is used)");
     }
     browser.close().await;
+}
+
+/// A browser at desktop size, or one made a touch phone.
+async fn browser_as(phone: bool) -> Browser {
+    let browser = Browser::start().await;
+    if phone {
+        browser.emulate_phone().await;
+    }
+    browser
+}
+
+#[tokio::test]
+async fn enter_enter_and_a_click_send_one_sign_in_and_a_press_after_the_reply_sends_another() {
+    let app = spawn_app();
+    let account = app.password_only_account("Media Works", "ada@example.com");
+    for phone in [false, true] {
+        let browser = browser_as(phone).await;
+        open_login(&browser, &app).await;
+        browser.fill("login-email", &account.email).await;
+        browser.fill("login-password", "not the password").await;
+        // Each request takes a second longer, so every press below lands while the first is in flight.
+        browser.emulate_network(1000, None).await;
+        let before = app.requests_to("user", "loginByLoginId");
+        let password = browser.wait_id("login-password").await;
+        password.send_keys("\u{E007}").await.expect("Enter");
+        password.send_keys("\u{E007}").await.expect("Enter");
+        let button = browser.wait_testid("login-submit").await;
+        // A disabled button may refuse the click: that is the point.
+        let _ = button.click().await;
+        assert_eq!(
+            button.attr("aria-busy").await.unwrap().as_deref(),
+            Some("true"),
+            "the button says it is working"
+        );
+        browser
+            .wait_text("login-alert", "The email or password is incorrect.")
+            .await;
+        browser
+            .wait_until("the button to be enabled again", || async {
+                button.is_enabled().await.ok()?.then_some(())
+            })
+            .await;
+        assert_eq!(
+            app.requests_to("user", "loginByLoginId") - before,
+            1,
+            "phone {phone}: three presses in flight reached the server as one sign-in"
+        );
+
+        // After the reply, a new press is a new request.
+        password.send_keys("\u{E007}").await.expect("Enter");
+        browser
+            .wait_until("the second sign-in to reach the server", || async {
+                (app.requests_to("user", "loginByLoginId") - before == 2).then_some(())
+            })
+            .await;
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
+async fn lost_authenticator_on_the_code_step_opens_a_reset_request_with_the_email_that_mails_a_link()
+ {
+    let app = spawn_app();
+    let account = app
+        .two_factor_account("Media Works", "grace@example.com")
+        .await;
+    for phone in [false, true] {
+        let browser = browser_as(phone).await;
+        open_code_step(&browser, &app, &account).await;
+        // A wrong code keeps the help in view.
+        enter_code(&browser, &account.authenticator().wrong_code()).await;
+        browser.wait_text("login-alert", "not accepted").await;
+        let help = browser.wait_text("lost-authenticator", "new QR code").await;
+        assert!(help.starts_with("Lost your authenticator?"), "{help}");
+
+        browser.click_testid("lost-authenticator-link").await;
+        browser.wait_path("/reset-password").await;
+        let url = browser.url().await;
+        assert!(
+            !url.contains("grace") && !url.contains("example.com"),
+            "no email in {url}"
+        );
+        browser
+            .wait_until("the email to be filled in", || async {
+                (browser.value("reset-email").await == account.email).then_some(())
+            })
+            .await;
+        let seen = app.emails_to(&account.email).len();
+        browser.click_testid("reset-submit").await;
+        browser
+            .wait_text("reset-result", "If an account exists")
+            .await;
+        app.wait_for_link(&account.email, e2e::LinkKind::RestorePassword, seen)
+            .await;
+        browser.close().await;
+    }
 }

@@ -134,7 +134,12 @@ pub(super) fn ChangePasswordForm(
                 value=code
                 on_complete=move |_| submit.run(())
             />
-            <button type="submit" data-testid="change-password-submit" disabled=move || pending.get()>
+            <button
+                type="submit"
+                data-testid="change-password-submit"
+                disabled=move || pending.get()
+                aria-busy=move || if pending.get() { "true" } else { "false" }
+            >
                 {text(move || tr(if pending.get() { "account.changing" } else { "account.change-submit" }))}
             </button>
             <Alert message=result test_id=RESULT />

@@ -1,5 +1,7 @@
-//! The sign-in card's forms: the credentials with the code step, the
-//! expired-password step, and "Forgot password?".
+//! The sign-in card's forms: the credentials with the code step and its
+//! "Lost your authenticator?", the expired-password step, and "Forgot
+//! password?". A submit button is disabled and `aria-busy` while its request
+//! is in flight, and the page ignores submits meanwhile: one request per press.
 
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use crate::components::code_input::{CodeInput, ExpandingCodeInput};
 use crate::components::password_field::PasswordField;
 use crate::components::reset_request::ResetRequestForm;
 use crate::i18n::{slotted, t, text, tr};
+use crate::routes;
+use crate::session::use_login_prefill;
 
 /// Email, password, the code step that expands in place, "Remember my
 /// email", and "Use another account" on the code step.
@@ -70,12 +74,19 @@ pub(super) fn CredentialsForm(
                     on_complete=move |_| submit.run(())
                 />
                 <p id="login-otp-hint" class="muted">{t("login.code-hint")}</p>
+                // Only on the code step: a link hidden from screen readers must not take focus.
+                {move || code_step.get().then(|| view! { <LostAuthenticator email=card.email /> })}
             </div>
             <label class="checkbox">
                 <input id="remember-email" type="checkbox" bind:checked=card.remember />
                 {t("login.remember")}
             </label>
-            <button type="submit" data-testid="login-submit" disabled=move || pending.get()>
+            <button
+                type="submit"
+                data-testid="login-submit"
+                disabled=move || pending.get()
+                aria-busy=move || if pending.get() { "true" } else { "false" }
+            >
                 {label}
             </button>
             <Show when=move || code_step.get()>
@@ -141,10 +152,41 @@ pub(super) fn ExpiredPasswordForm(
                 value=card.expired_code
                 on_complete=move |_| submit.run(())
             />
-            <button type="submit" data-testid="expired-submit" disabled=move || pending.get()>
+            <button
+                type="submit"
+                data-testid="expired-submit"
+                disabled=move || pending.get()
+                aria-busy=move || if pending.get() { "true" } else { "false" }
+            >
                 {move || tr(if pending.get() { "common.saving" } else { "login.expired-submit" })}
             </button>
         </form>
+    }
+}
+
+/// "Lost your authenticator?" below the code field: a password reset mails a
+/// new QR code. The link opens the reset request through the router, with the
+/// card's email passed in memory, not in the URL.
+#[component]
+fn LostAuthenticator(
+    /// The card's email field.
+    email: RwSignal<String>,
+) -> impl IntoView {
+    let prefill = use_login_prefill();
+    // A listener on the link itself (leptos does not delegate events here),
+    // so it runs before the router's window-wide click handler opens the page.
+    let pass_email = move |_| {
+        let typed = email.get_untracked().trim().to_owned();
+        prefill.update(|p| p.email = Some(typed).filter(|e| !e.is_empty()));
+    };
+    view! {
+        <p class="muted" data-testid="lost-authenticator">
+            <a href=routes::RESET_REQUEST data-testid="lost-authenticator-link" on:click=pass_email>
+                {t("login.lost-authenticator")}
+            </a>
+            " "
+            {t("enroll.dead-next")}
+        </p>
     }
 }
 

@@ -95,6 +95,7 @@ pub(super) fn SetPasswordForm(
                     class="primary"
                     data-testid="set-password-submit"
                     disabled=move || pending.get()
+                    aria-busy=move || if pending.get() { "true" } else { "false" }
                 >
                     {text(move || tr(if pending.get() { "common.saving" } else { "restore.submit" }))}
                 </button>
