@@ -8,20 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::cli::{Serve, api, outbox_links, run};
+use common::cli::{Serve, api, now_step, outbox_links, run};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::totp;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-fn now_step() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    i64::try_from(now).unwrap() / totp::STEP
-}
 
 fn sign_in(addr: &str, email: &str, partner: i64, otp: &str) -> Value {
     api(

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cli::{BIN, Serve, api, db_args, http_exchange, outbox_links, run};
+use common::cli::{BIN, Serve, api, db_args, http_exchange, now_step, outbox_links, run};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::crypto::SecretBox;
 use kmc_server::auth::totp;
@@ -26,14 +26,6 @@ fn write_key(path: &Path) {
     let mut key = [0u8; 32];
     rand::thread_rng().fill(&mut key);
     std::fs::write(path, key).unwrap();
-}
-
-fn now_step() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    i64::try_from(now).unwrap() / totp::STEP
 }
 
 fn sign_in(addr: &str, email: &str, code: &str) -> serde_json::Value {

@@ -8,15 +8,15 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use common::{PASSWORD, eml_texts, http, process_database_url};
+use common::cli::{BIN, db_args, now_step, run};
+use common::{PASSWORD, eml_texts, http};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::totp;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kmc-server");
 const EMAIL: &str = "ada@example.com";
 /// "Media": two-factor. "Sandbox": password only.
 const MEDIA: i64 = 100;
@@ -29,7 +29,6 @@ const RESET_PATH: &str = "/actions/restore-password/";
 /// on it with its stderr in `log`.
 struct Run {
     dir: tempfile::TempDir,
-    db: Vec<String>,
     server: harness::Server,
     log: PathBuf,
 }
@@ -37,10 +36,8 @@ struct Run {
 impl Run {
     fn start(serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = process_database_url()
-            .map(|url| vec!["--database-url".to_owned(), url])
-            .unwrap_or_default();
-        let run = |args: &[&str], stdin: Option<&str>| cli(dir.path(), &db, args, stdin);
+        let db = db_args(&["--data-dir", dir.path().to_str().unwrap()]);
+        let run = |args: &[&str], stdin: Option<&str>| cli(dir.path(), args, stdin);
         assert_eq!(
             run(&["partner", "add", "--name", "Media", "--two-factor"], None).0,
             "100\n"
@@ -71,17 +68,12 @@ impl Run {
             .args(serve_args)
             .stderr(std::fs::File::create(&log).unwrap());
         let server = harness::start(cmd, None, Duration::from_secs(30)).unwrap();
-        Self {
-            dir,
-            db,
-            server,
-            log,
-        }
+        Self { dir, server, log }
     }
 
     /// `kmc-server <args>` on this data dir: stdout and stderr.
     fn cli(&self, args: &[&str]) -> (String, String) {
-        cli(self.dir.path(), &self.db, args, None)
+        cli(self.dir.path(), args, None)
     }
 
     /// One API call to the public listener.
@@ -120,27 +112,12 @@ impl Run {
     }
 }
 
-fn cli(dir: &Path, db: &[String], args: &[&str], stdin: Option<&str>) -> (String, String) {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    let (stdout, stderr) = (text(out.stdout), text(out.stderr));
-    assert!(out.status.success(), "kmc-server {args:?}: {stderr}");
+/// `kmc-server --data-dir DIR <args>` (on the PostgreSQL pass, with this
+/// data dir's database), which must succeed: stdout and stderr.
+fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> (String, String) {
+    let dir = dir.to_str().unwrap();
+    let (ok, stdout, stderr) = run(&[&["--data-dir", dir][..], args].concat(), stdin);
+    assert!(ok, "kmc-server {args:?}: {stderr}");
     (stdout, stderr)
 }
 
@@ -152,14 +129,9 @@ fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
     }
 }
 
-fn current_step() -> i64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    i64::try_from(now.as_secs()).unwrap() / totp::STEP
-}
-
 /// A six-digit code no step near now accepts for `secret`.
 fn wrong_code(secret: &[u8]) -> String {
-    let step = current_step();
+    let step = now_step();
     let valid: Vec<_> = (step - 2..=step + 2)
         .filter_map(|s| totp::code_at_step(secret, s))
         .collect();
@@ -194,7 +166,7 @@ fn script(run: &Run) -> Vec<String> {
     let bad = wrong_code(&secret);
     let v = run.login(EMAIL, PASSWORD, MEDIA, &bad);
     assert_eq!(v["code"], "INVALID_OTP", "{v}");
-    let step = current_step();
+    let step = now_step();
     let code = totp::code_at_step(&secret, step).unwrap();
     let ks = run.login(EMAIL, PASSWORD, MEDIA, &code);
     let ks = ks

@@ -63,6 +63,15 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     )
 }
 
+/// The TOTP time step of now.
+pub fn now_step() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    i64::try_from(now).unwrap() / kmc_server::auth::totp::STEP
+}
+
 /// Every line of the outbox of data dir `dir` holding a link to `path`.
 pub fn outbox_links(dir: &std::path::Path, path: &str) -> Vec<String> {
     let mut out = vec![];
