@@ -423,3 +423,49 @@ async fn lost_authenticator_on_the_code_step_opens_a_reset_request_with_the_emai
         browser.close().await;
     }
 }
+
+#[tokio::test]
+async fn caps_lock_is_said_beside_the_password_within_the_screen_at_desktop_size_and_on_a_phone() {
+    let app = spawn_app();
+    for phone in [false, true] {
+        let browser = browser_as(phone).await;
+        open_login(&browser, &app).await;
+        browser.fill("login-password", "typed").await;
+        // No driver can turn the keyboard's Caps Lock on; the key event carries its state, as
+        // a real keyboard's does, and the page reads it with getModifierState.
+        let press = |caps: bool| {
+            format!(
+                "document.getElementById('login-password').dispatchEvent(new KeyboardEvent('keyup', \
+                 {{ key: 'a', bubbles: true, modifierCapsLock: {caps} }})); return true;"
+            )
+        };
+        browser.js(&press(true)).await;
+        browser
+            .wait_text("login-password-caps-lock", "Caps Lock is on.")
+            .await;
+        let inside = browser
+            .js(
+                "const r = document.querySelector('[data-testid=login-password-caps-lock]') \
+                 .getBoundingClientRect(); \
+                 return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth;",
+            )
+            .await;
+        assert_eq!(
+            inside,
+            serde_json::json!(true),
+            "phone {phone}: the note is on screen"
+        );
+        browser.js(&press(false)).await;
+        browser
+            .wait_until("the note to go when Caps Lock is off", || async {
+                browser
+                    .js("return document.querySelector('[data-testid=login-password-caps-lock]').textContent")
+                    .await
+                    .as_str()
+                    .is_some_and(str::is_empty)
+                    .then_some(())
+            })
+            .await;
+        browser.close().await;
+    }
+}
