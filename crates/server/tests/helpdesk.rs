@@ -368,3 +368,62 @@ async fn no_session_in_an_account_survives_removal_from_it_even_one_signing_in_m
         assert_error(&t.user_get(ks).await, codes::INVALID_KS);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn end_sessions_among_parallel_sign_ins_ends_every_session_answered_before_it_and_errs_none()
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let t = Arc::new(app().await);
+    let sandbox = t.login_in(&[("Sandbox", false)]).await[0];
+    let (calling, stop) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let signed_in = Arc::new(AtomicUsize::new(0));
+    // Each task signs in until told to stop, noting of each session whether its answer came
+    // before the operator's command was issued.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (t, calling, stop, signed_in) =
+                (t.clone(), calling.clone(), stop.clone(), signed_in.clone());
+            tokio::spawn(async move {
+                let mut sessions = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let v = t.login_to(sandbox, PASSWORD, "").await;
+                    assert!(v.is_string(), "a sign-in beside end-sessions failed: {v}");
+                    sessions.push((v, !calling.load(Ordering::SeqCst)));
+                    signed_in.fetch_add(1, Ordering::SeqCst);
+                }
+                sessions
+            })
+        })
+        .collect();
+    while signed_in.load(Ordering::SeqCst) < 16 {
+        tokio::task::yield_now().await;
+    }
+    calling.store(true, Ordering::SeqCst);
+    let ended = helpdesk::end_sessions(&t.state, EMAIL).await.unwrap();
+    // Sign-ins go on after it a while, then stop.
+    let after = signed_in.load(Ordering::SeqCst) + 8;
+    while signed_in.load(Ordering::SeqCst) < after {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut before = Vec::new();
+    for task in tasks {
+        before.extend(task.await.unwrap().into_iter().filter(|s| s.1).map(|s| s.0));
+    }
+    assert!(before.len() >= 16);
+    assert!(
+        ended >= before.len() as u64,
+        "{ended} ended of {}",
+        before.len()
+    );
+    for ks in &before {
+        assert_error(&t.user_get(ks).await, codes::INVALID_KS);
+    }
+    // And a sign-in after it all works.
+    let ks = t.login_to(sandbox, PASSWORD, "").await;
+    assert!(code_of(&t.user_get(&ks).await).is_none());
+}
