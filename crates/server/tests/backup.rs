@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::cli::{Serve, api, now_step, outbox_links, run};
+use common::cli::{Serve, api, now_step, outbox_links, run, run_ok};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::totp;
 use serde_json::{Value, json};
@@ -38,8 +38,7 @@ fn a_backup_taken_during_a_burst_of_sign_ins_restores_its_logins_secrets_and_ses
     let copy = d.path().join("copy.sqlite3");
     let copy_arg = copy.to_str().unwrap();
     let cli = |args: &[&str], stdin: Option<&str>| {
-        let (ok, _, err) = run(&[&["--data-dir", dir][..], args].concat(), stdin);
-        assert!(ok, "{args:?}: {err}");
+        run_ok(dir, args, stdin);
     };
     if std::env::var("KMC_TEST_DATABASE_URL").is_ok_and(|u| !u.trim().is_empty()) {
         // PostgreSQL is backed up with its own tools; the command says so.

@@ -6,7 +6,7 @@ mod common;
 
 use std::io::Write as _;
 
-use common::cli::{Serve, http_post, outbox_links, run};
+use common::cli::{Serve, http_post, outbox_links, run, run_in};
 
 #[test]
 fn partner_add_prints_the_id_alone_and_ids_start_at_100() {
@@ -349,24 +349,19 @@ fn serve_deletes_an_ended_session_on_its_own_one_prune_interval_after_its_end() 
 fn help_desk_commands_say_what_they_did_and_exit_non_zero_on_an_unknown_email_or_account() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
-    let cli = |args: &[&str]| {
-        let mut all = vec!["--data-dir", dir];
-        all.extend_from_slice(args);
-        run(&all, None)
-    };
+    let cli = |args: &[&str]| run_in(dir, args, None);
     cli(&["partner", "add", "--name", "Media", "--two-factor"]);
-    let (ok, _, err) = run(
-        &[
-            "--data-dir",
-            dir,
-            "user",
-            "add",
-            "--partner",
-            "100",
-            "--email",
-            "ada@example.com",
-            "--password-stdin",
-        ],
+    let add = [
+        "user",
+        "add",
+        "--partner",
+        "100",
+        "--email",
+        "ada@example.com",
+    ];
+    let (ok, _, err) = run_in(
+        dir,
+        &[&add[..], &["--password-stdin"]].concat(),
         Some("correct horse battery staple\n"),
     );
     assert!(ok, "{err}");

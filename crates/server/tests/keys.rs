@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::cli::{BIN, Serve, api, db_args, http_exchange, now_step, outbox_links, run};
+use common::cli::{BIN, Serve, api, db_args, http_exchange, now_step, outbox_links, run, run_ok};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::crypto::SecretBox;
 use kmc_server::auth::totp;
@@ -42,35 +42,22 @@ fn after_rotate_key_a_running_server_takes_up_the_moved_key_file_and_a_start_wit
  {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().to_str().unwrap();
-    let (ok, _, err) = run(
-        &[
-            "--data-dir",
-            dir,
-            "partner",
-            "add",
-            "--name",
-            "Media",
-            "--two-factor",
-        ],
+    run_ok(
+        dir,
+        &["partner", "add", "--name", "Media", "--two-factor"],
         None,
     );
-    assert!(ok, "{err}");
     for email in [EMAIL, "bob@example.com"] {
-        let (ok, _, err) = run(
-            &[
-                "--data-dir",
-                dir,
-                "user",
-                "add",
-                "--partner",
-                "100",
-                "--email",
-                email,
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        );
-        assert!(ok, "{err}");
+        let add = [
+            "user",
+            "add",
+            "--partner",
+            "100",
+            "--email",
+            email,
+            "--password-stdin",
+        ];
+        run_ok(dir, &add, Some(PASSWORD));
     }
 
     // Both enrolled, and Ada signed in with a code, on a server with the

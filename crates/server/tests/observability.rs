@@ -7,11 +7,11 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::cli::{BIN, db_args, now_step, run};
+use common::cli::{BIN, db_args, now_step, run_ok};
 use common::{PASSWORD, eml_texts, http};
 use kaltura_api::OtpAuthUri;
 use kmc_server::auth::totp;
@@ -37,7 +37,8 @@ impl Run {
     fn start(serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = db_args(&["--data-dir", dir.path().to_str().unwrap()]);
-        let run = |args: &[&str], stdin: Option<&str>| cli(dir.path(), args, stdin);
+        let data_dir = dir.path().to_str().unwrap();
+        let run = |args: &[&str], stdin: Option<&str>| run_ok(data_dir, args, stdin);
         assert_eq!(
             run(&["partner", "add", "--name", "Media", "--two-factor"], None).0,
             "100\n"
@@ -73,7 +74,7 @@ impl Run {
 
     /// `kmc-server <args>` on this data dir: stdout and stderr.
     fn cli(&self, args: &[&str]) -> (String, String) {
-        cli(self.dir.path(), args, None)
+        run_ok(self.dir.path().to_str().unwrap(), args, None)
     }
 
     /// One API call to the public listener.
@@ -110,15 +111,6 @@ impl Run {
     fn metrics_addr(&self) -> SocketAddr {
         self.server.metrics_addr().expect("a metrics listener")
     }
-}
-
-/// `kmc-server --data-dir DIR <args>` (on the PostgreSQL pass, with this
-/// data dir's database), which must succeed: stdout and stderr.
-fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> (String, String) {
-    let dir = dir.to_str().unwrap();
-    let (ok, stdout, stderr) = run(&[&["--data-dir", dir][..], args].concat(), stdin);
-    assert!(ok, "kmc-server {args:?}: {stderr}");
-    (stdout, stderr)
 }
 
 fn wait_until(mut done: impl FnMut() -> bool, what: &str) {

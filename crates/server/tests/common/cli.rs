@@ -63,6 +63,18 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     )
 }
 
+/// [`run`] on the data dir `dir`: `kmc-server --data-dir DIR <args>`.
+pub fn run_in(dir: &str, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    run(&[&["--data-dir", dir][..], args].concat(), stdin)
+}
+
+/// [`run_in`], which must succeed: (stdout, stderr).
+pub fn run_ok(dir: &str, args: &[&str], stdin: Option<&str>) -> (String, String) {
+    let (ok, stdout, stderr) = run_in(dir, args, stdin);
+    assert!(ok, "kmc-server {args:?}: {stderr}");
+    (stdout, stderr)
+}
+
 /// The TOTP time step of now.
 pub fn now_step() -> i64 {
     let now = std::time::SystemTime::now()
